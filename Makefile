@@ -1,0 +1,45 @@
+# faqbot: `make run` and `make test` do all set-up on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install run test lint format build validate clean
+
+install: $(STAMP)
+
+# torch first, pinned to the CPU build, so nothing later resolves a CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install "torch==2.13.0"
+	$(BIN)/python -m pip install -e ".[test]"
+	touch $(STAMP)
+
+index/current: | $(STAMP)
+	$(BIN)/faqbot build
+
+build: $(STAMP)
+	$(BIN)/faqbot build
+
+validate: $(STAMP)
+	$(BIN)/faqbot validate
+
+run: $(STAMP) index/current
+	$(BIN)/faqbot chat
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot tests scripts
+	$(BIN)/ruff format --check bot tests scripts
+
+format: $(STAMP)
+	$(BIN)/ruff format bot tests scripts
+	$(BIN)/ruff check --fix bot tests scripts
+
+clean:
+	rm -rf $(VENV) index/v-* index/current index/cache

@@ -1,0 +1,140 @@
+"""`faqbot build`: validate the articles, embed what changed, write and publish a new index version."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from bot.articles import load_valid_kb
+from bot.config import Settings
+from bot.embed import Embedder, EmbeddingCache
+from bot.fusion_fit import fit_fusion
+from bot.index import IndexWriter, Manifest, article_units, checksums, kb_hash, write_version_files
+from bot.language import LanguageDetector
+from bot.retrieve import Corpus
+
+
+class Progress(Protocol):
+    """Where the build reports what it does: a progress bar on a terminal, log lines in cron."""
+
+    def step(self, message: str) -> None: ...
+
+    def start_embedding(self, total: int) -> None: ...
+
+    def advance(self, n: int) -> None: ...
+
+
+class SilentProgress:
+    def step(self, message: str) -> None:
+        pass
+
+    def start_embedding(self, total: int) -> None:
+        pass
+
+    def advance(self, n: int) -> None:
+        pass
+
+
+@dataclass
+class BuildResult:
+    """What a build did: the published version and its counts."""
+
+    version: str
+    folder: Path
+    manifest: Manifest
+    embedded: int
+    cache_hits: int
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+
+
+def build_index(
+    settings: Settings,
+    embedder: Embedder,
+    progress: Progress | None = None,
+    hook: Callable[[str], None] | None = None,
+) -> BuildResult:
+    """Build and publish a new version; any failure raises and leaves `current` untouched.
+
+    `hook(stage)` is called between stages (tests use it to interrupt a build half-way).
+    """
+    progress = progress or SilentProgress()
+    started = time.perf_counter()
+    kb = load_valid_kb(settings.kb_path)
+    articles = kb.published
+    if not articles:
+        raise ValueError(f"{settings.kb_path}: no published articles to index")
+    progress.step(
+        f"validated {len(kb.articles)} articles ({len(articles)} published, {len(kb.warnings)} warnings)"
+    )
+    units = article_units(articles)
+    cache = EmbeddingCache(settings.index_path / "cache" / "embeddings.sqlite")
+    progress.start_embedding(len(units))
+    vectors = cache.embed(embedder, [u.text for u in units], on_progress=progress.advance)
+    progress.step(f"embedded {cache.misses} new texts, {cache.hits} from cache")
+    _call(hook, "embedded")
+
+    writer = IndexWriter(settings.index_path, keep=settings.keep_versions, log=progress.step)
+    version, staging = writer.new_version()
+    faiss_type, lexical = write_version_files(
+        staging, articles, units, vectors, settings.hnsw_threshold
+    )
+    _call(hook, "written")
+    corpus = Corpus([_record(a) for a in articles], units, vectors, lexical)
+    fusion = fit_fusion(corpus, LanguageDetector(settings.languages, settings.default_lang))
+    progress.step(f"fusion weights: {fusion.source} ({_stats(fusion)})")
+    manifest = Manifest(
+        version=version,
+        created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        model=embedder.model_id,
+        dimension=int(vectors.shape[1]),
+        metric="inner_product_normalised",
+        faiss_type=faiss_type,
+        counts=_counts(articles, units),
+        kb_hash=kb_hash(articles),
+        files=checksums(staging),
+        fusion=fusion.to_dict(),
+    )
+    _call(hook, "manifest")
+    folder = writer.finish(staging, manifest)
+    return BuildResult(
+        version=version,
+        folder=folder,
+        manifest=manifest,
+        embedded=cache.misses,
+        cache_hits=cache.hits,
+        seconds=time.perf_counter() - started,
+        warnings=[str(w) for w in kb.warnings],
+    )
+
+
+def _record(article):
+    from bot.index import article_record
+
+    return article_record(article)
+
+
+def _counts(articles, units) -> dict[str, object]:
+    by_lang: dict[str, int] = {}
+    for article in articles:
+        by_lang[article.lang] = by_lang.get(article.lang, 0) + 1
+    return {"articles": len(articles), "units": len(units), "by_lang": by_lang}
+
+
+def _stats(fusion) -> str:
+    return (
+        ", ".join(
+            f"{lang}: {s['queries']} held-out questions, top-1 {s['held_out_top1']:.2f}"
+            for lang, s in fusion.stats.items()
+        )
+        or "too few questions to learn from"
+    )
+
+
+def _call(hook: Callable[[str], None] | None, stage: str) -> None:
+    if hook is not None:
+        hook(stage)

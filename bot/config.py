@@ -1,0 +1,110 @@
+"""One settings object for the whole bot: FAQBOT_* environment variables, optional faqbot.yaml, defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_MODEL = "bundled:all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Paths are relative to `home` unless absolute.
+
+    `FAQBOT_HOME` relocates all state (index, cache, var) at once; tests set it to a temporary folder.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="FAQBOT_", extra="ignore")
+
+    home: Path = Path(".")
+    kb_dir: Path = Path("kb_articles")
+    index_dir: Path = Path("index")
+    var_dir: Path = Path("var")
+    config_file: Path = Path("faqbot.yaml")
+
+    model: str = DEFAULT_MODEL
+    embed_batch_size: int = Field(default=64, ge=1)
+    # Above this many embedded texts the dense index is HNSW (approximate); below, exact inner product.
+    hnsw_threshold: int = Field(default=50_000, ge=1)
+    keep_versions: int = Field(default=3, ge=1)
+
+    answer_threshold: float = Field(default=0.55, ge=0.0, le=1.0)
+    clarify_threshold: float = Field(default=0.25, ge=0.0, le=1.0)
+    # Clarify instead of answering when the runner-up article is this close to the best one.
+    clarify_margin: float = Field(default=0.08, ge=0.0, le=1.0)
+    max_suggestions: int = Field(default=3, ge=1, le=10)
+    misses_before_handoff: int = Field(default=2, ge=1)
+    languages: list[str] = ["it", "en"]
+    default_lang: str = "it"
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - {"it", "en"})
+        if unknown:
+            raise ValueError(f"unsupported languages {unknown}; supported: it, en")
+        return value
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> Settings:
+        if self.clarify_threshold > self.answer_threshold:
+            raise ValueError(
+                f"clarify_threshold ({self.clarify_threshold}) must not exceed "
+                f"answer_threshold ({self.answer_threshold})"
+            )
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _YamlSource(settings_cls, env_settings))
+
+    def path(self, name: str) -> Path:
+        """Resolve one of the path settings against `home`."""
+        value: Path = getattr(self, name)
+        return value if value.is_absolute() else self.home / value
+
+    @property
+    def kb_path(self) -> Path:
+        return self.path("kb_dir")
+
+    @property
+    def index_path(self) -> Path:
+        return self.path("index_dir")
+
+    @property
+    def var_path(self) -> Path:
+        return self.path("var_dir")
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """Reads `faqbot.yaml` (under FAQBOT_HOME) when it exists; environment variables win over it."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self._env = env
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        env = self._env()
+        home = Path(env.get("home", "."))
+        config = Path(env.get("config_file", "faqbot.yaml"))
+        path = config if config.is_absolute() else home / config
+        if not path.is_file():
+            return {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
+        return data

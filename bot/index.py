@@ -1,0 +1,246 @@
+"""Build, publish and load index versions: FAISS vectors, BM25, articles and a manifest."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from bot import __version__
+from bot.articles import Article
+from bot.lexical import LexicalIndex
+
+CURRENT = "current"
+MANIFEST = "manifest.json"
+FORMAT = 1
+# Inner product on L2-normalised vectors equals cosine similarity.
+METRIC = "inner_product_normalised"
+
+
+class IndexError_(Exception):
+    """An index version is missing, corrupt or incompatible; the message says which file and why."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One embedded text of an article: its title, one alternate question or one answer paragraph."""
+
+    article: int
+    kind: str  # "title" | "question" | "answer"
+    text: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """How an index version was built; refuse to serve it with another model or dimension."""
+
+    version: str
+    created_at: str
+    model: str
+    dimension: int
+    metric: str
+    faiss_type: str
+    counts: dict[str, Any]
+    kb_hash: str
+    files: dict[str, str]
+    fusion: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    faqbot_version: str = __version__
+    format: int = FORMAT
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_file(cls, path: Path) -> Manifest:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(**data)
+        except (OSError, ValueError, TypeError) as exc:
+            raise IndexError_(f"{path}: unreadable manifest ({exc})") from exc
+
+
+def article_units(articles: list[Article]) -> list[Unit]:
+    """Every text to embed: title, alternate questions and answer paragraphs of each article."""
+    units = []
+    for i, article in enumerate(articles):
+        units.append(Unit(i, "title", article.title))
+        units.extend(Unit(i, "question", q) for q in article.questions)
+        units.extend(Unit(i, "answer", p) for p in article.paragraphs())
+    return units
+
+
+def article_record(article: Article) -> dict[str, Any]:
+    """What the serving side needs of an article, as stored in articles.json."""
+    return {
+        "id": article.id,
+        "lang": article.lang,
+        "title": article.title,
+        "questions": list(article.questions),
+        "body": article.body,
+        "summary": article.summary,
+        "tags": list(article.tags),
+        "translation_of": article.translation_of,
+        "handoff": article.handoff,
+        "follow_ups": list(article.follow_ups),
+        "path": str(article.path),
+    }
+
+
+def kb_hash(articles: list[Article]) -> str:
+    """A fingerprint of the indexed content, independent of file order."""
+    digest = hashlib.sha256()
+    for record in sorted(json.dumps(article_record(a), sort_keys=True) for a in articles):
+        digest.update(record.encode())
+    return digest.hexdigest()
+
+
+def make_faiss(vectors: np.ndarray, hnsw_threshold: int) -> faiss.Index:
+    """Exact inner product for small collections, HNSW above `hnsw_threshold` vectors."""
+    dim = vectors.shape[1]
+    if len(vectors) >= hnsw_threshold:
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 64
+    else:
+        index = faiss.IndexFlatIP(dim)
+    index.add(vectors)
+    return index
+
+
+@dataclass
+class IndexWriter:
+    """Writes one version folder, then publishes it by atomically re-pointing `current`."""
+
+    root: Path
+    keep: int = 3
+    log: Callable[[str], None] = lambda message: None
+
+    def new_version(self) -> tuple[str, Path]:
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+        version = f"v-{stamp}"
+        staging = self.root / f".tmp-{version}"
+        staging.mkdir(parents=True)
+        return version, staging
+
+    def finish(self, staging: Path, manifest: Manifest) -> Path:
+        """Fsync everything, move the staging folder into place and point `current` at it."""
+        (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+        for path in staging.rglob("*"):
+            if path.is_file():
+                _fsync_file(path)
+        _fsync_dir(staging)
+        final = self.root / manifest.version
+        os.replace(staging, final)
+        _fsync_dir(self.root)
+        self.publish(manifest.version)
+        self.prune()
+        return final
+
+    def publish(self, version: str) -> None:
+        """Re-point `current` with a symlink made beside it and renamed over it (atomic)."""
+        link = self.root / f".{CURRENT}.{version}.tmp"
+        link.unlink(missing_ok=True)
+        link.symlink_to(version, target_is_directory=True)
+        os.replace(link, self.root / CURRENT)
+        _fsync_dir(self.root)
+        self.log(f"published index {version}")
+
+    def prune(self) -> None:
+        """Keep the newest `keep` versions (always the live one); drop abandoned staging folders."""
+        live = current_version(self.root)
+        versions = sorted(p for p in self.root.glob("v-*") if p.is_dir())
+        for old in versions[: max(0, len(versions) - self.keep)]:
+            if old.name != live:
+                shutil.rmtree(old, ignore_errors=True)
+        for staging in self.root.glob(".tmp-v-*"):
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_version_files(
+    staging: Path,
+    articles: list[Article],
+    units: list[Unit],
+    vectors: np.ndarray,
+    hnsw_threshold: int,
+) -> tuple[str, LexicalIndex]:
+    """Write vectors.faiss, the lexical index and articles.json; return the FAISS type."""
+    index = make_faiss(vectors, hnsw_threshold)
+    faiss.write_index(index, str(staging / "vectors.faiss"))
+    lexical = LexicalIndex.build([u.text for u in units], [articles[u.article].lang for u in units])
+    lexical.save(staging / "lexical")
+    payload = {
+        "articles": [article_record(a) for a in articles],
+        "units": [[u.article, u.kind, u.text] for u in units],
+    }
+    (staging / "articles.json").write_text(
+        json.dumps(payload, ensure_ascii=False), encoding="utf-8"
+    )
+    return type(index).__name__, lexical
+
+
+def checksums(folder: Path) -> dict[str, str]:
+    """sha256 of every file in a version folder except the manifest, by relative path."""
+    return {
+        str(p.relative_to(folder)): _sha256(p)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != MANIFEST
+    }
+
+
+def current_version(root: Path) -> str | None:
+    """The version `current` points at, or None when nothing is published."""
+    link = root / CURRENT
+    return os.readlink(link) if link.is_symlink() else None
+
+
+def resolve(root: Path, version: str | None = None) -> Path:
+    """The folder of `version`, or of the live version."""
+    version = version or current_version(root)
+    if version is None:
+        raise IndexError_(f"no index published in {root}; run `faqbot build` first")
+    folder = root / version
+    if not (folder / MANIFEST).is_file():
+        raise IndexError_(f"{folder}: index version has no {MANIFEST}")
+    return folder
+
+
+def verify(folder: Path, manifest: Manifest) -> None:
+    """Refuse a version whose files do not match the checksums in its manifest."""
+    for name, expected in manifest.files.items():
+        path = folder / name
+        if not path.is_file():
+            raise IndexError_(f"{path}: listed in the manifest but missing")
+        if _sha256(path) != expected:
+            raise IndexError_(f"{path}: checksum mismatch (corrupt or half-written)")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_file(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

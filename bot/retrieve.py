@@ -1,0 +1,332 @@
+"""Hybrid search over one index version: dense (FAISS) + lexical (BM25) + fuzzy (rapidfuzz)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from bot.embed import Embedder
+from bot.fusion import Fusion, confidence_features
+from bot.index import IndexError_, Manifest, Unit, resolve, verify
+from bot.language import LanguageDetector
+from bot.lexical import LexicalIndex
+from bot.text import normalise
+
+TITLE, QUESTION, ANSWER = 0, 1, 2
+_KINDS = {"title": TITLE, "question": QUESTION, "answer": ANSWER}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked article with its score and the evidence that matched."""
+
+    article_id: str
+    title: str
+    lang: str
+    score: float
+    matched: str
+    matched_kind: str
+    signals: dict[str, float]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The ranked articles for one question, and how sure we are that the first is right."""
+
+    text: str
+    lang: str
+    lang_probs: dict[str, float]
+    confidence: float
+    hits: tuple[Hit, ...]
+    coverage: float = 0.0
+
+
+@dataclass
+class Corpus:
+    """An index version's content in memory: articles, units, their vectors and BM25."""
+
+    articles: list[dict[str, Any]]
+    units: list[Unit]
+    vectors: np.ndarray
+    lexical: LexicalIndex
+    dense_index: faiss.Index | None = None
+    unit_article: np.ndarray = field(init=False)
+    unit_kind: np.ndarray = field(init=False)
+    starts: np.ndarray = field(init=False)
+    unit_norm: list[str] = field(init=False)
+    article_lang: list[str] = field(init=False)
+    linked: list[set[int]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.unit_article = np.array([u.article for u in self.units], dtype=np.int64)
+        self.unit_kind = np.array([_KINDS[u.kind] for u in self.units], dtype=np.int8)
+        if len(self.unit_article) and np.any(np.diff(self.unit_article) < 0):
+            raise ValueError("units must be grouped by article")
+        self.starts = np.searchsorted(self.unit_article, np.arange(len(self.articles) + 1))
+        self.unit_norm = [normalise(u.text) if u.kind != "answer" else "" for u in self.units]
+        self.article_lang = [a["lang"] for a in self.articles]
+        by_id = {a["id"]: i for i, a in enumerate(self.articles)}
+        self.linked = [set() for _ in self.articles]
+        for i, article in enumerate(self.articles):
+            other = by_id.get(article.get("translation_of") or "")
+            if other is not None:
+                self.linked[i].add(other)
+                self.linked[other].add(i)
+
+    @classmethod
+    def load(cls, folder: Path) -> tuple[Corpus, Manifest, Fusion]:
+        manifest = Manifest.from_file(folder / "manifest.json")
+        verify(folder, manifest)
+        payload = json.loads((folder / "articles.json").read_text(encoding="utf-8"))
+        units = [Unit(a, kind, text) for a, kind, text in payload["units"]]
+        index = faiss.read_index(str(folder / "vectors.faiss"))
+        vectors = (
+            index.reconstruct_n(0, index.ntotal)
+            if index.ntotal
+            else np.zeros((0, manifest.dimension), np.float32)
+        )
+        corpus = cls(
+            payload["articles"], units, vectors, LexicalIndex.load(folder / "lexical"), index
+        )
+        fusion = Fusion.from_dict(manifest.fusion) if manifest.fusion else Fusion.prior()
+        return corpus, manifest, fusion
+
+
+@dataclass
+class Candidates:
+    """Candidate articles for one query, with one feature row each."""
+
+    articles: np.ndarray
+    features: np.ndarray
+    evidence: np.ndarray  # unit index of the best-matching title/question per candidate
+
+
+class Scorer:
+    """Turns per-unit dense and lexical scores into candidate articles with fusion features."""
+
+    def __init__(self, corpus: Corpus, per_signal: int = 20) -> None:
+        self.corpus = corpus
+        self.per_signal = per_signal
+
+    def per_article(
+        self, unit_scores: np.ndarray, kind_mask: np.ndarray, floor: float
+    ) -> np.ndarray:
+        """Max of `unit_scores` over each article's units where `kind_mask` holds (else `floor`)."""
+        c = self.corpus
+        if not len(c.articles):
+            return np.zeros(0, dtype=np.float32)
+        masked = np.where(kind_mask, unit_scores, floor)
+        return np.maximum.reduceat(masked, c.starts[:-1])
+
+    def candidates(
+        self,
+        text: str,
+        dense: np.ndarray,
+        lexical: np.ndarray,
+        lang_probs: dict[str, float],
+        excluded: np.ndarray | None = None,
+    ) -> Candidates:
+        """Top articles by dense or lexical evidence, with their RANK_FEATURES rows."""
+        c = self.corpus
+        keep = np.ones(len(c.units), dtype=bool) if excluded is None else ~excluded
+        short = keep & (c.unit_kind != ANSWER)
+        answer = keep & (c.unit_kind == ANSWER)
+        dense_q = self.per_article(dense, short, -1.0)
+        dense_a = np.maximum(self.per_article(dense, answer, -1.0), 0.0)
+        lex_q = self.per_article(lexical, short, 0.0)
+        lex_a = self.per_article(lexical, answer, 0.0)
+        alive = self.per_article(np.ones(len(c.units)), short, 0.0) > 0
+        chosen = self._top(dense_q, alive) | self._top(np.where(lex_q > 0, lex_q, -1.0), alive)
+        arts = np.flatnonzero(chosen)
+        fuzzy, evidence = self._fuzzy(text, arts, short, dense)
+        best_lex = max(float(lexical[keep].max()) if keep.any() else 0.0, 1e-6)
+        dq = dense_q[arts]
+        feats = np.column_stack(
+            [
+                dq,
+                dense_a[arts],
+                lex_q[arts] / best_lex,
+                np.log1p(lex_q[arts]),
+                lex_a[arts] / best_lex,
+                fuzzy,
+                [lang_probs.get(c.article_lang[a], 0.0) for a in arts],
+                dq - (dq.max() if len(dq) else 0.0),
+                fuzzy - (fuzzy.max() if len(fuzzy) else 0.0),
+            ]
+        ).astype(np.float64)
+        return Candidates(arts, feats.reshape(len(arts), -1), evidence)
+
+    def _top(self, scores: np.ndarray, alive: np.ndarray) -> np.ndarray:
+        chosen = np.zeros(len(scores), dtype=bool)
+        ranked = np.where(alive, scores, -np.inf)
+        k = min(self.per_signal, int(alive.sum()))
+        if k:
+            top = np.argpartition(-ranked, k - 1)[:k]
+            chosen[top[np.isfinite(ranked[top]) & (ranked[top] > -1.0)]] = True
+        return chosen
+
+    def _fuzzy(
+        self, text: str, arts: np.ndarray, short: np.ndarray, dense: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Best token-set ratio per candidate, and the unit that best matches it (the evidence)."""
+        c = self.corpus
+        units = [np.flatnonzero(short[c.starts[a] : c.starts[a + 1]]) + c.starts[a] for a in arts]
+        flat = np.concatenate(units) if units else np.zeros(0, dtype=np.int64)
+        query = normalise(text)
+        ratios = (
+            process.cdist([query], [c.unit_norm[u] for u in flat], scorer=fuzz.token_set_ratio)[0]
+            / 100.0
+            if len(flat)
+            else np.zeros(0)
+        )
+        fuzzy = np.zeros(len(arts))
+        evidence = np.zeros(len(arts), dtype=np.int64)
+        pos = 0
+        for i, group in enumerate(units):
+            part = ratios[pos : pos + len(group)]
+            fuzzy[i] = part.max()
+            evidence[i] = group[int(np.argmax(dense[group] + part))]
+            pos += len(group)
+        return fuzzy, evidence
+
+
+class Retriever:
+    """Loads one index version and answers `search(text)` with ranked, scored articles."""
+
+    def __init__(
+        self,
+        folder: Path,
+        embedder: Embedder,
+        detector: LanguageDetector,
+        per_signal: int = 20,
+    ) -> None:
+        self.folder = folder
+        self.embedder = embedder
+        self.detector = detector
+        self.per_signal = per_signal
+        self.corpus: Corpus | None = None
+        self.manifest: Manifest | None = None
+        self.fusion = Fusion.prior()
+
+    @classmethod
+    def from_root(cls, root: Path, embedder: Embedder, detector: LanguageDetector) -> Retriever:
+        """A retriever for the live version under an index root (`index/current`)."""
+        return cls(resolve(root), embedder, detector)
+
+    def load(self) -> Retriever:
+        """Read and verify the version; refuse one built with another model or dimension."""
+        corpus, manifest, fusion = Corpus.load(self.folder)
+        if manifest.model != self.embedder.model_id:
+            raise IndexError_(
+                f"{self.folder}: built with model {manifest.model!r}, serving {self.embedder.model_id!r}; "
+                "rebuild the index"
+            )
+        if manifest.dimension != self.embedder.dimension:
+            raise IndexError_(
+                f"{self.folder}: dimension {manifest.dimension} != model's {self.embedder.dimension}"
+            )
+        self.corpus, self.manifest, self.fusion = corpus, manifest, fusion
+        self.detector.warm_up()
+        return self
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version if self.manifest else ""
+
+    def article(self, article_id: str) -> dict[str, Any] | None:
+        return next((a for a in self.corpus.articles if a["id"] == article_id), None)
+
+    def search(self, text: str, lang: str | None = None, k: int = 5) -> SearchResult:
+        """Rank articles for `text`; `lang` forces the customer's language instead of detecting it."""
+        if self.corpus is None:
+            raise RuntimeError("call load() first")
+        probs = self.detector.probabilities(text)
+        if lang is not None:
+            probs = {code: float(code == lang) for code in probs}
+        query_lang = lang or max(probs, key=probs.get)
+        vector = self.embedder.encode([text])[0]
+        dense = self.corpus.vectors @ vector
+        lexical = self.corpus.lexical.scores(text)
+        coverage = self.corpus.lexical.coverage(text, query_lang)
+        return rank(
+            self.corpus,
+            self.fusion,
+            Scorer(self.corpus, self.per_signal),
+            text,
+            query_lang,
+            probs,
+            dense,
+            lexical,
+            coverage,
+            k=k,
+        )
+
+
+def rank(
+    corpus: Corpus,
+    fusion: Fusion,
+    scorer: Scorer,
+    text: str,
+    lang: str,
+    probs: dict[str, float],
+    dense: np.ndarray,
+    lexical: np.ndarray,
+    coverage: float,
+    excluded: np.ndarray | None = None,
+    k: int = 5,
+) -> SearchResult:
+    """Score candidates, rank them, drop other-language twins of better hits, estimate confidence."""
+    cands = scorer.candidates(text, dense, lexical, probs, excluded)
+    p = fusion.rank(lang, cands.features) if len(cands.articles) else np.zeros(0)
+    order = collapse_translations(corpus, cands.articles, np.argsort(-p, kind="stable"))
+    conf_x = confidence_features(p[order], cands.features[order], coverage)
+    confidence = float(fusion.confident(lang, conf_x[None, :])[0]) if len(order) else 0.0
+    hits = tuple(_hit(corpus, cands, int(i), float(p[i])) for i in order[:k])
+    return SearchResult(text, lang, probs, confidence, hits, coverage)
+
+
+def collapse_translations(corpus: Corpus, articles: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Keep only the best-ranked language version of each article."""
+    seen: set[int] = set()
+    kept = []
+    for i in order:
+        a = int(articles[i])
+        if a in seen:
+            continue
+        seen.add(a)
+        seen.update(corpus.linked[a])
+        kept.append(int(i))
+    return np.array(kept, dtype=np.int64)
+
+
+def _hit(corpus: Corpus, cands: Candidates, i: int, score: float) -> Hit:
+    article = corpus.articles[int(cands.articles[i])]
+    unit = corpus.units[int(cands.evidence[i])]
+    row = cands.features[i]
+    signals = {
+        "dense": float(row[0]),
+        "lexical": float(row[2]),
+        "fuzzy": float(row[5]),
+        "lang": float(row[6]),
+    }
+    return Hit(
+        article["id"], article["title"], article["lang"], score, unit.text, unit.kind, signals
+    )
+
+
+def exclusion(
+    corpus: Corpus, units: Sequence[int] = (), articles: Sequence[int] = ()
+) -> np.ndarray:
+    """A unit mask hiding the given units and every unit of the given articles."""
+    mask = np.zeros(len(corpus.units), dtype=bool)
+    mask[list(units)] = True
+    for a in articles:
+        mask[corpus.starts[a] : corpus.starts[a + 1]] = True
+    return mask
