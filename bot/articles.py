@@ -252,9 +252,7 @@ def check_collection(articles: list[Article]) -> list[Problem]:
     for article in articles:
         if article.id in first_by_id:
             other = first_by_id[article.id].path
-            problems.append(
-                Problem(article.path, "id", f"duplicate id {article.id!r} (also in {other})")
-            )
+            problems.append(Problem(article.path, "id", f"duplicate id {article.id!r} (also in {other})"))
         else:
             first_by_id[article.id] = article
     problems.extend(_check_links(articles, first_by_id))
@@ -267,19 +265,13 @@ def _check_links(articles: list[Article], by_id: dict[str, Article]) -> list[Pro
     for article in articles:
         if article.translation_of and article.translation_of not in by_id:
             problems.append(
-                Problem(
-                    article.path, "translation_of", f"unknown article {article.translation_of!r}"
-                )
+                Problem(article.path, "translation_of", f"unknown article {article.translation_of!r}")
             )
         for i, target in enumerate(article.follow_ups):
             if target not in by_id:
-                problems.append(
-                    Problem(article.path, f"follow_ups[{i}]", f"unknown article {target!r}")
-                )
+                problems.append(Problem(article.path, f"follow_ups[{i}]", f"unknown article {target!r}"))
             elif target == article.id:
-                problems.append(
-                    Problem(article.path, f"follow_ups[{i}]", "an article cannot follow itself")
-                )
+                problems.append(Problem(article.path, f"follow_ups[{i}]", "an article cannot follow itself"))
     return problems
 
 
@@ -300,9 +292,7 @@ def _check_questions(articles: list[Article]) -> list[Problem]:
                 )
             elif not _same_answer(article, other):
                 problems.append(
-                    Problem(
-                        article.path, f"questions[{i}]", f"{question!r} is identical to {where}"
-                    )
+                    Problem(article.path, f"questions[{i}]", f"{question!r} is identical to {where}")
                 )
     problems.extend(_near_duplicates(owner))
     return problems

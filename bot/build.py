@@ -80,9 +80,7 @@ def build_index(
 
     writer = IndexWriter(settings.index_path, keep=settings.keep_versions, log=progress.step)
     version, staging = writer.new_version()
-    faiss_type, lexical = write_version_files(
-        staging, articles, units, vectors, settings.hnsw_threshold
-    )
+    faiss_type, lexical = write_version_files(staging, articles, units, vectors, settings.hnsw_threshold)
     _call(hook, "written")
     corpus = Corpus([_record(a) for a in articles], units, vectors, lexical)
     fusion = fit_fusion(corpus, LanguageDetector(settings.languages, settings.default_lang))

@@ -32,8 +32,8 @@ class Settings(BaseSettings):
     hnsw_threshold: int = Field(default=50_000, ge=1)
     keep_versions: int = Field(default=3, ge=1)
 
-    answer_threshold: float = Field(default=0.55, ge=0.0, le=1.0)
-    clarify_threshold: float = Field(default=0.25, ge=0.0, le=1.0)
+    answer_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    clarify_threshold: float = Field(default=0.2, ge=0.0, le=1.0)
     # Clarify instead of answering when the runner-up article is this close to the best one.
     clarify_margin: float = Field(default=0.08, ge=0.0, le=1.0)
     max_suggestions: int = Field(default=3, ge=1, le=10)

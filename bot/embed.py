@@ -44,11 +44,11 @@ class SentenceTransformerEmbedder:
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
             from sentence_transformers import SentenceTransformer
 
-            self._model = SentenceTransformer(
-                str(resolve_model_path(self.model_name)), device="cpu"
-            )
+            self._model = SentenceTransformer(str(resolve_model_path(self.model_name)), device="cpu")
         return self
 
     @property
@@ -109,9 +109,7 @@ class EmbeddingCache:
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path)
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)"
-        )
+        db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)")
         return db
 
     def embed(
@@ -150,8 +148,6 @@ class EmbeddingCache:
         for start in range(0, len(keys), 500):
             part = keys[start : start + 500]
             marks = ",".join("?" * len(part))
-            for key, blob in db.execute(
-                f"SELECT key, vector FROM vectors WHERE key IN ({marks})", part
-            ):
+            for key, blob in db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", part):
                 found[key] = np.frombuffer(blob, dtype=np.float32)
         return found

@@ -114,9 +114,7 @@ def fit_linear(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> Linear | None:
     return Linear(float(model.intercept_[0]), tuple(float(w) for w in model.coef_[0]))
 
 
-def confidence_features(
-    probs: np.ndarray, rank_features: np.ndarray, coverage: float
-) -> np.ndarray:
+def confidence_features(probs: np.ndarray, rank_features: np.ndarray, coverage: float) -> np.ndarray:
     """Features of a query's top candidates (sorted by probability, best first)."""
     p1 = float(probs[0]) if len(probs) else 0.0
     p2 = float(probs[1]) if len(probs) > 1 else 0.0

@@ -21,6 +21,7 @@ class _Query:
     probs: dict[str, float]
     coverage: float
     held_out: object  # Candidates with the question removed (its article still answers)
+    seen: object  # Candidates with the question kept: customers often type a curated question verbatim
     removed: object  # Candidates with the whole article (and its translations) removed
     fold: int
 
@@ -55,9 +56,7 @@ def fit_fusion(
     return Fusion(ranker, confidence, source="self-supervised", stats=stats)
 
 
-def _make_queries(
-    corpus: Corpus, detector: LanguageDetector, max_queries: int, seed: int
-) -> list[_Query]:
+def _make_queries(corpus: Corpus, detector: LanguageDetector, max_queries: int, seed: int) -> list[_Query]:
     units = [
         u
         for u in np.flatnonzero(corpus.unit_kind == QUESTION)
@@ -81,11 +80,12 @@ def _make_queries(
         own = range(corpus.starts[gold], corpus.starts[gold + 1])
         same = [u for u in own if corpus.unit_norm[u] == corpus.unit_norm[unit]]
         held_out = scorer.candidates(text, dense, lexical, probs, exclusion(corpus, units=same))
+        seen = scorer.candidates(text, dense, lexical, probs)
         gone = [gold, *corpus.linked[gold]]
         removed = scorer.candidates(text, dense, lexical, probs, exclusion(corpus, articles=gone))
         coverage = corpus.lexical.coverage(text, lang)
         fold = zlib.crc32(corpus.articles[gold]["id"].encode()) % 2
-        queries.append(_Query(unit, gold, lang, probs, coverage, held_out, removed, fold))
+        queries.append(_Query(unit, gold, lang, probs, coverage, held_out, seen, removed, fold))
     return queries
 
 
@@ -96,9 +96,7 @@ def _short_units(corpus: Corpus, article: int) -> int:
 
 def _fit_ranker(group: list[_Query]) -> Linear | None:
     rows = [q.held_out.features for q in group if len(q.held_out.articles)]
-    labels = [
-        (q.held_out.articles == q.gold).astype(int) for q in group if len(q.held_out.articles)
-    ]
+    labels = [(q.held_out.articles == q.gold).astype(int) for q in group if len(q.held_out.articles)]
     if not rows:
         return None
     return fit_linear(np.vstack(rows), np.concatenate(labels))
@@ -111,7 +109,7 @@ def _confidence_rows(
     xs, ys, right = [], [], 0
     for q in group:
         model = folds[q.fold]
-        for cands, answerable in ((q.held_out, True), (q.removed, False)):
+        for cands, answerable in ((q.held_out, True), (q.seen, True), (q.removed, False)):
             if not len(cands.articles):
                 xs.append(confidence_features(np.zeros(0), cands.features, q.coverage))
                 ys.append(0)

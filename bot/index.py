@@ -183,9 +183,7 @@ def write_version_files(
         "articles": [article_record(a) for a in articles],
         "units": [[u.article, u.kind, u.text] for u in units],
     }
-    (staging / "articles.json").write_text(
-        json.dumps(payload, ensure_ascii=False), encoding="utf-8"
-    )
+    (staging / "articles.json").write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
     return type(index).__name__, lexical
 
 

@@ -92,9 +92,7 @@ class Corpus:
             if index.ntotal
             else np.zeros((0, manifest.dimension), np.float32)
         )
-        corpus = cls(
-            payload["articles"], units, vectors, LexicalIndex.load(folder / "lexical"), index
-        )
+        corpus = cls(payload["articles"], units, vectors, LexicalIndex.load(folder / "lexical"), index)
         fusion = Fusion.from_dict(manifest.fusion) if manifest.fusion else Fusion.prior()
         return corpus, manifest, fusion
 
@@ -115,9 +113,7 @@ class Scorer:
         self.corpus = corpus
         self.per_signal = per_signal
 
-    def per_article(
-        self, unit_scores: np.ndarray, kind_mask: np.ndarray, floor: float
-    ) -> np.ndarray:
+    def per_article(self, unit_scores: np.ndarray, kind_mask: np.ndarray, floor: float) -> np.ndarray:
         """Max of `unit_scores` over each article's units where `kind_mask` holds (else `floor`)."""
         c = self.corpus
         if not len(c.articles):
@@ -181,8 +177,7 @@ class Scorer:
         flat = np.concatenate(units) if units else np.zeros(0, dtype=np.int64)
         query = normalise(text)
         ratios = (
-            process.cdist([query], [c.unit_norm[u] for u in flat], scorer=fuzz.token_set_ratio)[0]
-            / 100.0
+            process.cdist([query], [c.unit_norm[u] for u in flat], scorer=fuzz.token_set_ratio)[0] / 100.0
             if len(flat)
             else np.zeros(0)
         )
@@ -316,14 +311,10 @@ def _hit(corpus: Corpus, cands: Candidates, i: int, score: float) -> Hit:
         "fuzzy": float(row[5]),
         "lang": float(row[6]),
     }
-    return Hit(
-        article["id"], article["title"], article["lang"], score, unit.text, unit.kind, signals
-    )
+    return Hit(article["id"], article["title"], article["lang"], score, unit.text, unit.kind, signals)
 
 
-def exclusion(
-    corpus: Corpus, units: Sequence[int] = (), articles: Sequence[int] = ()
-) -> np.ndarray:
+def exclusion(corpus: Corpus, units: Sequence[int] = (), articles: Sequence[int] = ()) -> np.ndarray:
     """A unit mask hiding the given units and every unit of the given articles."""
     mask = np.zeros(len(corpus.units), dtype=bool)
     mask[list(units)] = True

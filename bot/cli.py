@@ -1,0 +1,159 @@
+"""The `faqbot` command line: validate, build, ask, chat."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.articles import InvalidKnowledgeBase, load_kb
+from bot.config import Settings
+from bot.dialog import ConversationState, Reply
+from bot.index import IndexError_
+
+app = typer.Typer(
+    help="faqbot: answers customer questions from a Markdown knowledge base.", no_args_is_help=True
+)
+
+KbOption = Annotated[Path | None, typer.Option("--kb", help="Knowledge-base folder (default: kb_articles).")]
+IndexOption = Annotated[Path | None, typer.Option("--index", help="Index folder (default: index).")]
+LangOption = Annotated[
+    str | None, typer.Option("--lang", help="Customer's language (it|en); detected if omitted.")
+]
+
+
+def _settings(kb: Path | None = None, index: Path | None = None) -> Settings:
+    overrides = {k: v for k, v in {"kb_dir": kb, "index_dir": index}.items() if v is not None}
+    return Settings(**overrides)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def validate(kb: KbOption = None) -> None:
+    """Check every article; print errors and warnings with file and field. Exit 1 on errors."""
+    settings = _settings(kb)
+    result = load_kb(settings.kb_path)
+    for problem in result.problems:
+        typer.echo(str(problem), err=problem.severity == "error")
+    summary = (
+        f"{len(result.articles)} articles checked in {settings.kb_path}: "
+        f"{len(result.errors)} errors, {len(result.warnings)} warnings"
+    )
+    typer.echo(summary)
+    if result.errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def build(kb: KbOption = None, index: IndexOption = None) -> None:
+    """Validate, embed what changed, build a new index version and publish it atomically."""
+    from bot.build import build_index
+    from bot.embed import load_embedder
+    from bot.progress import make_progress
+
+    settings = _settings(kb, index)
+    progress = make_progress(sys.stderr.isatty())
+    try:
+        with progress:
+            result = build_index(settings, load_embedder(settings.model, settings.embed_batch_size), progress)
+    except InvalidKnowledgeBase as exc:
+        _fail(str(exc))
+    except (ValueError, OSError) as exc:
+        _fail(f"build failed, the live index is unchanged: {exc}")
+    counts = result.manifest.counts
+    typer.echo(
+        f"built {result.version}: {counts['articles']} articles, {counts['units']} texts "
+        f"({result.embedded} embedded, {result.cache_hits} cached) in {result.seconds:.1f}s"
+    )
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The customer's question.")],
+    lang: LangOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    index: IndexOption = None,
+) -> None:
+    """Answer one question and print the decision (answer, clarify or handoff)."""
+    bot = _load_bot(index)
+    if not question.strip():
+        _fail("the question is empty", 2)
+    reply, _ = bot.reply(question, lang=_check_lang(lang))
+    if as_json:
+        typer.echo(json.dumps(reply_json(reply, bot.retriever.version), ensure_ascii=False))
+    else:
+        typer.echo(render(reply))
+
+
+@app.command()
+def chat(lang: LangOption = None, index: IndexOption = None) -> None:
+    """An interactive conversation in the terminal (empty line or Ctrl-D to quit)."""
+    bot = _load_bot(index)
+    typer.echo(f"faqbot ({bot.retriever.version}): ask a question; an empty line or Ctrl-D quits.")
+    state = ConversationState(lang=_check_lang(lang))
+    while True:
+        try:
+            text = input("> ")
+        except (EOFError, KeyboardInterrupt):
+            typer.echo("")
+            return
+        if not text.strip():
+            return
+        reply, state = bot.reply(text, state, lang=_check_lang(lang))
+        typer.echo(render(reply) + "\n")
+
+
+def _check_lang(lang: str | None) -> str | None:
+    if lang is not None and lang not in ("it", "en"):
+        _fail(f"--lang must be it or en, got {lang!r}", 2)
+    return lang
+
+
+def _load_bot(index: Path | None):
+    from bot.service import load_bot
+
+    try:
+        return load_bot(_settings(index=index))
+    except IndexError_ as exc:
+        _fail(str(exc), 2)
+
+
+def reply_json(reply: Reply, version: str) -> dict:
+    """The machine-readable form of a reply (`faqbot ask --json`)."""
+    return {
+        "decision": reply.decision,
+        "article_id": reply.article.article_id if reply.article else None,
+        "title": reply.article.title if reply.article else None,
+        "confidence": round(reply.confidence, 4),
+        "lang": reply.lang,
+        "reason": reply.reason,
+        "text": reply.text,
+        "suggestions": [
+            {"article_id": s.article_id, "title": s.title, "score": round(s.score, 4)}
+            for s in reply.suggestions
+        ],
+        "follow_ups": [{"article_id": s.article_id, "title": s.title} for s in reply.follow_ups],
+        "latency_ms": round(reply.latency_ms, 2),
+        "index_version": version,
+    }
+
+
+def render(reply: Reply) -> str:
+    """A reply as a person reads it in a terminal."""
+    if reply.article is None:
+        return f"[{reply.decision}, confidence {reply.confidence:.2f}]\n{reply.text}"
+    lines = [f"[{reply.decision}: {reply.article.article_id}, confidence {reply.confidence:.2f}]", reply.text]
+    if reply.follow_ups:
+        lines.append("→ " + " | ".join(s.title for s in reply.follow_ups))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,186 @@
+"""The `Bot` service: one customer turn in, one reply out, with the conversation's state."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from bot.escalation import asks_for_person
+from bot.messages import message
+from bot.policy import ANSWER, CLARIFY, HANDOFF, Decision, Thresholds, decide
+from bot.retrieve import Retriever, SearchResult
+from bot.text import normalise
+
+_NUMBER = re.compile(r"^\s*(?:n\.?\s*|#|numero\s+|number\s+)?(\d{1,2})\s*[.)]?\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ConversationState:
+    """What the bot remembers between turns (kept by the caller: the CLI, later the store)."""
+
+    lang: str | None = None
+    misses: int = 0
+    pending: tuple[tuple[str, str], ...] = ()  # (article_id, title) offered in the last clarification
+    last_article: str | None = None
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    """An answer as channels show it: plain-text summary plus the full Markdown body."""
+
+    article_id: str
+    title: str
+    lang: str
+    summary: str
+    body: str
+    handoff: bool
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    article_id: str
+    title: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The bot's answer to one turn, independent of the channel that shows it."""
+
+    decision: str
+    lang: str
+    confidence: float
+    text: str
+    reason: str
+    article: ArticleView | None = None
+    suggestions: tuple[Suggestion, ...] = ()
+    follow_ups: tuple[Suggestion, ...] = ()
+    offer_person: bool = False
+    latency_ms: float = 0.0
+    result: SearchResult | None = None
+
+
+class Bot:
+    """Answers customers from the knowledge base, asks when unsure, hands off when it cannot help."""
+
+    def __init__(self, retriever: Retriever, thresholds: Thresholds, misses_before_handoff: int = 2) -> None:
+        if misses_before_handoff < 1:
+            raise ValueError(f"misses_before_handoff must be >= 1, got {misses_before_handoff}")
+        self.retriever = retriever
+        self.thresholds = thresholds
+        self.misses_before_handoff = misses_before_handoff
+
+    def reply(
+        self, text: str, state: ConversationState | None = None, lang: str | None = None
+    ) -> tuple[Reply, ConversationState]:
+        """Handle one customer message; returns the reply and the conversation's new state."""
+        started = time.perf_counter()
+        state = state or ConversationState()
+        text = text.strip()
+        if not text:
+            raise ValueError("the message is empty")
+        picked = self._picked(text, state)
+        if picked is not None:
+            reply = self._answer(picked, 1.0, state.lang or lang or "it", "picked", None)
+        elif asks_for_person(text):
+            reply_lang = lang or self.retriever.detector.detect(text)
+            reply = self._handoff(reply_lang, 0.0, "requested", None)
+        else:
+            result = self.retriever.search(text, lang=lang, k=max(5, self.thresholds.max_suggestions))
+            reply = self._decide(result, state)
+        reply = dataclasses.replace(reply, latency_ms=(time.perf_counter() - started) * 1000)
+        return reply, self._next_state(state, reply)
+
+    def _decide(self, result: SearchResult, state: ConversationState) -> Reply:
+        decision = decide(result, self.thresholds)
+        missed = decision.kind != ANSWER
+        if missed and state.misses + 1 >= self.misses_before_handoff:
+            return self._handoff(result.lang, decision.confidence, "repeated_miss", result)
+        if decision.kind == ANSWER:
+            return self._answer(
+                decision.hit.article_id, decision.confidence, result.lang, decision.reason, result
+            )
+        if decision.kind == CLARIFY:
+            return self._clarify(decision, result)
+        return self._handoff(result.lang, decision.confidence, decision.reason, result)
+
+    def _answer(self, article_id: str, confidence: float, lang: str, reason: str, result) -> Reply:
+        record = self.retriever.article(article_id)
+        if record is None:
+            raise KeyError(f"article {article_id!r} is not in the index")
+        view = ArticleView(
+            record["id"],
+            record["title"],
+            record["lang"],
+            record["summary"],
+            record["body"],
+            record["handoff"],
+        )
+        follow_ups = tuple(
+            Suggestion(a["id"], a["title"], 0.0)
+            for a in (self.retriever.article(i) for i in record["follow_ups"])
+            if a is not None
+        )
+        text = view.body
+        if view.handoff:
+            text = f"{text}\n\n{message('offer_person', lang)}"
+        return Reply(
+            ANSWER,
+            lang,
+            confidence,
+            text,
+            reason,
+            view,
+            (),
+            follow_ups,
+            offer_person=view.handoff,
+            result=result,
+        )
+
+    def _clarify(self, decision: Decision, result: SearchResult) -> Reply:
+        options = tuple(Suggestion(h.article_id, h.title, h.score) for h in decision.suggestions)
+        lines = [message("clarify", result.lang)]
+        lines += [f"{i}. {s.title}" for i, s in enumerate(options, start=1)]
+        lines.append(message("clarify_hint", result.lang))
+        return Reply(
+            CLARIFY,
+            result.lang,
+            decision.confidence,
+            "\n".join(lines),
+            decision.reason,
+            None,
+            options,
+            result=result,
+        )
+
+    def _handoff(self, lang: str, confidence: float, reason: str, result: SearchResult | None) -> Reply:
+        key = {"requested": "handoff_requested", "repeated_miss": "handoff_repeated_miss"}.get(
+            reason, "handoff_low_confidence"
+        )
+        return Reply(HANDOFF, lang, confidence, message(key, lang), reason, result=result)
+
+    def _picked(self, text: str, state: ConversationState) -> str | None:
+        """The article the customer picked from the last clarification, by number or by title."""
+        if not state.pending:
+            return None
+        number = _NUMBER.match(text)
+        if number:
+            index = int(number.group(1)) - 1
+            return state.pending[index][0] if 0 <= index < len(state.pending) else None
+        titles = [normalise(title) for _, title in state.pending]
+        best = process.extractOne(normalise(text), titles, scorer=fuzz.ratio, score_cutoff=90)
+        return state.pending[best[2]][0] if best else None
+
+    @staticmethod
+    def _next_state(state: ConversationState, reply: Reply) -> ConversationState:
+        missed = reply.decision != ANSWER
+        return ConversationState(
+            lang=reply.lang,
+            misses=0 if not missed or reply.decision == HANDOFF else state.misses + 1,
+            pending=tuple((s.article_id, s.title) for s in reply.suggestions),
+            last_article=reply.article.article_id if reply.article else state.last_article,
+        )

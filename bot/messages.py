@@ -1,0 +1,37 @@
+"""What the bot says in its own words, in each language it speaks."""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "it": {
+        "clarify": "Non sono sicuro di aver capito. Intendevi una di queste?",
+        "clarify_hint": "Rispondi con il numero oppure riformula la domanda.",
+        "handoff": "Ti metto in contatto con una persona del nostro servizio clienti.",
+        "handoff_low_confidence": "Non ho trovato una risposta sicura alla tua domanda: "
+        "ti metto in contatto con una persona del nostro servizio clienti.",
+        "handoff_requested": "Certo, ti metto in contatto con una persona del nostro servizio clienti.",
+        "handoff_repeated_miss": "Mi dispiace, non riesco ad aiutarti: "
+        "ti metto in contatto con una persona del nostro servizio clienti.",
+        "offer_person": "Se ti serve ancora aiuto, scrivi «operatore» e ti passo a una persona.",
+        "helpful": "Ti è stata utile questa risposta?",
+        "follow_ups": "Potrebbe interessarti anche:",
+    },
+    "en": {
+        "clarify": "I'm not sure I understood. Did you mean one of these?",
+        "clarify_hint": "Reply with the number or rephrase your question.",
+        "handoff": "I'm putting you in touch with a person from our customer service.",
+        "handoff_low_confidence": "I couldn't find a reliable answer to your question: "
+        "I'm putting you in touch with a person from our customer service.",
+        "handoff_requested": "Of course, I'm putting you in touch with a person from our customer service.",
+        "handoff_repeated_miss": "Sorry, I can't help with this: "
+        "I'm putting you in touch with a person from our customer service.",
+        "offer_person": "If you still need help, type “agent” and I'll pass you to a person.",
+        "helpful": "Was this answer helpful?",
+        "follow_ups": "You might also want to know:",
+    },
+}
+
+
+def message(key: str, lang: str) -> str:
+    """The message `key` in `lang`, falling back to Italian for a language we do not speak."""
+    return MESSAGES.get(lang, MESSAGES["it"])[key]

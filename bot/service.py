@@ -1,0 +1,31 @@
+"""Assemble the `Bot` from settings: model, language detector, live index, thresholds."""
+
+from __future__ import annotations
+
+from bot.config import Settings
+from bot.dialog import Bot
+from bot.embed import load_embedder
+from bot.language import LanguageDetector
+from bot.policy import Thresholds
+from bot.retrieve import Retriever
+
+
+def thresholds(settings: Settings) -> Thresholds:
+    return Thresholds(
+        answer=settings.answer_threshold,
+        clarify=settings.clarify_threshold,
+        margin=settings.clarify_margin,
+        max_suggestions=settings.max_suggestions,
+    )
+
+
+def load_retriever(settings: Settings) -> Retriever:
+    """The retriever over the live index version (raises if none is built or it is corrupt)."""
+    embedder = load_embedder(settings.model, settings.embed_batch_size)
+    detector = LanguageDetector(settings.languages, settings.default_lang)
+    return Retriever.from_root(settings.index_path, embedder, detector).load()
+
+
+def load_bot(settings: Settings) -> Bot:
+    """A ready `Bot` over the live index."""
+    return Bot(load_retriever(settings), thresholds(settings), settings.misses_before_handoff)
