@@ -15,7 +15,7 @@ from bm25s import stopwords as bm25_stopwords
 from bot.text import normalise
 
 _STEMMERS = {"it": "italian", "en": "english"}
-_STOPWORDS = {"it": bm25_stopwords.STOPWORDS_ITALIAN, "en": bm25_stopwords.STOPWORDS_EN}
+_STOPWORDS = {"it": bm25_stopwords.STOPWORDS_ITALIAN, "en": bm25_stopwords.STOPWORDS_EN_PLUS}
 
 
 @cache

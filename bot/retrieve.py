@@ -20,6 +20,8 @@ from bot.lexical import LexicalIndex
 from bot.text import normalise
 
 TITLE, QUESTION, ANSWER = 0, 1, 2
+# A question typed exactly as curated (after normalisation) is the FAQ's own mapping: trust it.
+EXACT_CONFIDENCE = 0.99
 _KINDS = {"title": TITLE, "question": QUESTION, "answer": ANSWER}
 
 
@@ -63,6 +65,7 @@ class Corpus:
     unit_norm: list[str] = field(init=False)
     article_lang: list[str] = field(init=False)
     linked: list[set[int]] = field(init=False)
+    exact: dict[str, list[int]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.unit_article = np.array([u.article for u in self.units], dtype=np.int64)
@@ -72,6 +75,10 @@ class Corpus:
         self.starts = np.searchsorted(self.unit_article, np.arange(len(self.articles) + 1))
         self.unit_norm = [normalise(u.text) if u.kind != "answer" else "" for u in self.units]
         self.article_lang = [a["lang"] for a in self.articles]
+        self.exact = {}
+        for unit, norm in enumerate(self.unit_norm):
+            if norm:
+                self.exact.setdefault(norm, []).append(unit)
         by_id = {a["id"]: i for i, a in enumerate(self.articles)}
         self.linked = [set() for _ in self.articles]
         for i, article in enumerate(self.articles):
@@ -261,6 +268,7 @@ class Retriever:
             lexical,
             coverage,
             k=k,
+            prefer=lang or "",
         )
 
 
@@ -276,28 +284,66 @@ def rank(
     coverage: float,
     excluded: np.ndarray | None = None,
     k: int = 5,
+    prefer: str = "",
 ) -> SearchResult:
-    """Score candidates, rank them, drop other-language twins of better hits, estimate confidence."""
+    """Score candidates, rank them, keep one language version per article, estimate confidence.
+
+    `prefer` is a language the caller stated (not detected): its version of an article is shown.
+    """
     cands = scorer.candidates(text, dense, lexical, probs, excluded)
     p = fusion.rank(lang, cands.features) if len(cands.articles) else np.zeros(0)
-    order = collapse_translations(corpus, cands.articles, np.argsort(-p, kind="stable"))
+    ranking = np.argsort(-p, kind="stable")
+    exact = exact_match(corpus, cands.articles, text, lang, excluded)
+    if exact is not None:
+        ranking = np.concatenate([[exact], ranking[ranking != exact]])
+    p = p.copy()
+    order = collapse_translations(corpus, cands.articles, ranking, p, prefer)
     conf_x = confidence_features(p[order], cands.features[order], coverage)
     confidence = float(fusion.confident(lang, conf_x[None, :])[0]) if len(order) else 0.0
+    if exact is not None:
+        confidence = max(confidence, EXACT_CONFIDENCE)
     hits = tuple(_hit(corpus, cands, int(i), float(p[i])) for i in order[:k])
     return SearchResult(text, lang, probs, confidence, hits, coverage)
 
 
-def collapse_translations(corpus: Corpus, articles: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """Keep only the best-ranked language version of each article."""
+def exact_match(
+    corpus: Corpus, articles: np.ndarray, text: str, lang: str, excluded: np.ndarray | None
+) -> int | None:
+    """Position among `articles` of the one with a title/question equal to `text`, preferring `lang`."""
+    units = [u for u in corpus.exact.get(normalise(text), []) if excluded is None or not excluded[u]]
+    owners = sorted(
+        {int(corpus.unit_article[u]) for u in units}, key=lambda a: corpus.article_lang[a] != lang
+    )
+    for owner in owners:
+        position = np.flatnonzero(articles == owner)
+        if len(position):
+            return int(position[0])
+    return None
+
+
+def collapse_translations(
+    corpus: Corpus, articles: np.ndarray, order: np.ndarray, scores: np.ndarray | None = None, lang: str = ""
+) -> np.ndarray:
+    """One entry per article across its language versions, ranked by the best version's score.
+
+    The entry shown is the version in the customer's `lang` when it is a candidate (its score in
+    `scores` is raised to the group's best), else the best-ranked version.
+    """
+    position = {int(a): i for i, a in enumerate(articles)}
     seen: set[int] = set()
     kept = []
     for i in order:
         a = int(articles[i])
         if a in seen:
             continue
-        seen.add(a)
-        seen.update(corpus.linked[a])
-        kept.append(int(i))
+        group = {a, *corpus.linked[a]}
+        seen.update(group)
+        shown = next(
+            (position[g] for g in sorted(group) if g in position and corpus.article_lang[g] == lang), int(i)
+        )
+        if scores is not None and shown != i:
+            scores[shown] = scores[i]
+        kept.append(shown)
     return np.array(kept, dtype=np.int64)
 
 

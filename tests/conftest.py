@@ -1,0 +1,141 @@
+"""Shared fixtures: isolated state per test, a deterministic fake embedder, a small two-language KB."""
+
+from __future__ import annotations
+
+import hashlib
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.config import Settings
+from bot.text import normalise
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class FakeEmbedder:
+    """Hashes words and character trigrams into a normalised vector: similar texts, similar vectors.
+
+    Deterministic and instant, so unit tests need no model; it counts what it encodes.
+    """
+
+    def __init__(self, dimension: int = 256, model_id: str = "fake-hashing") -> None:
+        self._dimension = dimension
+        self._model_id = model_id
+        self.encoded: list[str] = []
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.encoded.extend(texts)
+        out = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            words = normalise(text).split()
+            grams = words + [w[i : i + 3] for w in words for i in range(max(1, len(w) - 2))]
+            for gram in grams:
+                digest = hashlib.blake2b(gram.encode(), digest_size=4).digest()
+                out[row, int.from_bytes(digest, "little") % self._dimension] += 1.0
+            norm = np.linalg.norm(out[row])
+            out[row] = out[row] / norm if norm else out[row]
+        return out
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch) -> Path:
+    """Every test gets its own FAQBOT_HOME, so nothing touches the repository's index or var."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("FAQBOT_HOME", str(home))
+    for name in ("FAQBOT_KB_DIR", "FAQBOT_INDEX_DIR", "FAQBOT_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+@pytest.fixture
+def fake_embedder(monkeypatch) -> FakeEmbedder:
+    """A FakeEmbedder that `bot.embed.load_embedder` (and so the CLI) hands out."""
+    embedder = FakeEmbedder()
+    monkeypatch.setattr("bot.embed.load_embedder", lambda *args, **kwargs: embedder)
+    return embedder
+
+
+def write_article(root: Path, lang: str, article_id: str, front: str, body: str = "") -> Path:
+    """Write `<root>/<lang>/<id>.md` from a front-matter snippet (id and lang are added)."""
+    path = root / lang / f"{article_id}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = f"id: {article_id}\nlang: {lang}\n" + textwrap.dedent(front).strip()
+    path.write_text(f"---\n{header}\n---\n{body or 'An answer.'}\n", encoding="utf-8")
+    return path
+
+
+SMALL_KB = {
+    ("it", "reset-password"): (
+        """
+        title: Come reimpostare la password
+        questions: [Ho dimenticato la password, non riesco ad accedere all'account, password persa cosa faccio]
+        follow_ups: [shipping-costs]
+        """,
+        "Clicca su **Password dimenticata?** e segui il link che ti inviamo.\n\nIl link vale 60 minuti.",
+    ),
+    ("it", "shipping-costs"): (
+        """
+        title: Quanto costa la spedizione
+        questions: [quanto costa spedire, spese di spedizione, spedizione gratuita sopra che cifra]
+        """,
+        "La spedizione standard costa 4,90 euro ed è gratuita sopra i 49 euro.",
+    ),
+    ("it", "returns-how"): (
+        """
+        title: Come fare un reso
+        questions: [come restituisco un prodotto, voglio fare un reso, restituzione articolo]
+        """,
+        "Richiedi il reso dal tuo account entro 30 giorni dalla consegna.",
+    ),
+    ("it", "order-damaged"): (
+        """
+        title: Prodotto arrivato danneggiato
+        questions: [il prodotto è arrivato rotto, pacco danneggiato, articolo rovinato alla consegna]
+        handoff: true
+        """,
+        "Segnalaci il danno entro 7 giorni con delle foto.",
+    ),
+    ("en", "reset-password-en"): (
+        """
+        title: How to reset your password
+        questions: [I forgot my password, cannot log in to my account, lost password what now]
+        translation_of: reset-password
+        """,
+        "Click **Forgot password?** and follow the link we send you.",
+    ),
+    ("en", "shipping-costs-en"): (
+        """
+        title: How much does shipping cost
+        questions: [how much is delivery, shipping costs, free shipping over what amount]
+        translation_of: shipping-costs
+        """,
+        "Standard shipping costs 4.90 euros and is free over 49 euros.",
+    ),
+}
+
+
+@pytest.fixture
+def small_kb(isolated_home) -> Path:
+    """A six-article KB (four Italian, two English) under FAQBOT_HOME/kb_articles."""
+    root = isolated_home / "kb_articles"
+    for (lang, article_id), (front, body) in SMALL_KB.items():
+        write_article(root, lang, article_id, front, body)
+    return root
+
+
+@pytest.fixture
+def settings(isolated_home) -> Settings:
+    return Settings()

@@ -1,0 +1,140 @@
+"""Index build: incremental embedding, atomic publication, integrity checks, old versions pruned."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+import pytest
+
+from bot.articles import InvalidKnowledgeBase
+from bot.build import build_index
+from bot.config import Settings
+from bot.embed import EmbeddingCache
+from bot.index import IndexError_, Manifest, current_version, resolve, verify
+from bot.language import LanguageDetector
+from bot.retrieve import Retriever
+from tests.conftest import FakeEmbedder, write_article
+
+
+def test_cache_embeds_each_text_once(tmp_path):
+    embedder = FakeEmbedder()
+    cache = EmbeddingCache(tmp_path / "cache.sqlite")
+    first = cache.embed(embedder, ["a b", "c d", "a b"])
+    assert embedder.encoded == ["a b", "c d"] and first.shape == (3, 256)
+    again = EmbeddingCache(tmp_path / "cache.sqlite").embed(embedder, ["c d", "e f"])
+    assert embedder.encoded == ["a b", "c d", "e f"]
+    assert (again[0] == first[1]).all()
+
+
+def test_cache_is_keyed_by_model(tmp_path):
+    cache = EmbeddingCache(tmp_path / "cache.sqlite")
+    cache.embed(FakeEmbedder(model_id="m1"), ["same text"])
+    other = FakeEmbedder(model_id="m2")
+    cache.embed(other, ["same text"])
+    assert other.encoded == ["same text"]
+
+
+def test_build_publishes_a_complete_version(small_kb, settings):
+    result = build_index(settings, FakeEmbedder())
+    root = settings.index_path
+    assert current_version(root) == result.version
+    manifest = Manifest.from_file(resolve(root) / "manifest.json")
+    assert manifest.model == "fake-hashing" and manifest.dimension == 256
+    assert manifest.metric == "inner_product_normalised"
+    assert manifest.counts["articles"] == 6 and manifest.counts["by_lang"] == {"it": 4, "en": 2}
+    assert {"vectors.faiss", "articles.json", "lexical/lexical.json"} <= set(manifest.files)
+    verify(resolve(root), manifest)
+
+
+def test_second_build_reembeds_nothing_and_one_change_reembeds_only_it(small_kb, settings):
+    embedder = FakeEmbedder()
+    first = build_index(settings, embedder)
+    assert first.embedded == len(embedder.encoded) > 0
+    embedder.encoded.clear()
+    second = build_index(settings, embedder)
+    assert second.embedded == 0 and embedder.encoded == []
+    assert second.version != first.version
+
+    path = small_kb / "it" / "returns-how.md"
+    path.write_text(path.read_text().replace("voglio fare un reso", "vorrei rendere un ordine"))
+    third = build_index(settings, embedder)
+    assert embedder.encoded == ["vorrei rendere un ordine"] and third.embedded == 1
+
+
+def test_invalid_kb_fails_and_keeps_the_live_index(small_kb, settings):
+    live = build_index(settings, FakeEmbedder()).version
+    write_article(small_kb, "it", "broken", "title: X\nquestions: [q]\nmood: happy")
+    with pytest.raises(InvalidKnowledgeBase, match="broken.md: mood"):
+        build_index(settings, FakeEmbedder())
+    assert current_version(settings.index_path) == live
+
+
+@pytest.mark.parametrize("stage", ["embedded", "written", "manifest"])
+def test_interrupted_build_leaves_current_valid(small_kb, settings, stage):
+    live = build_index(settings, FakeEmbedder()).version
+
+    def crash(at: str) -> None:
+        if at == stage:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build_index(settings, FakeEmbedder(), hook=crash)
+    assert current_version(settings.index_path) == live
+    Retriever.from_root(settings.index_path, FakeEmbedder(), LanguageDetector()).load()
+
+
+def _killed_build(home: str, stage: str) -> None:
+    os.environ["FAQBOT_HOME"] = home
+
+    def die(at: str) -> None:
+        if at == stage:
+            os._exit(137)  # like SIGKILL: no cleanup, no exception handlers
+
+    build_index(Settings(), FakeEmbedder(), hook=die)
+
+
+def test_killed_build_process_leaves_current_valid_and_is_cleaned_up(small_kb, settings, isolated_home):
+    live = build_index(settings, FakeEmbedder()).version
+    process = multiprocessing.get_context("fork").Process(
+        target=_killed_build, args=(str(isolated_home), "manifest")
+    )
+    process.start()
+    process.join(60)
+    assert process.exitcode == 137
+    root = settings.index_path
+    assert current_version(root) == live
+    assert list(root.glob(".tmp-v-*")), "the killed build should have left its staging folder"
+    Retriever.from_root(root, FakeEmbedder(), LanguageDetector()).load()
+    build_index(settings, FakeEmbedder())
+    assert not list(root.glob(".tmp-v-*"))
+
+
+def test_corrupt_file_is_refused(small_kb, settings):
+    build_index(settings, FakeEmbedder())
+    folder = resolve(settings.index_path)
+    with open(folder / "articles.json", "ab") as handle:
+        handle.write(b" ")
+    with pytest.raises(IndexError_, match="articles.json: checksum mismatch"):
+        Retriever.from_root(settings.index_path, FakeEmbedder(), LanguageDetector()).load()
+
+
+def test_index_built_with_another_model_is_refused(small_kb, settings):
+    build_index(settings, FakeEmbedder(model_id="model-a"))
+    retriever = Retriever.from_root(settings.index_path, FakeEmbedder(model_id="model-b"), LanguageDetector())
+    with pytest.raises(IndexError_, match="model-a"):
+        retriever.load()
+
+
+def test_old_versions_are_pruned_but_the_live_one_kept(small_kb, isolated_home):
+    settings = Settings(keep_versions=2)
+    versions = [build_index(settings, FakeEmbedder()).version for _ in range(4)]
+    kept = sorted(p.name for p in settings.index_path.glob("v-*"))
+    assert kept == versions[-2:]
+
+
+def test_no_published_article_is_an_error(isolated_home, settings):
+    write_article(isolated_home / "kb_articles", "it", "a", "title: A\nquestions: [q]\nstatus: draft")
+    with pytest.raises(ValueError, match="no published articles"):
+        build_index(settings, FakeEmbedder())
+    assert current_version(settings.index_path) is None
