@@ -65,6 +65,7 @@ def fake_embedder(monkeypatch) -> FakeEmbedder:
     """A FakeEmbedder that `bot.embed.load_embedder` (and so the CLI) hands out."""
     embedder = FakeEmbedder()
     monkeypatch.setattr("bot.embed.load_embedder", lambda *args, **kwargs: embedder)
+    monkeypatch.setattr("bot.service.load_embedder", lambda *args, **kwargs: embedder)
     return embedder
 
 
@@ -81,7 +82,7 @@ SMALL_KB = {
     ("it", "reset-password"): (
         """
         title: Come reimpostare la password
-        questions: [Ho dimenticato la password, non riesco ad accedere all'account, password persa cosa faccio]
+        questions: [Ho dimenticato la password, non riesco ad accedere, password persa cosa faccio]
         follow_ups: [shipping-costs]
         """,
         "Clicca su **Password dimenticata?** e segui il link che ti inviamo.\n\nIl link vale 60 minuti.",

@@ -1,0 +1,89 @@
+"""The Bot service: answers, clarifications resolved on the next turn, hand-offs."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.build import build_index
+from bot.dialog import Bot, ConversationState
+from bot.language import LanguageDetector
+from bot.policy import ANSWER, CLARIFY, HANDOFF, Thresholds
+from bot.retrieve import Retriever
+from tests.conftest import FakeEmbedder
+
+
+@pytest.fixture
+def bot(small_kb, settings):
+    embedder = FakeEmbedder()
+    build_index(settings, embedder)
+    retriever = Retriever.from_root(settings.index_path, embedder, LanguageDetector()).load()
+    return Bot(retriever, Thresholds(answer=0.5, clarify=0.2))
+
+
+def clarifying_state() -> ConversationState:
+    return ConversationState(
+        lang="it",
+        misses=1,
+        pending=(("shipping-costs", "Quanto costa la spedizione"), ("returns-how", "Come fare un reso")),
+    )
+
+
+def test_answers_with_article_follow_ups_and_language(bot):
+    reply, state = bot.reply("Ho dimenticato la password")
+    assert reply.decision == ANSWER and reply.article.article_id == "reset-password"
+    assert reply.lang == "it" and "Password dimenticata" in reply.text
+    assert [f.article_id for f in reply.follow_ups] == ["shipping-costs"]
+    assert state.last_article == "reset-password" and state.misses == 0
+
+
+def test_explicit_request_for_a_person_hands_off_in_the_customer_language(bot):
+    reply, _ = bot.reply("I want to talk to a human")
+    assert reply.decision == HANDOFF and reply.reason == "requested" and reply.lang == "en"
+    assert "customer service" in reply.text
+
+
+def test_unrelated_question_hands_off(bot):
+    reply, _ = bot.reply("qual è la distanza tra la Terra e Giove?")
+    assert reply.decision == HANDOFF and reply.article is None
+
+
+@pytest.mark.parametrize("choice", ["2", "n. 2", "come fare un reso"])
+def test_clarification_is_resolved_by_number_or_title(bot, choice):
+    reply, state = bot.reply(choice, clarifying_state())
+    assert reply.decision == ANSWER and reply.article.article_id == "returns-how"
+    assert state.pending == () and state.misses == 0
+
+
+def test_clarification_can_be_answered_by_rephrasing(bot):
+    reply, _ = bot.reply("ho dimenticato la password", clarifying_state())
+    assert reply.article.article_id == "reset-password"
+
+
+def test_out_of_range_number_is_treated_as_a_new_question(bot):
+    reply, _ = bot.reply("7", clarifying_state())
+    assert reply.decision != ANSWER or reply.article.article_id not in {"shipping-costs", "returns-how"}
+
+
+def test_two_misses_in_a_row_hand_off(bot, monkeypatch):
+    thresholds = Thresholds(answer=1.0, clarify=0.0)  # every question becomes a clarification
+    strict = Bot(bot.retriever, thresholds, misses_before_handoff=2)
+    first, state = strict.reply("spedizione")
+    assert first.decision == CLARIFY and state.misses == 1 and state.pending
+    second, state = strict.reply("reso", state)
+    assert second.decision == HANDOFF and second.reason == "repeated_miss" and state.misses == 0
+
+
+def test_article_marked_handoff_answers_and_offers_a_person(bot):
+    reply, _ = bot.reply("il prodotto è arrivato rotto")
+    assert reply.decision == ANSWER and reply.article.article_id == "order-damaged"
+    assert reply.offer_person and "operatore" in reply.text
+
+
+def test_empty_message_is_refused(bot):
+    with pytest.raises(ValueError, match="empty"):
+        bot.reply("   ")
+
+
+def test_misses_before_handoff_must_be_positive(bot):
+    with pytest.raises(ValueError, match="misses_before_handoff"):
+        Bot(bot.retriever, Thresholds(), misses_before_handoff=0)

@@ -1,0 +1,48 @@
+"""The decision policy on synthetic search results."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.policy import ANSWER, CLARIFY, HANDOFF, Thresholds, decide
+from bot.retrieve import Hit, SearchResult
+
+
+def result(confidence: float, *scores: float) -> SearchResult:
+    hits = tuple(Hit(f"a{i}", f"Title {i}", "it", s, "q", "question", {}) for i, s in enumerate(scores))
+    return SearchResult("text", "it", {"it": 1.0}, confidence, hits)
+
+
+TH = Thresholds(answer=0.5, clarify=0.2, margin=0.1, max_suggestions=3)
+
+
+def test_confident_and_clear_answers_with_the_top_article():
+    decision = decide(result(0.8, 0.9, 0.3), TH)
+    assert decision.kind == ANSWER and decision.hit.article_id == "a0" and decision.suggestions == ()
+
+
+def test_between_thresholds_asks_did_you_mean_with_up_to_three():
+    decision = decide(result(0.3, 0.6, 0.5, 0.4, 0.35), TH)
+    assert decision.kind == CLARIFY and decision.reason == "uncertain"
+    assert [h.article_id for h in decision.suggestions] == ["a0", "a1", "a2"]
+
+
+def test_top_two_too_close_asks_even_when_confident():
+    decision = decide(result(0.9, 0.70, 0.65), TH)
+    assert decision.kind == CLARIFY and decision.reason == "close_call"
+    assert len(decision.suggestions) == 2
+
+
+def test_far_weaker_hits_are_not_suggested():
+    decision = decide(result(0.3, 0.8, 0.1), TH)
+    assert [h.article_id for h in decision.suggestions] == ["a0"]
+
+
+@pytest.mark.parametrize("res", [result(0.1, 0.9), result(0.9)])
+def test_low_confidence_or_no_hit_hands_off(res):
+    assert decide(res, TH).kind == HANDOFF
+
+
+def test_thresholds_must_be_ordered():
+    with pytest.raises(ValueError, match="clarify"):
+        Thresholds(answer=0.2, clarify=0.5)

@@ -1,0 +1,84 @@
+"""The real bundled model on the sample knowledge base: the behaviour customers get."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.articles import load_kb
+from bot.build import build_index
+from bot.config import Settings
+from bot.embed import load_embedder
+from bot.evaluate import load_eval_set, metrics, run
+from bot.service import load_bot
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.model
+KB = REPO / "kb_articles"
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("quality")
+    settings = Settings(home=home, kb_dir=KB)
+    build_index(settings, load_embedder(settings.model))
+    return home
+
+
+@pytest.fixture(scope="module")
+def bot(home):
+    return load_bot(Settings(home=home, kb_dir=KB))
+
+
+def test_every_article_answers_its_own_first_question(bot):
+    wrong = []
+    for article in load_kb(KB).published:
+        reply, _ = bot.reply(article.questions[0])
+        got = reply.article.article_id if reply.article else reply.decision
+        if got != article.id:
+            wrong.append((article.id, article.questions[0], got))
+    assert wrong == []
+
+
+@pytest.mark.parametrize(
+    "text", ["qual è la distanza tra la Terra e Giove?", "how far is Jupiter from the Earth?"]
+)
+def test_unrelated_question_is_handed_off(bot, text):
+    reply, _ = bot.reply(text)
+    assert reply.decision == "handoff" and reply.article is None
+
+
+def test_eval_set_quality_floor_per_language(bot):
+    """Regression floor on the KB's own evaluation set (measured figures are in docs/benchmarks.md)."""
+    items = load_eval_set(KB / "eval")
+
+    def search(item):
+        result = bot.retriever.search(item.text, k=10)
+        return [h.article_id for h in result.hits], result.confidence
+
+    outcomes = run(items, search)
+    for lang in ("it", "en"):
+        m = metrics([o for o in outcomes if o.item.lang == lang], 0.5, 0.2)
+        assert m["top1"] >= 0.78, (lang, m)
+        assert m["auroc"] >= 0.9, (lang, m)
+        assert m["wrong"] <= 0.06, (lang, m)
+
+
+def test_installed_console_script_answers_in_json(home):
+    script = Path(sys.executable).with_name("faqbot")
+    env = {**os.environ, "FAQBOT_HOME": str(home), "FAQBOT_KB_DIR": str(KB), "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run(
+        [str(script), "ask", "quanto costa la spedizione?", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    data = json.loads(out.stdout)
+    assert data["decision"] == "answer" and data["article_id"] == "shipping-costs"
