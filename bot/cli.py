@@ -110,6 +110,53 @@ def chat(lang: LangOption = None, index: IndexOption = None) -> None:
         typer.echo(render(reply) + "\n")
 
 
+@app.command("eval")
+def evaluate_kb(
+    kb: KbOption = None,
+    index: IndexOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Run the KB's evaluation set (kb_articles/eval/) through the bot; report quality per language."""
+    from bot.evaluate import bot_asker, by_language, load_eval_set, run
+
+    settings = _settings(kb, index)
+    items = load_eval_set(settings.kb_path / "eval")
+    if not items:
+        _fail(f"no evaluation items in {settings.kb_path / 'eval'}", 2)
+    bot = _load_bot(index)
+    report = by_language(run(items, bot_asker(bot)))
+    if as_json:
+        typer.echo(json.dumps({"index_version": bot.retriever.version, "languages": report}))
+    else:
+        typer.echo(metrics_table(report, f"{len(items)} questions, index {bot.retriever.version}"))
+
+
+def metrics_table(report: dict[str, dict[str, float]], caption: str) -> str:
+    """A readable table of `by_language` metrics."""
+    from rich.console import Console
+    from rich.table import Table
+
+    columns = [
+        "top1",
+        "top3",
+        "mrr10",
+        "auroc",
+        "correct",
+        "wrong",
+        "clarify",
+        "handoff",
+        "handoff_precision",
+    ]
+    table = Table("lang", "n_queries", *columns, "p50_ms", caption=caption)
+    for lang, m in report.items():
+        cells = [f"{m[c]:.3f}" for c in columns]
+        table.add_row(lang, str(m["n_queries"]), *cells, f"{m['p50_ms']:.1f}")
+    console = Console(width=160, record=True)
+    with console.capture() as capture:
+        console.print(table)
+    return capture.get()
+
+
 def _check_lang(lang: str | None) -> str | None:
     if lang is not None and lang not in ("it", "en"):
         _fail(f"--lang must be it or en, got {lang!r}", 2)

@@ -90,14 +90,15 @@ class Bot:
             reply_lang = lang or self.retriever.detector.detect(text)
             reply = self._handoff(reply_lang, 0.0, "requested", None)
         else:
-            result = self.retriever.search(text, lang=lang, k=max(5, self.thresholds.max_suggestions))
+            result = self.retriever.search(text, lang=lang, k=max(10, self.thresholds.max_suggestions))
             reply = self._decide(result, state)
         reply = dataclasses.replace(reply, latency_ms=(time.perf_counter() - started) * 1000)
         return reply, self._next_state(state, reply)
 
     def _decide(self, result: SearchResult, state: ConversationState) -> Reply:
         decision = decide(result, self.thresholds)
-        missed = decision.kind != ANSWER
+        # A confident close call between two articles is a choice to offer, not a failure to help.
+        missed = decision.kind == HANDOFF or decision.reason == "uncertain"
         if missed and state.misses + 1 >= self.misses_before_handoff:
             return self._handoff(result.lang, decision.confidence, "repeated_miss", result)
         if decision.kind == ANSWER:
@@ -177,10 +178,10 @@ class Bot:
 
     @staticmethod
     def _next_state(state: ConversationState, reply: Reply) -> ConversationState:
-        missed = reply.decision != ANSWER
+        missed = reply.decision == CLARIFY and reply.reason == "uncertain"
         return ConversationState(
             lang=reply.lang,
-            misses=0 if not missed or reply.decision == HANDOFF else state.misses + 1,
+            misses=state.misses + 1 if missed else 0,
             pending=tuple((s.article_id, s.title) for s in reply.suggestions),
             last_article=reply.article.article_id if reply.article else state.last_article,
         )

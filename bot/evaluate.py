@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from bot.dialog import Bot
+
 NONE_LABELS = (None, "none", "")
 
 
@@ -27,11 +29,14 @@ class EvalItem:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What retrieval returned for one item: ranked article ids and the confidence."""
+    """What the bot did with one item: ranked article ids, confidence, decision and answered article."""
 
     item: EvalItem
     ranked: tuple[str, ...]
     confidence: float
+    decision: str = ""
+    answered: str | None = None
+    latency_ms: float = 0.0
 
 
 def load_eval_set(folder: Path) -> list[EvalItem]:
@@ -49,21 +54,15 @@ def load_eval_set(folder: Path) -> list[EvalItem]:
     return items
 
 
-def metrics(
-    outcomes: Iterable[Outcome],
-    answer_threshold: float,
-    clarify_threshold: float | None = None,
-) -> dict[str, float]:
-    """Ranking quality on answerable items and decision quality at the given thresholds."""
+def metrics(outcomes: Iterable[Outcome]) -> dict[str, float]:
+    """Ranking quality on answerable items and the rates of what the bot actually decided."""
     outcomes = list(outcomes)
     answerable = [o for o in outcomes if o.item.answerable]
     ranks = [_rank(o) for o in answerable]
-    labels = [int(_rank(o) == 1) for o in outcomes]
     n = max(1, len(outcomes))
-    answered = [o for o in outcomes if o.confidence >= answer_threshold]
-    correct = sum(_rank(o) == 1 for o in answered)
-    clarify = clarify_threshold if clarify_threshold is not None else answer_threshold
-    clarified = [o for o in outcomes if clarify <= o.confidence < answer_threshold]
+    answered = [o for o in outcomes if o.decision == "answer"]
+    correct = sum(o.answered in o.item.gold for o in answered)
+    handoffs = [o for o in outcomes if o.decision == "handoff"]
     return {
         "n_queries": len(outcomes),
         "n_answerable": len(answerable),
@@ -71,12 +70,34 @@ def metrics(
         "top3": _share(0 < r <= 3 for r in ranks),
         "mrr10": float(np.mean([1.0 / r if 0 < r <= 10 else 0.0 for r in ranks])) if ranks else 0.0,
         "auroc": auroc([o.confidence for o in outcomes], [int(o.item.answerable) for o in outcomes]),
-        "auroc_correct": auroc([o.confidence for o in outcomes], labels),
         "correct": correct / n,
         "wrong": (len(answered) - correct) / n,
-        "clarify": len(clarified) / n,
-        "handoff": (len(outcomes) - len(answered) - len(clarified)) / n,
+        "clarify": sum(o.decision == "clarify" for o in outcomes) / n,
+        "handoff": len(handoffs) / n,
         "coverage": len(answered) / n,
+        # Of the hand-offs, the share the KB really could not answer (or answered only wrongly).
+        "handoff_precision": _share(not o.item.answerable or _rank(o) != 1 for o in handoffs),
+        "p50_ms": _percentile([o.latency_ms for o in outcomes], 50),
+        "p95_ms": _percentile([o.latency_ms for o in outcomes], 95),
+    }
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else 0.0
+
+
+def at_thresholds(outcomes: Iterable[Outcome], answer: float, clarify: float) -> dict[str, float]:
+    """Decision rates if the thresholds were `answer`/`clarify` (top-1 answered; margin rule ignored)."""
+    outcomes = list(outcomes)
+    n = max(1, len(outcomes))
+    answered = [o for o in outcomes if o.confidence >= answer]
+    correct = sum(_rank(o) == 1 for o in answered)
+    clarified = sum(clarify <= o.confidence < answer for o in outcomes)
+    return {
+        "correct": correct / n,
+        "wrong": (len(answered) - correct) / n,
+        "clarify": clarified / n,
+        "handoff": (len(outcomes) - len(answered) - clarified) / n,
     }
 
 
@@ -105,10 +126,26 @@ def auroc(scores: list[float], labels: list[int]) -> float:
     return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
-def run(items: Iterable[EvalItem], search: Callable[[EvalItem], tuple[list[str], float]]) -> list[Outcome]:
-    """Run `search` on every item and collect the outcomes."""
-    outcomes = []
-    for item in items:
-        ranked, confidence = search(item)
-        outcomes.append(Outcome(item, tuple(ranked), confidence))
-    return outcomes
+def run(items: Iterable[EvalItem], ask: Callable[[EvalItem], Outcome]) -> list[Outcome]:
+    """Ask about every item and collect the outcomes."""
+    return [ask(item) for item in items]
+
+
+def by_language(outcomes: list[Outcome]) -> dict[str, dict[str, float]]:
+    """`metrics` per language, plus "all"."""
+    langs = sorted({o.item.lang for o in outcomes})
+    report = {lang: metrics([o for o in outcomes if o.item.lang == lang]) for lang in langs}
+    report["all"] = metrics(outcomes)
+    return report
+
+
+def bot_asker(bot: Bot) -> Callable[[EvalItem], Outcome]:
+    """Ask the real Bot, one fresh conversation per item, language detected as for a customer."""
+
+    def ask(item: EvalItem) -> Outcome:
+        reply, _ = bot.reply(item.text)
+        ranked = tuple(h.article_id for h in reply.result.hits) if reply.result else ()
+        answered = reply.article.article_id if reply.article else None
+        return Outcome(item, ranked, reply.confidence, reply.decision, answered, reply.latency_ms)
+
+    return ask

@@ -117,7 +117,7 @@ def _confidence_rows(
             p = model(cands.features)
             order = collapse_translations(corpus, cands.articles, np.argsort(-p, kind="stable"))
             correct = answerable and int(cands.articles[order[0]]) == q.gold
-            right += int(correct)
+            right += int(correct and cands is q.held_out)
             xs.append(confidence_features(p[order], cands.features[order], q.coverage))
             ys.append(int(correct))
     return np.vstack(xs), np.array(ys), right / max(1, len(group))

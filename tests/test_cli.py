@@ -82,3 +82,20 @@ def test_chat_session_clarifies_then_answers_the_pick(small_kb, fake_embedder, m
     result = invoke("chat", "--lang", "it", input="spedizione costi\n1\n\n")
     assert result.exit_code == 0, result.output
     assert "[clarify" in result.output and "[answer: shipping-costs" in result.output
+
+
+def test_eval_reports_metrics_per_language(small_kb, fake_embedder):
+    (small_kb / "eval").mkdir()
+    (small_kb / "eval" / "it.yaml").write_text(
+        'lang: it\nitems:\n  - text: "password persa"\n    article: reset-password\n'
+        '  - text: "che tempo fa a Roma"\n    article: none\n',
+        encoding="utf-8",
+    )
+    invoke("build")
+    result = invoke("eval", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)["languages"]
+    assert report["it"]["n_queries"] == 2 and report["it"]["n_answerable"] == 1
+    assert report["it"]["top1"] == 1.0
+    table = invoke("eval")
+    assert "top1" in table.output and "handoff_precision" in table.output

@@ -87,3 +87,11 @@ def test_empty_message_is_refused(bot):
 def test_misses_before_handoff_must_be_positive(bot):
     with pytest.raises(ValueError, match="misses_before_handoff"):
         Bot(bot.retriever, Thresholds(), misses_before_handoff=0)
+
+
+def test_a_confident_close_call_is_not_a_miss(bot):
+    ambiguous = Bot(bot.retriever, Thresholds(answer=0.0, clarify=0.0, margin=1.0))
+    state = ConversationState(lang="it", misses=1)
+    reply, state = ambiguous.reply("spedizione reso password", state)
+    assert reply.decision == CLARIFY and reply.reason == "close_call"
+    assert state.misses == 0

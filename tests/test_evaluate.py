@@ -1,0 +1,47 @@
+"""Evaluation metrics on hand-made outcomes."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bot.evaluate import EvalItem, Outcome, at_thresholds, auroc, load_eval_set, metrics
+
+
+def outcome(gold, ranked, confidence, decision, answered=None):
+    return Outcome(EvalItem("q", "it", tuple(gold)), tuple(ranked), confidence, decision, answered)
+
+
+OUTCOMES = [
+    outcome(["a"], ["a", "b"], 0.9, "answer", "a"),  # right
+    outcome(["b"], ["a", "b"], 0.6, "answer", "a"),  # wrong, gold second
+    outcome(["c"], ["x", "y", "c"], 0.3, "clarify"),  # gold third
+    outcome([], ["a"], 0.1, "handoff"),  # unanswerable, handed off
+]
+
+
+def test_ranking_and_decision_rates():
+    m = metrics(OUTCOMES)
+    assert m["n_queries"] == 4 and m["n_answerable"] == 3
+    assert m["top1"] == pytest.approx(1 / 3) and m["top3"] == 1.0
+    assert m["mrr10"] == pytest.approx((1 + 1 / 2 + 1 / 3) / 3)
+    assert (m["correct"], m["wrong"], m["clarify"], m["handoff"]) == (0.25, 0.25, 0.25, 0.25)
+    assert m["handoff_precision"] == 1.0 and m["auroc"] == 1.0
+
+
+def test_rates_at_other_thresholds():
+    r = at_thresholds(OUTCOMES, answer=0.5, clarify=0.2)
+    assert r == {"correct": 0.25, "wrong": 0.25, "clarify": 0.25, "handoff": 0.25}
+
+
+def test_auroc_ties_and_degenerate_cases():
+    assert auroc([0.5, 0.5], [1, 0]) == 0.5
+    assert auroc([0.2, 0.8], [1, 0]) == 0.0
+    assert math.isnan(auroc([0.3], [1]))
+
+
+def test_eval_file_errors_name_file_and_item(tmp_path):
+    (tmp_path / "it.yaml").write_text("lang: it\nitems:\n  - article: x\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"it.yaml: items\[0\]"):
+        load_eval_set(tmp_path)
