@@ -13,7 +13,15 @@ from bot.articles import load_valid_kb
 from bot.config import Settings
 from bot.embed import Embedder, EmbeddingCache
 from bot.fusion_fit import fit_fusion
-from bot.index import IndexWriter, Manifest, article_units, checksums, kb_hash, write_version_files
+from bot.index import (
+    IndexWriter,
+    Manifest,
+    article_record,
+    article_units,
+    checksums,
+    kb_hash,
+    write_version_files,
+)
 from bot.language import LanguageDetector
 from bot.retrieve import Corpus
 
@@ -82,7 +90,7 @@ def build_index(
     version, staging = writer.new_version()
     faiss_type, lexical = write_version_files(staging, articles, units, vectors, settings.hnsw_threshold)
     _call(hook, "written")
-    corpus = Corpus([_record(a) for a in articles], units, vectors, lexical)
+    corpus = Corpus([article_record(a) for a in articles], units, vectors, lexical)
     fusion = fit_fusion(corpus, LanguageDetector(settings.languages, settings.default_lang))
     progress.step(f"fusion weights: {fusion.source} ({_stats(fusion)})")
     manifest = Manifest(
@@ -108,12 +116,6 @@ def build_index(
         seconds=time.perf_counter() - started,
         warnings=[str(w) for w in kb.warnings],
     )
-
-
-def _record(article):
-    from bot.index import article_record
-
-    return article_record(article)
 
 
 def _counts(articles, units) -> dict[str, object]:

@@ -62,10 +62,6 @@ class BarProgress(LogProgress):
         if self.task is not None:
             self.bar.advance(self.task, n)
 
-    def finish_embedding(self) -> None:
-        if self.task is not None:
-            self.bar.update(self.task, completed=self.bar.tasks[0].total)
-
 
 def make_progress(interactive: bool) -> LogProgress:
     return BarProgress() if interactive else LogProgress()

@@ -138,3 +138,12 @@ def test_no_published_article_is_an_error(isolated_home, settings):
     with pytest.raises(ValueError, match="no published articles"):
         build_index(settings, FakeEmbedder())
     assert current_version(settings.index_path) is None
+
+
+def test_large_collections_use_hnsw_and_still_retrieve(small_kb, isolated_home):
+    settings = Settings(hnsw_threshold=10)
+    embedder = FakeEmbedder()
+    result = build_index(settings, embedder)
+    assert result.manifest.faiss_type == "IndexHNSWFlat"
+    retriever = Retriever.from_root(settings.index_path, embedder, LanguageDetector()).load()
+    assert retriever.search("ho perso la password").hits[0].article_id == "reset-password"
