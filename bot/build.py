@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from bot.articles import load_valid_kb
+from bot.articles import Article, load_valid_kb
 from bot.config import Settings
 from bot.embed import Embedder, EmbeddingCache
 from bot.fusion_fit import fit_fusion
+from bot.head import Head
 from bot.index import (
     IndexWriter,
     Manifest,
@@ -66,12 +67,9 @@ def build_index(
     progress: Progress | None = None,
     hook: Callable[[str], None] | None = None,
 ) -> BuildResult:
-    """Build and publish a new version; any failure raises and leaves `current` untouched.
-
-    `hook(stage)` is called between stages (tests use it to interrupt a build half-way).
-    """
+    """Validate the KB, then build and publish a new version; any failure raises and leaves
+    `current` untouched. `hook(stage)` is called between stages (tests interrupt builds with it)."""
     progress = progress or SilentProgress()
-    started = time.perf_counter()
     kb = load_valid_kb(settings.kb_path)
     articles = kb.published
     if not articles:
@@ -79,6 +77,22 @@ def build_index(
     progress.step(
         f"validated {len(kb.articles)} articles ({len(articles)} published, {len(kb.warnings)} warnings)"
     )
+    result = build_articles(articles, settings, embedder, settings.index_path, progress, hook)
+    result.warnings = [str(w) for w in kb.warnings]
+    return result
+
+
+def build_articles(
+    articles: list[Article],
+    settings: Settings,
+    embedder: Embedder,
+    root: Path,
+    progress: Progress | None = None,
+    hook: Callable[[str], None] | None = None,
+) -> BuildResult:
+    """Embed, index and publish already-validated articles under `root`."""
+    progress = progress or SilentProgress()
+    started = time.perf_counter()
     units = article_units(articles)
     cache = EmbeddingCache(settings.index_path / "cache" / "embeddings.sqlite")
     progress.start_embedding(len(units))
@@ -86,11 +100,12 @@ def build_index(
     progress.step(f"embedded {cache.misses} new texts, {cache.hits} from cache")
     _call(hook, "embedded")
 
-    writer = IndexWriter(settings.index_path, keep=settings.keep_versions, log=progress.step)
+    writer = IndexWriter(root, keep=settings.keep_versions, log=progress.step)
     version, staging = writer.new_version()
     faiss_type, lexical = write_version_files(staging, articles, units, vectors, settings.hnsw_threshold)
     _call(hook, "written")
-    corpus = Corpus([article_record(a) for a in articles], units, vectors, lexical)
+    head = Head.load(staging / "head.npz") if (staging / "head.npz").is_file() else None
+    corpus = Corpus([article_record(a) for a in articles], units, vectors, lexical, head=head)
     fusion = fit_fusion(corpus, LanguageDetector(settings.languages, settings.default_lang))
     progress.step(f"fusion weights: {fusion.source} ({_stats(fusion)})")
     manifest = Manifest(
@@ -114,7 +129,6 @@ def build_index(
         embedded=cache.misses,
         cache_hits=cache.hits,
         seconds=time.perf_counter() - started,
-        warnings=[str(w) for w in kb.warnings],
     )
 
 

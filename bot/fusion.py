@@ -24,14 +24,27 @@ RANK_FEATURES = (
     "lang",  # probability that the question is in the article's language
     "dense_gap",  # dense_question minus the best candidate's
     "fuzzy_gap",  # fuzzy minus the best candidate's
+    "head",  # P(article | question) from the classification head (0 without a head)
+    "head_gap",  # head minus the best candidate's
 )
-CONF_FEATURES = ("p1", "p2", "dense1", "lexical_abs1", "fuzzy1", "coverage", "dense_margin")
+CONF_FEATURES = (
+    "p1",
+    "p2",
+    "dense1",
+    "lexical_abs1",
+    "fuzzy1",
+    "coverage",
+    "dense_margin",
+    "head1",
+    "head_max",
+)
 
 # Used when a knowledge base is too small to learn from (fewer than MIN_QUERIES held-out questions):
 # the pooled models learned on the sample knowledge base (kb_articles/), rounded.
-PRIOR_RANK = {"bias": -7.3, "weights": [1.1, 3.4, -0.2, 0.7, 3.5, 2.0, 0.5, 6.5, 2.2]}
-PRIOR_CONF = {"bias": -4.7, "weights": [3.0, -1.5, 2.8, 0.4, 1.4, -0.1, 2.4]}
+PRIOR_RANK = {"bias": -7.3, "weights": [1.1, 3.4, -0.2, 0.7, 3.5, 2.0, 0.5, 6.5, 2.2, 0.0, 0.0]}
+PRIOR_CONF = {"bias": -4.7, "weights": [3.0, -1.5, 2.8, 0.4, 1.4, -0.1, 2.4, 0.0, 0.0, 0.0, 0.0]}
 MIN_QUERIES = 40
+REGULARISATION = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -100,23 +113,45 @@ class Fusion:
         )
 
 
-def fit_linear(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> Linear | None:
-    """A logistic regression, or None when the data has a single class or too few rows."""
+def fit_linear(x: np.ndarray, y: np.ndarray, c: float | None = 1.0) -> Linear | None:
+    """A logistic regression on standardised features (folded back into plain weights), or None
+    when the data has a single class or too few rows. `c=None` picks the regularisation by
+    5-fold cross-validated log-loss on the same data."""
     if len(y) < MIN_QUERIES // 2 or len(set(y.tolist())) < 2:
         return None
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 
-    model = LogisticRegression(C=c, max_iter=2000)
-    model.fit(x, y)
-    return Linear(float(model.intercept_[0]), tuple(float(w) for w in model.coef_[0]))
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale = np.where(scale > 1e-9, scale, 1.0)
+    if c is None and min(np.bincount(y.astype(int))) >= 5:
+        model = LogisticRegressionCV(
+            Cs=REGULARISATION,
+            l1_ratios=(0.0,),
+            cv=5,
+            scoring="neg_log_loss",
+            max_iter=5000,
+            use_legacy_attributes=False,
+        )
+    else:
+        model = LogisticRegression(C=c or 1.0, max_iter=5000)
+    model.fit((x - mean) / scale, y)
+    weights = model.coef_[0] / scale
+    bias = float(model.intercept_[0] - weights @ mean)
+    return Linear(bias, tuple(float(w) for w in weights))
 
 
-def confidence_features(probs: np.ndarray, rank_features: np.ndarray, coverage: float) -> np.ndarray:
+def confidence_features(
+    probs: np.ndarray,
+    rank_features: np.ndarray,
+    coverage: float,
+    head_energy: tuple[float, float] = (0.0, 0.0),
+) -> np.ndarray:
     """Features of a query's top candidates (sorted by probability, best first)."""
-    p1 = float(probs[0]) if len(probs) else 0.0
-    p2 = float(probs[1]) if len(probs) > 1 else 0.0
     if not len(probs):
-        return np.array([0.0, 0.0, 0.0, 0.0, 0.0, coverage, 0.0])
+        return np.array([0.0, 0.0, 0.0, 0.0, 0.0, coverage, 0.0, 0.0, 0.0, *head_energy])
+    p2 = float(probs[1]) if len(probs) > 1 else 0.0
     top = rank_features[0]
     second_dense = rank_features[1][0] if len(probs) > 1 else 0.0
-    return np.array([p1, p2, top[0], top[3], top[5], coverage, top[0] - second_dense])
+    head_max = top[9] - top[10]
+    row = [float(probs[0]), p2, top[0], top[3], top[5], coverage, top[0] - second_dense, top[9], head_max]
+    return np.array([*row, *head_energy])

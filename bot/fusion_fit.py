@@ -1,62 +1,105 @@
-"""Learn the fusion models of a freshly built index from its own alternate questions."""
+"""Learn the fusion models of an index: from its own alternate questions, or from labelled questions."""
 
 from __future__ import annotations
 
 import random
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from bot.fusion import MIN_QUERIES, Fusion, Linear, confidence_features, fit_linear
+from bot.head import out_of_fold
 from bot.language import LanguageDetector
-from bot.retrieve import ANSWER, QUESTION, Corpus, Scorer, collapse_translations, exclusion
+from bot.retrieve import ANSWER, QUESTION, Candidates, Corpus, Scorer, collapse_translations, exclusion
 
 
 @dataclass
-class _Query:
-    unit: int
-    gold: int
+class Example:
+    """One training question under one condition: its candidates and the right article (-1: none)."""
+
     lang: str
-    probs: dict[str, float]
     coverage: float
-    held_out: object  # Candidates with the question removed (its article still answers)
-    seen: object  # Candidates with the question kept: customers often type a curated question verbatim
-    removed: object  # Candidates with the whole article (and its translations) removed
+    cands: Candidates
+    gold: int
     fold: int
+    for_ranker: bool = True
+    counts_as_held_out: bool = False
+    for_confidence: bool = True
 
 
-def fit_fusion(
+@dataclass(frozen=True)
+class Labelled:
+    """A labelled customer question with its embedding (gold: article index, or -1 if unanswerable)."""
+
+    text: str
+    vector: np.ndarray
+    gold: int
+    lang: str | None = None
+    head: np.ndarray | None = None  # head logits from a head that never saw this question
+
+
+def fit_fusion(corpus: Corpus, detector: LanguageDetector, max_queries: int = 3000, seed: int = 13) -> Fusion:
+    """Self-supervised: each alternate question, held out of its article (should answer), kept
+    verbatim (should answer) and with its whole article removed (should hand off)."""
+    examples = _self_examples(corpus, detector, max_queries, seed)
+    return fit_examples(corpus, examples, source="self-supervised")
+
+
+def fit_labelled(
     corpus: Corpus,
     detector: LanguageDetector,
-    max_queries: int = 3000,
-    seed: int = 13,
+    questions: Sequence[Labelled],
+    with_self: bool = True,
 ) -> Fusion:
-    """Fit ranker and confidence models; fall back to the priors when there is too little data."""
-    queries = _make_queries(corpus, detector, max_queries, seed)
-    if len(queries) < MIN_QUERIES:
+    """Supervised on labelled questions (e.g. a dev split). With `with_self`, the self-supervised
+    examples also train the ranker; the confidence model learns from real questions only."""
+    scorer = Scorer(corpus)
+    examples = _self_examples(corpus, detector, 3000, 13) if with_self else []
+    for example in examples:
+        example.for_confidence = False
+    for i, q in enumerate(questions):
+        probs, lang = _language(detector, q.text, q.lang)
+        head = q.head if q.head is not None else _head_of(corpus, q.vector)
+        dense, lexical = corpus.vectors @ q.vector, corpus.lexical.scores(q.text)
+        cands = scorer.candidates(q.text, dense, lexical, probs, head_logits=head)
+        coverage = corpus.lexical.coverage(q.text, lang)
+        examples.append(Example(lang, coverage, cands, q.gold, i % 2, for_ranker=q.gold >= 0))
+    return fit_examples(corpus, examples, source="labelled" + (" + self-supervised" if with_self else ""))
+
+
+def fit_examples(corpus: Corpus, examples: list[Example], source: str) -> Fusion:
+    """Per-language ranker and confidence models (pooled "*" as fallback); priors if too little data."""
+    if sum(e.for_ranker for e in examples) < MIN_QUERIES:
         return Fusion.prior()
-    langs = sorted({q.lang for q in queries})
-    groups = {"*": queries} | {
-        lang: [q for q in queries if q.lang == lang]
-        for lang in langs
-        if sum(q.lang == lang for q in queries) >= MIN_QUERIES
-    }
+    prior = Fusion.prior()
+    groups = {"*": examples}
+    for lang in sorted({e.lang for e in examples}):
+        mine = [e for e in examples if e.lang == lang]
+        if sum(e.for_ranker for e in mine) >= MIN_QUERIES:
+            groups[lang] = mine
     ranker: dict[str, Linear] = {}
     confidence: dict[str, Linear] = {}
     stats: dict[str, dict[str, float]] = {}
-    prior = Fusion.prior()
     for name, group in groups.items():
         ranker[name] = _fit_ranker(group) or prior.ranker["*"]
         # Cross-fitting: the confidence model sees ranker probabilities from the other fold.
-        folds = [_fit_ranker([q for q in group if q.fold != f]) or ranker[name] for f in (0, 1)]
-        x, y, top1 = _confidence_rows(corpus, group, folds)
-        confidence[name] = fit_linear(x, y) or prior.confidence["*"]
-        stats[name] = {"queries": len(group), "held_out_top1": top1}
-    return Fusion(ranker, confidence, source="self-supervised", stats=stats)
+        folds = [_fit_ranker([e for e in group if e.fold != f]) or ranker[name] for f in (0, 1)]
+        x, y, held_out_top1 = _confidence_rows(corpus, group, folds)
+        confidence[name] = fit_linear(x, y, c=None) or prior.confidence["*"]
+        stats[name] = {"queries": sum(e.for_ranker for e in group), "held_out_top1": held_out_top1}
+    return Fusion(ranker, confidence, source=source, stats=stats)
 
 
-def _make_queries(corpus: Corpus, detector: LanguageDetector, max_queries: int, seed: int) -> list[_Query]:
+def _language(detector: LanguageDetector, text: str, lang: str | None) -> tuple[dict[str, float], str]:
+    probs = detector.probabilities(text)
+    if lang is not None and lang in probs:
+        probs = {code: float(code == lang) for code in probs}
+    return probs, lang or max(probs, key=probs.get)
+
+
+def _self_examples(corpus: Corpus, detector: LanguageDetector, max_queries: int, seed: int) -> list[Example]:
     units = [
         u
         for u in np.flatnonzero(corpus.unit_kind == QUESTION)
@@ -69,7 +112,8 @@ def _make_queries(corpus: Corpus, detector: LanguageDetector, max_queries: int, 
         return []
     scorer = Scorer(corpus)
     dense_all = corpus.vectors[units] @ corpus.vectors.T
-    queries = []
+    held_head, seen_head = _head_probabilities(corpus, units)
+    examples = []
     for row, unit in enumerate(units):
         gold = int(corpus.unit_article[unit])
         text = corpus.units[unit].text
@@ -79,14 +123,34 @@ def _make_queries(corpus: Corpus, detector: LanguageDetector, max_queries: int, 
         dense = dense_all[row]
         own = range(corpus.starts[gold], corpus.starts[gold + 1])
         same = [u for u in own if corpus.unit_norm[u] == corpus.unit_norm[unit]]
-        held_out = scorer.candidates(text, dense, lexical, probs, exclusion(corpus, units=same))
-        seen = scorer.candidates(text, dense, lexical, probs)
-        gone = [gold, *corpus.linked[gold]]
-        removed = scorer.candidates(text, dense, lexical, probs, exclusion(corpus, articles=gone))
         coverage = corpus.lexical.coverage(text, lang)
         fold = zlib.crc32(corpus.articles[gold]["id"].encode()) % 2
-        queries.append(_Query(unit, gold, lang, probs, coverage, held_out, seen, removed, fold))
-    return queries
+        gone = [gold, *corpus.linked[gold]]
+        held = held_head[row] if held_head is not None else None
+        seen_logits = seen_head[row] if seen_head is not None else None
+        held_out = scorer.candidates(text, dense, lexical, probs, exclusion(corpus, units=same), held)
+        seen = scorer.candidates(text, dense, lexical, probs, head_logits=seen_logits)
+        removed = scorer.candidates(text, dense, lexical, probs, exclusion(corpus, articles=gone), held)
+        examples += [
+            Example(lang, coverage, held_out, gold, fold, counts_as_held_out=True),
+            Example(lang, coverage, seen, gold, fold, for_ranker=False),
+            Example(lang, coverage, removed, -1, fold, for_ranker=False),
+        ]
+    return examples
+
+
+def _head_probabilities(corpus: Corpus, units: list[int]) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Head logits for the training questions: out-of-fold (as if unseen) and in-sample."""
+    if corpus.head is None:
+        return None, None
+    rows = np.flatnonzero(corpus.unit_kind != ANSWER)
+    oof = out_of_fold(corpus.vectors[rows], corpus.unit_article[rows], len(corpus.articles))
+    where = {int(u): i for i, u in enumerate(rows)}
+    return oof[[where[int(u)] for u in units]], corpus.head.logits(corpus.vectors[units])
+
+
+def _head_of(corpus: Corpus, vector: np.ndarray) -> np.ndarray | None:
+    return corpus.head.logits(vector) if corpus.head is not None else None
 
 
 def _short_units(corpus: Corpus, article: int) -> int:
@@ -94,30 +158,32 @@ def _short_units(corpus: Corpus, article: int) -> int:
     return int((kinds != ANSWER).sum())
 
 
-def _fit_ranker(group: list[_Query]) -> Linear | None:
-    rows = [q.held_out.features for q in group if len(q.held_out.articles)]
-    labels = [(q.held_out.articles == q.gold).astype(int) for q in group if len(q.held_out.articles)]
-    if not rows:
+def _fit_ranker(group: list[Example]) -> Linear | None:
+    usable = [e for e in group if e.for_ranker and len(e.cands.articles)]
+    if not usable:
         return None
-    return fit_linear(np.vstack(rows), np.concatenate(labels))
+    x = np.vstack([e.cands.features for e in usable])
+    y = np.concatenate([(e.cands.articles == e.gold).astype(int) for e in usable])
+    return fit_linear(x, y)
 
 
 def _confidence_rows(
-    corpus: Corpus, group: list[_Query], folds: list[Linear]
+    corpus: Corpus, group: list[Example], folds: list[Linear]
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """One row per query and condition: held out (label: top-1 right) and removed (label 0)."""
-    xs, ys, right = [], [], 0
-    for q in group:
-        model = folds[q.fold]
-        for cands, answerable in ((q.held_out, True), (q.seen, True), (q.removed, False)):
-            if not len(cands.articles):
-                xs.append(confidence_features(np.zeros(0), cands.features, q.coverage))
-                ys.append(0)
-                continue
-            p = model(cands.features)
-            order = collapse_translations(corpus, cands.articles, np.argsort(-p, kind="stable"))
-            correct = answerable and int(cands.articles[order[0]]) == q.gold
-            right += int(correct and cands is q.held_out)
-            xs.append(confidence_features(p[order], cands.features[order], q.coverage))
-            ys.append(int(correct))
-    return np.vstack(xs), np.array(ys), right / max(1, len(group))
+    """One row per example; label 1 when the top article is the right one."""
+    xs, ys, right, held_out = [], [], 0, 0
+    for e in group:
+        if not e.for_confidence:
+            continue
+        if not len(e.cands.articles):
+            xs.append(confidence_features(np.zeros(0), e.cands.features, e.coverage, e.cands.head_energy))
+            ys.append(0)
+            continue
+        p = folds[e.fold](e.cands.features)
+        order = collapse_translations(corpus, e.cands.articles, np.argsort(-p, kind="stable"))
+        correct = e.gold >= 0 and int(e.cands.articles[order[0]]) == e.gold
+        xs.append(confidence_features(p[order], e.cands.features[order], e.coverage, e.cands.head_energy))
+        ys.append(int(correct))
+        held_out += e.counts_as_held_out
+        right += int(correct and e.counts_as_held_out)
+    return np.vstack(xs), np.array(ys), right / max(1, held_out)

@@ -18,6 +18,7 @@ import numpy as np
 
 from bot import __version__
 from bot.articles import Article
+from bot.head import fit_head
 from bot.lexical import LexicalIndex
 
 CURRENT = "current"
@@ -177,6 +178,9 @@ def write_version_files(
     """Write vectors.faiss, the lexical index and articles.json; return the FAISS type."""
     index = make_faiss(vectors, hnsw_threshold)
     faiss.write_index(index, str(staging / "vectors.faiss"))
+    head = train_head(articles, units, vectors)
+    if head is not None:
+        head.save(staging / "head.npz")
     lexical = LexicalIndex.build([u.text for u in units], [articles[u.article].lang for u in units])
     lexical.save(staging / "lexical")
     payload = {
@@ -185,6 +189,20 @@ def write_version_files(
     }
     (staging / "articles.json").write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
     return type(index).__name__, lexical
+
+
+def head_examples(units: list[Unit]) -> np.ndarray:
+    """Positions of the units the classification head learns from: titles and questions."""
+    return np.array([i for i, u in enumerate(units) if u.kind != "answer"], dtype=np.int64)
+
+
+def train_head(articles: list[Article], units: list[Unit], vectors: np.ndarray, max_articles: int = 5000):
+    """The classification head over titles and questions (None for one article, or too many)."""
+    if len(articles) > max_articles:
+        return None
+    rows = head_examples(units)
+    labels = np.array([units[i].article for i in rows])
+    return fit_head(vectors[rows], labels, len(articles))
 
 
 def checksums(folder: Path) -> dict[str, str]:

@@ -14,6 +14,7 @@ from rapidfuzz import fuzz, process
 
 from bot.embed import Embedder
 from bot.fusion import Fusion, confidence_features
+from bot.head import Head, energy, softmax
 from bot.index import IndexError_, Manifest, Unit, resolve, verify
 from bot.language import LanguageDetector
 from bot.lexical import LexicalIndex
@@ -59,6 +60,7 @@ class Corpus:
     vectors: np.ndarray
     lexical: LexicalIndex
     dense_index: faiss.Index | None = None
+    head: Head | None = None
     unit_article: np.ndarray = field(init=False)
     unit_kind: np.ndarray = field(init=False)
     starts: np.ndarray = field(init=False)
@@ -99,7 +101,8 @@ class Corpus:
             if index.ntotal
             else np.zeros((0, manifest.dimension), np.float32)
         )
-        corpus = cls(payload["articles"], units, vectors, LexicalIndex.load(folder / "lexical"), index)
+        head = Head.load(folder / "head.npz") if (folder / "head.npz").is_file() else None
+        corpus = cls(payload["articles"], units, vectors, LexicalIndex.load(folder / "lexical"), index, head)
         fusion = Fusion.from_dict(manifest.fusion) if manifest.fusion else Fusion.prior()
         return corpus, manifest, fusion
 
@@ -111,6 +114,7 @@ class Candidates:
     articles: np.ndarray
     features: np.ndarray
     evidence: np.ndarray  # unit index of the best-matching title/question per candidate
+    head_energy: tuple[float, float] = (0.0, 0.0)  # (log-sum-exp, max) of the head's logits
 
 
 class Scorer:
@@ -135,8 +139,12 @@ class Scorer:
         lexical: np.ndarray,
         lang_probs: dict[str, float],
         excluded: np.ndarray | None = None,
+        head_logits: np.ndarray | None = None,
     ) -> Candidates:
-        """Top articles by dense or lexical evidence, with their RANK_FEATURES rows."""
+        """Top articles by dense, lexical or head evidence, with their RANK_FEATURES rows.
+
+        `head_logits` are the classification head's scores (None: no head); excluded articles
+        drop out of its softmax."""
         c = self.corpus
         keep = np.ones(len(c.units), dtype=bool) if excluded is None else ~excluded
         short = keep & (c.unit_kind != ANSWER)
@@ -147,6 +155,9 @@ class Scorer:
         lex_a = self.per_article(lexical, answer, 0.0)
         alive = self.per_article(np.ones(len(c.units)), short, 0.0) > 0
         chosen = self._top(dense_q, alive) | self._top(np.where(lex_q > 0, lex_q, -1.0), alive)
+        logits = None if head_logits is None else np.where(alive, head_logits, -np.inf)
+        head = np.zeros(len(c.articles)) if logits is None else softmax(logits)
+        chosen |= self._top(np.where(head > 0, head, -1.0), alive)
         arts = np.flatnonzero(chosen)
         fuzzy, evidence = self._fuzzy(text, arts, short, dense)
         best_lex = max(float(lexical[keep].max()) if keep.any() else 0.0, 1e-6)
@@ -162,9 +173,12 @@ class Scorer:
                 [lang_probs.get(c.article_lang[a], 0.0) for a in arts],
                 dq - (dq.max() if len(dq) else 0.0),
                 fuzzy - (fuzzy.max() if len(fuzzy) else 0.0),
+                head[arts],
+                head[arts] - (head.max() if len(head) else 0.0),
             ]
         ).astype(np.float64)
-        return Candidates(arts, feats.reshape(len(arts), -1), evidence)
+        head_energy = energy(logits) if logits is not None else (0.0, 0.0)
+        return Candidates(arts, feats.reshape(len(arts), -1), evidence, head_energy)
 
     def _top(self, scores: np.ndarray, alive: np.ndarray) -> np.ndarray:
         chosen = np.zeros(len(scores), dtype=bool)
@@ -249,27 +263,23 @@ class Retriever:
         """Rank articles for `text`; `lang` forces the customer's language instead of detecting it."""
         if self.corpus is None:
             raise RuntimeError("call load() first")
+        return self.search_vector(text, self.embedder.encode([text])[0], lang, k)
+
+    def search_vector(
+        self, text: str, vector: np.ndarray, lang: str | None = None, k: int = 5
+    ) -> SearchResult:
+        """`search` with the query's embedding already computed (batch evaluation)."""
         probs = self.detector.probabilities(text)
         if lang is not None:
             probs = {code: float(code == lang) for code in probs}
         query_lang = lang or max(probs, key=probs.get)
-        vector = self.embedder.encode([text])[0]
         dense = self.corpus.vectors @ vector
         lexical = self.corpus.lexical.scores(text)
         coverage = self.corpus.lexical.coverage(text, query_lang)
-        return rank(
-            self.corpus,
-            self.fusion,
-            Scorer(self.corpus, self.per_signal),
-            text,
-            query_lang,
-            probs,
-            dense,
-            lexical,
-            coverage,
-            k=k,
-            prefer=lang or "",
-        )
+        head = self.corpus.head.logits(vector) if self.corpus.head is not None else None
+        scorer = Scorer(self.corpus, self.per_signal)
+        args = (text, query_lang, probs, dense, lexical, coverage)
+        return rank(self.corpus, self.fusion, scorer, *args, k=k, prefer=lang or "", head=head)
 
 
 def rank(
@@ -285,12 +295,13 @@ def rank(
     excluded: np.ndarray | None = None,
     k: int = 5,
     prefer: str = "",
+    head: np.ndarray | None = None,
 ) -> SearchResult:
     """Score candidates, rank them, keep one language version per article, estimate confidence.
 
     `prefer` is a language the caller stated (not detected): its version of an article is shown.
     """
-    cands = scorer.candidates(text, dense, lexical, probs, excluded)
+    cands = scorer.candidates(text, dense, lexical, probs, excluded, head)
     p = fusion.rank(lang, cands.features) if len(cands.articles) else np.zeros(0)
     ranking = np.argsort(-p, kind="stable")
     exact = exact_match(corpus, cands.articles, text, lang, excluded)
@@ -298,7 +309,7 @@ def rank(
         ranking = np.concatenate([[exact], ranking[ranking != exact]])
     p = p.copy()
     order = collapse_translations(corpus, cands.articles, ranking, p, prefer)
-    conf_x = confidence_features(p[order], cands.features[order], coverage)
+    conf_x = confidence_features(p[order], cands.features[order], coverage, cands.head_energy)
     confidence = float(fusion.confident(lang, conf_x[None, :])[0]) if len(order) else 0.0
     if exact is not None:
         confidence = max(confidence, EXACT_CONFIDENCE)

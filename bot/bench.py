@@ -1,0 +1,182 @@
+"""`faqbot bench DIR`: quality on a data set in the shared benchmark format (kb.jsonl + queries.jsonl).
+
+A throw-away index is built from kb.jsonl; fusion weights and thresholds are fitted on the `dev`
+split only; every figure is reported on `test`.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.articles import Article
+from bot.build import build_articles
+from bot.calibrate import pick_thresholds
+from bot.config import Settings
+from bot.embed import Embedder, EmbeddingCache
+from bot.evaluate import EvalItem, Outcome, metrics
+from bot.fusion_fit import Labelled, fit_labelled
+from bot.head import fit_head
+from bot.language import LanguageDetector
+from bot.policy import Thresholds, decide
+from bot.retrieve import ANSWER, Corpus, Retriever
+
+LATENCY_SAMPLE = 200
+
+
+@dataclass(frozen=True)
+class BenchQuery:
+    text: str
+    lang: str
+    gold: tuple[str, ...]
+    split: str
+
+
+def load_dataset(folder: Path) -> tuple[list[Article], list[BenchQuery]]:
+    """Entries and queries of a benchmark folder; errors name the file and line."""
+    articles = [
+        Article(
+            id=str(row["id"]),
+            lang=row["lang"],
+            title=row.get("title") or str(row["id"]),
+            questions=tuple(row["questions"]),
+            body=row.get("answer") or "",
+            path=folder / "kb.jsonl",
+        )
+        for row in _jsonl(folder / "kb.jsonl", ("id", "lang", "questions"))
+    ]
+    queries = [
+        BenchQuery(row["text"], row["lang"], tuple(row["gold"]), row["split"])
+        for row in _jsonl(folder / "queries.jsonl", ("text", "lang", "gold", "split"))
+    ]
+    known = {a.id for a in articles}
+    unknown = sorted({g for q in queries for g in q.gold} - known)
+    if unknown:
+        raise ValueError(f"{folder / 'queries.jsonl'}: gold ids not in kb.jsonl: {unknown[:5]}")
+    return articles, queries
+
+
+def _jsonl(path: Path, required: tuple[str, ...]) -> list[dict[str, Any]]:
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{number}: not JSON ({exc.msg})") from exc
+        missing = [k for k in required if k not in row]
+        if missing:
+            raise ValueError(f"{path}:{number}: missing {', '.join(missing)}")
+        rows.append(row)
+    return rows
+
+
+def run_bench(
+    folder: Path,
+    settings: Settings,
+    embedder: Embedder,
+    target_wrong: float = 0.05,
+    head_on_dev: bool = True,
+) -> dict[str, Any]:
+    """Build, fit on dev, report on test: one flat dict of metrics.
+
+    With `head_on_dev`, the dev questions also train the classification head, as the questions of
+    a KB's missed-query log do once staff add them to articles."""
+    articles, queries = load_dataset(folder)
+    languages = sorted({a.lang for a in articles} | {q.lang for q in queries})
+    detector = LanguageDetector([lang for lang in ("it", "en") if lang in languages] or ["en"], languages[0])
+    dev = [q for q in queries if q.split == "dev"]
+    test = [q for q in queries if q.split == "test"]
+    if not dev or not test:
+        raise ValueError(
+            f"{folder}: needs both dev and test queries (found {len(dev)} dev, {len(test)} test)"
+        )
+    with tempfile.TemporaryDirectory(prefix="faqbot-bench-") as tmp:
+        built = build_articles(articles, settings, embedder, Path(tmp))
+        retriever = Retriever(built.folder, embedder, detector).load()
+    cache = EmbeddingCache(settings.index_path / "cache" / "embeddings.sqlite")
+    vectors = cache.embed(embedder, [q.text for q in queries])
+    by_text = {q.text: v for q, v in zip(queries, vectors, strict=True)}
+    position = {a["id"]: i for i, a in enumerate(retriever.corpus.articles)}
+
+    gold = np.array([position[q.gold[0]] if q.gold else -1 for q in dev])
+    dev_vectors = np.stack([by_text[q.text] for q in dev])
+    oof = _train_head_on_dev(retriever.corpus, dev_vectors, gold) if head_on_dev else None
+    labelled = [
+        Labelled(q.text, dev_vectors[i], int(gold[i]), head=None if oof is None else oof[i])
+        for i, q in enumerate(dev)
+    ]
+    retriever.fusion = fit_labelled(retriever.corpus, detector, labelled)
+    calibration = pick_thresholds(_outcomes(retriever, dev, by_text), target_wrong)
+    thresholds = Thresholds(
+        calibration.answer_threshold, calibration.clarify_threshold, settings.clarify_margin
+    )
+    outcomes = _outcomes(retriever, test, by_text, thresholds)
+    report = metrics(outcomes)
+    report.update(
+        dataset=folder.name,
+        p50_ms=_latency(retriever, test),
+        answer_threshold=calibration.answer_threshold,
+        clarify_threshold=calibration.clarify_threshold,
+        n_dev=len(dev),
+        fusion=retriever.fusion.source,
+        head_on_dev=head_on_dev,
+    )
+    return report
+
+
+def _train_head_on_dev(corpus: Corpus, dev_vectors: np.ndarray, gold: np.ndarray) -> np.ndarray:
+    """Retrain `corpus.head` on the KB's questions plus the answerable dev questions; return, for
+    every dev question, logits from a head trained without its half of dev (cross-fitting)."""
+    rows = np.flatnonzero(corpus.unit_kind != ANSWER)
+    kb_x, kb_y = corpus.vectors[rows], corpus.unit_article[rows]
+    n = len(corpus.articles)
+    halves = np.arange(len(gold)) % 2
+    oof = np.full((len(gold), n), -np.inf)
+    for half in (0, 1):
+        train = (halves != half) & (gold >= 0)
+        head = fit_head(np.vstack([kb_x, dev_vectors[train]]), np.concatenate([kb_y, gold[train]]), n)
+        oof[halves == half] = head.logits(dev_vectors[halves == half])
+    answerable = gold >= 0
+    corpus.head = fit_head(
+        np.vstack([kb_x, dev_vectors[answerable]]), np.concatenate([kb_y, gold[answerable]]), n
+    )
+    return oof
+
+
+def _outcomes(
+    retriever: Retriever,
+    queries: list[BenchQuery],
+    vectors: dict[str, np.ndarray],
+    thresholds: Thresholds | None = None,
+) -> list[Outcome]:
+    outcomes = []
+    for q in queries:
+        result = retriever.search_vector(q.text, vectors[q.text], k=10)
+        ranked = tuple(h.article_id for h in result.hits)
+        decision, answered = "", None
+        if thresholds is not None:
+            d = decide(result, thresholds)
+            decision, answered = d.kind, d.hit.article_id if d.hit else None
+        outcomes.append(
+            Outcome(EvalItem(q.text, q.lang, q.gold), ranked, result.confidence, decision, answered)
+        )
+    return outcomes
+
+
+def _latency(retriever: Retriever, queries: list[BenchQuery]) -> float:
+    """Median milliseconds of one full search (encode included) over a fixed sample of queries."""
+    sample = queries[:: max(1, len(queries) // LATENCY_SAMPLE)][:LATENCY_SAMPLE]
+    times = []
+    for q in sample:
+        started = time.perf_counter()
+        retriever.search(q.text, k=10)
+        times.append((time.perf_counter() - started) * 1000)
+    return float(np.median(times))

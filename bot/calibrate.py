@@ -1,0 +1,106 @@
+"""Choose the answer and clarify thresholds from labelled outcomes, and plot the trade-off."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot.evaluate import Outcome, _rank
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Thresholds picked for a target wrong-answer rate, with the rates they give."""
+
+    answer_threshold: float
+    clarify_threshold: float
+    target_wrong: float
+    wrong: float
+    correct: float
+    clarify: float
+    handoff: float
+
+
+def pick_thresholds(
+    outcomes: list[Outcome], target_wrong: float = 0.05, clarify_precision: float = 0.5
+) -> Calibration:
+    """The lowest answer threshold whose wrong-answer rate stays within `target_wrong`; then the
+    lowest clarify threshold below it whose band still holds the right article among the top 3
+    suggestions for at least `clarify_precision` of its questions (below it: hand-off)."""
+    if not outcomes:
+        raise ValueError("no outcomes to calibrate on")
+    conf = np.array([o.confidence for o in outcomes])
+    top1 = np.array([_rank(o) == 1 for o in outcomes])
+    top3 = np.array([0 < _rank(o) <= 3 for o in outcomes])
+    n = len(outcomes)
+    candidates = np.unique(np.concatenate([conf, [1.0]]))
+    answer = 1.0
+    for c in candidates:  # ascending: the first that meets the target answers the most
+        chosen = conf >= c
+        if (chosen & ~top1).sum() / n <= target_wrong:
+            answer = float(c)
+            break
+    clarify = answer
+    for c in candidates[::-1]:  # descending: widen the band while it stays useful
+        if c >= answer:
+            continue
+        band = (conf >= c) & (conf < answer)
+        if band.any() and top3[band].mean() >= clarify_precision:
+            clarify = float(c)
+        else:
+            break
+    answered = conf >= answer
+    band = (conf >= clarify) & ~answered
+    return Calibration(
+        answer_threshold=round(answer, 4),
+        clarify_threshold=round(clarify, 4),
+        target_wrong=target_wrong,
+        wrong=float((answered & ~top1).sum() / n),
+        correct=float((answered & top1).sum() / n),
+        clarify=float(band.sum() / n),
+        handoff=float((~answered & ~band).sum() / n),
+    )
+
+
+def plot(outcomes: list[Outcome], calibration: Calibration, path: Path, title: str) -> Path:
+    """Histogram of confidence for answerable (right / wrong top-1) and unanswerable questions."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = {
+        "answerable, top-1 right": [o.confidence for o in outcomes if o.item.answerable and _rank(o) == 1],
+        "answerable, top-1 wrong": [o.confidence for o in outcomes if o.item.answerable and _rank(o) != 1],
+        "unanswerable": [o.confidence for o in outcomes if not o.item.answerable],
+    }
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
+    bins = np.linspace(0, 1, 41)
+    colors = {
+        "answerable, top-1 right": "#2e7d32",
+        "answerable, top-1 wrong": "#ef6c00",
+        "unanswerable": "#c62828",
+    }
+    for label, values in groups.items():
+        ax.hist(values, bins=bins, alpha=0.55, label=f"{label} ({len(values)})", color=colors[label])
+    for value, name, style in (
+        (calibration.answer_threshold, "answer", "-"),
+        (calibration.clarify_threshold, "clarify", "--"),
+    ):
+        ax.axvline(value, color="black", linestyle=style, linewidth=1.2)
+        ax.text(value, ax.get_ylim()[1] * 0.95, f" {name} {value:.2f}", fontsize=8, va="top")
+    ax.set_xlabel("confidence")
+    ax.set_ylabel("questions")
+    ax.set_title(
+        f"{title}\ncorrect {calibration.correct:.0%}, wrong {calibration.wrong:.0%}, "
+        f"clarify {calibration.clarify:.0%}, hand-off {calibration.handoff:.0%}",
+        fontsize=10,
+    )
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
