@@ -108,3 +108,23 @@ class _YamlSource(PydanticBaseSettingsSource):
         if not isinstance(data, dict):
             raise ValueError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
         return data
+
+
+def update_config_file(settings: Settings, values: dict[str, Any]) -> Path:
+    """Write `values` into faqbot.yaml (created if missing), keeping the other settings in it.
+
+    Environment variables still win over the file, as always."""
+    path = settings.path("config_file")
+    data: dict[str, Any] = {}
+    if path.is_file():
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{path}: expected a mapping of settings")
+        data = loaded
+    data.update(values)
+    Settings(**{**data, "home": settings.home})  # refuse values that would not load
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    tmp.replace(path)
+    return path

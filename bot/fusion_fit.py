@@ -87,7 +87,7 @@ def fit_examples(corpus: Corpus, examples: list[Example], source: str) -> Fusion
         # Cross-fitting: the confidence model sees ranker probabilities from the other fold.
         folds = [_fit_ranker([e for e in group if e.fold != f]) or ranker[name] for f in (0, 1)]
         x, y, held_out_top1 = _confidence_rows(corpus, group, folds)
-        confidence[name] = fit_linear(x, y, c=None) or prior.confidence["*"]
+        confidence[name] = fit_linear(x, y) or prior.confidence["*"]
         stats[name] = {"queries": sum(e.for_ranker for e in group), "held_out_top1": held_out_top1}
     return Fusion(ranker, confidence, source=source, stats=stats)
 

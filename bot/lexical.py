@@ -14,25 +14,38 @@ from bm25s import stopwords as bm25_stopwords
 
 from bot.text import normalise
 
-_STEMMERS = {"it": "italian", "en": "english"}
-_STOPWORDS = {"it": bm25_stopwords.STOPWORDS_ITALIAN, "en": bm25_stopwords.STOPWORDS_EN_PLUS}
+# ISO 639-1 code -> Snowball stemmer name; any other language is tokenised without stemming.
+_STEMMERS = {
+    "it": "italian", "en": "english", "de": "german", "fr": "french", "es": "spanish",
+    "pt": "portuguese", "nl": "dutch", "sv": "swedish", "da": "danish", "no": "norwegian",
+    "fi": "finnish", "ru": "russian", "tr": "turkish", "ro": "romanian", "hu": "hungarian",
+}  # fmt: skip
+_STOPWORDS = {
+    "it": bm25_stopwords.STOPWORDS_ITALIAN, "en": bm25_stopwords.STOPWORDS_EN_PLUS,
+    "de": bm25_stopwords.STOPWORDS_GERMAN, "fr": bm25_stopwords.STOPWORDS_FRENCH,
+    "es": bm25_stopwords.STOPWORDS_SPANISH, "pt": bm25_stopwords.STOPWORDS_PORTUGUESE,
+    "nl": bm25_stopwords.STOPWORDS_DUTCH, "sv": bm25_stopwords.STOPWORDS_SWEDISH,
+    "da": bm25_stopwords.STOPWORDS_DANISH, "no": bm25_stopwords.STOPWORDS_NORWEGIAN,
+    "ru": bm25_stopwords.STOPWORDS_RUSSIAN, "tr": bm25_stopwords.STOPWORDS_TURKISH,
+}  # fmt: skip
 
 
 @cache
-def _stemmer(lang: str) -> Stemmer.Stemmer:
-    return Stemmer.Stemmer(_STEMMERS[lang])
+def _stemmer(lang: str) -> Stemmer.Stemmer | None:
+    return Stemmer.Stemmer(_STEMMERS[lang]) if lang in _STEMMERS else None
 
 
 @cache
 def _stopwords(lang: str) -> frozenset[str]:
-    return frozenset(normalise(word) for word in _STOPWORDS[lang])
+    return frozenset(normalise(word) for word in _STOPWORDS.get(lang, ()))
 
 
 def tokenize(text: str, lang: str) -> list[str]:
     """Stemmed content words of `text` (accents and case removed, stop words dropped)."""
     stops = _stopwords(lang)
     words = [w for w in normalise(text).split() if len(w) > 1 and w not in stops]
-    return _stemmer(lang).stemWords(words)
+    stemmer = _stemmer(lang)
+    return stemmer.stemWords(words) if stemmer else words
 
 
 class LexicalIndex:

@@ -99,3 +99,72 @@ def test_eval_reports_metrics_per_language(small_kb, fake_embedder):
     assert report["it"]["top1"] == 1.0
     table = invoke("eval")
     assert "top1" in table.output and "handoff_precision" in table.output
+
+
+def test_calibrate_writes_thresholds_and_plot(small_kb, fake_embedder, isolated_home):
+    (small_kb / "eval").mkdir()
+    items = [("password persa", "reset-password"), ("spese di spedizione?", "shipping-costs")]
+    items += [("come faccio un reso", "returns-how"), ("che tempo fa a Roma", "none")]
+    body = "".join(f'  - text: "{t}"\n    article: {a}\n' for t, a in items)
+    (small_kb / "eval" / "it.yaml").write_text(f"lang: it\nitems:\n{body}", encoding="utf-8")
+    invoke("build")
+    result = invoke("calibrate", "--target-wrong", "0.0")
+    assert result.exit_code == 0, result.output
+    assert "answer_threshold=" in result.output
+    config = (isolated_home / "faqbot.yaml").read_text(encoding="utf-8")
+    assert "answer_threshold" in config and "clarify_threshold" in config
+    assert (isolated_home / "var" / "calibration.png").is_file()
+
+
+def test_calibrate_rejects_a_bad_target(small_kb, fake_embedder):
+    assert invoke("calibrate", "--target-wrong", "1.5").exit_code == 2
+
+
+def write_benchmark(folder, n_entries=8, per=6):
+    """A tiny data set in the shared benchmark format."""
+    import random
+
+    folder.mkdir()
+    topics = ["password", "shipping", "refund", "invoice", "store", "gift", "warranty", "account"]
+    rng = random.Random(0)
+    with (folder / "kb.jsonl").open("w") as kb:
+        for t in topics[:n_entries]:
+            questions = [f"{t} question number {i} about {t}" for i in range(per)]
+            kb.write(
+                json.dumps(
+                    {"id": t, "lang": "en", "title": t, "questions": questions, "answer": f"About {t}"}
+                )
+                + "\n"
+            )
+    with (folder / "queries.jsonl").open("w") as qs:
+        for split in ("dev", "test"):
+            for t in topics[:n_entries]:
+                for k in range(3):
+                    text = f"help with my {t} {rng.choice(['now', 'please', 'today'])} {k} {split}"
+                    qs.write(json.dumps({"text": text, "lang": "en", "gold": [t], "split": split}) + "\n")
+            for k in range(4):
+                qs.write(
+                    json.dumps(
+                        {"text": f"weather on mars {k} {split}", "lang": "en", "gold": [], "split": split}
+                    )
+                    + "\n"
+                )
+
+
+def test_bench_reports_test_metrics_in_json(tmp_path, fake_embedder):
+    write_benchmark(tmp_path / "tiny")
+    result = invoke("bench", str(tmp_path / "tiny"), "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    for key in ("top1", "top3", "mrr10", "auroc", "correct", "wrong", "coverage", "p50_ms", "n_queries"):
+        assert key in report
+    assert report["n_queries"] == 8 * 3 + 4 and report["n_dev"] == 8 * 3 + 4
+    assert report["top1"] > 0.9
+
+
+def test_bench_names_the_broken_line(tmp_path, fake_embedder):
+    write_benchmark(tmp_path / "tiny")
+    with (tmp_path / "tiny" / "queries.jsonl").open("a") as qs:
+        qs.write("{not json\n")
+    result = invoke("bench", str(tmp_path / "tiny"))
+    assert result.exit_code == 2 and "queries.jsonl:" in result.output

@@ -83,3 +83,8 @@ def test_exact_question_is_more_confident_than_an_unrelated_one(retriever):
     exact = retriever.search("Ho dimenticato la password").confidence
     unrelated = retriever.search("qual è la distanza tra la Terra e Giove?").confidence
     assert exact > unrelated
+
+
+def test_other_languages_tokenise_with_or_without_a_stemmer():
+    assert tokenize("Die Bestellungen wurden versandt", "de") == ["bestell", "versandt"]
+    assert tokenize("tilaus ei ole saapunut", "xx") == ["tilaus", "ei", "ole", "saapunut"]

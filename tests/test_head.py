@@ -1,0 +1,51 @@
+"""The classification head: probabilities, untrained articles, out-of-fold logits, energy."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bot.head import energy, fit_head, out_of_fold, softmax
+
+
+def blobs(n_per: int = 6, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    centres = np.eye(8)[:3] * 3
+    x = np.vstack([c + rng.normal(scale=0.3, size=(n_per, 8)) for c in centres])
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return x, np.repeat([0, 1, 2], n_per)
+
+
+def test_head_separates_classes_and_ignores_untrained_articles():
+    x, y = blobs()
+    head = fit_head(x, y, n_articles=4)  # article 3 has no examples
+    probs = head.probabilities(x)
+    assert np.allclose(probs.sum(axis=1), 1.0)
+    assert (probs.argmax(axis=1) == y).all()
+    assert (probs[:, 3] == 0).all() and not head.trained[3]
+
+
+def test_two_classes_work_too():
+    x, y = blobs()
+    keep = y < 2
+    head = fit_head(x[keep], y[keep], n_articles=2)
+    assert (head.probabilities(x[keep]).argmax(axis=1) == y[keep]).all()
+
+
+def test_one_class_gives_no_head():
+    x, _ = blobs()
+    assert fit_head(x, np.zeros(len(x), dtype=int), 3) is None
+
+
+def test_out_of_fold_logits_cover_every_row():
+    x, y = blobs()
+    logits = out_of_fold(x, y, n_articles=3)
+    assert logits.shape == (len(y), 3) and np.isfinite(logits).all()
+    assert (softmax(logits).argmax(axis=1) == y).mean() > 0.8
+
+
+def test_energy_and_softmax_with_missing_classes():
+    logits = np.array([2.0, -np.inf, 0.0])
+    assert np.allclose(softmax(logits), [np.e**2 / (np.e**2 + 1), 0.0, 1 / (np.e**2 + 1)])
+    lse, top = energy(logits)
+    assert top == 2.0 and np.isclose(lse, np.log(np.e**2 + 1))
+    assert energy(np.array([-np.inf, -np.inf])) == (0.0, 0.0)
