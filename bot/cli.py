@@ -93,6 +93,26 @@ def ask(
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Server processes (each loads the model).")] = 1,
+) -> None:
+    """Serve the web API, the widget and its demo page with uvicorn."""
+    import uvicorn
+
+    if workers < 1:
+        _fail(f"--workers must be >= 1, got {workers}", 2)
+    settings = _settings()
+    from bot.index import current_version
+
+    if current_version(settings.index_path) is None:
+        _fail(f"no index in {settings.index_path}; run `faqbot build` first", 2)
+    typer.echo(f"faqbot serving on http://{host}:{port} (demo page at /, widget at /widget.js)")
+    uvicorn.run("bot.api:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
+@app.command()
 def chat(lang: LangOption = None, index: IndexOption = None) -> None:
     """An interactive conversation in the terminal (empty line or Ctrl-D to quit)."""
     bot = _load_bot(index)

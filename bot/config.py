@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     max_suggestions: int = Field(default=3, ge=1, le=10)
     misses_before_handoff: int = Field(default=2, ge=1)
     languages: list[str] = ["it", "en"]
+
+    # Web service
+    database_url: str | None = None  # any SQLAlchemy URL; default: SQLite file var/faqbot.db
+    max_text_chars: int = Field(default=2000, ge=1)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    minutes_per_ticket: int = Field(default=5, ge=1)
+    # Sites allowed to call the API from a browser (the widget sends no cookies): "*" or a list.
+    cors_origins: list[str] = ["*"]
     default_lang: str = "it"
 
     @field_validator("languages")

@@ -15,6 +15,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "offer_person": "Se ti serve ancora aiuto, scrivi «operatore» e ti passo a una persona.",
         "helpful": "Ti è stata utile questa risposta?",
         "follow_ups": "Potrebbe interessarti anche:",
+        "handoff_eta": "Tempo di attesa stimato: circa {minutes} minuti.",
     },
     "en": {
         "clarify": "I'm not sure I understood. Did you mean one of these?",
@@ -28,6 +29,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "offer_person": "If you still need help, type “agent” and I'll pass you to a person.",
         "helpful": "Was this answer helpful?",
         "follow_ups": "You might also want to know:",
+        "handoff_eta": "Expected wait: about {minutes} minutes.",
     },
 }
 

@@ -140,3 +140,36 @@ def small_kb(isolated_home) -> Path:
 @pytest.fixture
 def settings(isolated_home) -> Settings:
     return Settings()
+
+
+def database_urls() -> list[str]:
+    """SQLite always; PostgreSQL too when FAQBOT_TEST_DATABASE_URL is set (CI sets it)."""
+    import os
+
+    urls = ["sqlite"]
+    if os.environ.get("FAQBOT_TEST_DATABASE_URL"):
+        urls.append("postgresql")
+    return urls
+
+
+@pytest.fixture(params=database_urls())
+def database_url(request, tmp_path):
+    """A fresh, empty database: a SQLite file, or a throw-away PostgreSQL schema."""
+    import os
+    import uuid
+
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    from sqlalchemy import create_engine, text
+
+    base = os.environ["FAQBOT_TEST_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in base else "?"
+    yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    with admin.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()

@@ -1,0 +1,160 @@
+"""The FastAPI app factory: health, readiness, metrics, limits and errors; channels add routes."""
+
+from __future__ import annotations
+
+import time
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from bot.config import Settings
+from bot.conversations import ChatService
+from bot.metrics import Metrics
+
+
+def create_app(settings: Settings | None = None, chat: ChatService | None = None) -> FastAPI:
+    """The web app. Without `chat`, the bot and the store are loaded from settings at start-up."""
+    settings = settings or Settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        service = chat or _load_chat(settings)
+        app.state.chat = service
+        metrics.index.labels(service.bot.retriever.version).set(1)
+        yield
+        if chat is None:
+            service.store.close()
+
+    app = FastAPI(title="faqbot", version="1", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type"],
+        allow_credentials=False,
+    )
+    _observe(app, metrics)
+    _errors(app)
+    _health(app, metrics)
+
+    from bot.channels.web import router as web_router
+
+    app.include_router(web_router)
+    return app
+
+
+def _load_chat(settings: Settings) -> ChatService:
+    from bot.service import load_bot
+    from bot.store import Store
+
+    store = Store.for_settings(settings.database_url, settings.var_path).open()
+    return ChatService(load_bot(settings), store, settings.minutes_per_ticket)
+
+
+def _health(app: FastAPI, metrics: Metrics) -> None:
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz(request: Request) -> JSONResponse:
+        chat: ChatService | None = getattr(request.app.state, "chat", None)
+        if chat is None or chat.bot.retriever.corpus is None:
+            return JSONResponse({"status": "loading"}, status_code=503)
+        retriever = chat.bot.retriever
+        return JSONResponse(
+            {
+                "status": "ready",
+                "index_version": retriever.version,
+                "articles": len(retriever.corpus.articles),
+                "model": retriever.manifest.model,
+            }
+        )
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _observe(app: FastAPI, metrics: Metrics) -> None:
+    @app.middleware("http")
+    async def observe(request: Request, call_next):
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        name = getattr(route, "path", "unmatched")
+        metrics.requests.labels(request.method, name, str(response.status_code)).inc()
+        metrics.latency.labels(name).observe(time.perf_counter() - started)
+        return response
+
+
+def _errors(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        """422 with one readable reason per problem ("body.text: Field required")."""
+        reasons = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error.get("loc", ()))
+            reasons.append(f"{where}: {error.get('msg', 'invalid')}")
+        return JSONResponse({"detail": "; ".join(reasons) or "invalid request"}, status_code=422)
+
+
+class BodyLimit:
+    """Refuse request bodies over `max_bytes` with 413, whether or not Content-Length is sent.
+
+    The body is read here (never more than the limit) and replayed to the app."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _too_large(send, self.max_bytes)
+            return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # client went away
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > self.max_bytes:
+                await _too_large(send, self.max_bytes)
+                return
+        body, replayed = b"".join(chunks), False
+
+        async def replay() -> dict:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _too_large(send: Any, limit: int) -> None:
+    body = f'{{"detail": "request body over {limit} bytes"}}'.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

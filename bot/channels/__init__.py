@@ -1,0 +1,1 @@
+"""Channel adapters: thin layers that turn a channel's messages into ChatService turns."""

@@ -1,0 +1,150 @@
+"""The web channel: chat and feedback API, articles for "read more", the widget and its demo page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.conversations import ChatService, Turn
+from bot.render import to_html
+from bot.store import UnknownConversation
+
+STATIC = Path(__file__).resolve().parent / "static"
+router = APIRouter()
+
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    text: str
+    conversation_id: Id | None = None
+    lang: Literal["it", "en"] | None = None
+    channel: Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,32}$")] = "web"
+
+
+class ArticleRef(BaseModel):
+    article_id: str
+    title: str
+
+
+class AnswerOut(BaseModel):
+    article_id: str
+    title: str
+    text: str
+    html: str
+
+
+class HandoffOut(BaseModel):
+    ticket_id: str
+    message: str
+    eta_minutes: int
+
+
+class ChatResponse(BaseModel):
+    conversation_id: str
+    message_id: str
+    decision: Literal["answer", "clarify", "handoff"]
+    confidence: float
+    lang: str
+    text: str
+    answer: AnswerOut | None = None
+    suggestions: list[ArticleRef] = []
+    follow_ups: list[ArticleRef] = []
+    handoff: HandoffOut | None = None
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    conversation_id: Id
+    message_id: Id | None = None
+    helpful: bool
+    comment: Annotated[str, Field(max_length=2000)] | None = None
+
+
+def _chat(request: Request) -> ChatService:
+    return request.app.state.chat
+
+
+@router.post("/api/v1/chat", response_model=ChatResponse)
+def chat(body: ChatRequest, request: Request) -> ChatResponse:
+    """One customer message in, the bot's reply out (a new conversation when no id is given)."""
+    text = body.text.strip()
+    limit = request.app.state.settings.max_text_chars
+    if not text:
+        raise HTTPException(422, "text: must not be empty")
+    if len(text) > limit:
+        raise HTTPException(422, f"text: at most {limit} characters, got {len(text)}")
+    try:
+        turn = _chat(request).handle(text, body.conversation_id, body.lang, body.channel)
+    except UnknownConversation as exc:
+        raise HTTPException(404, f"unknown conversation {exc.args[0]!r}; start a new one") from exc
+    request.app.state.metrics.decisions.labels(turn.reply.decision, body.channel).inc()
+    return response_of(turn)
+
+
+def response_of(turn: Turn) -> ChatResponse:
+    reply = turn.reply
+    answer = None
+    if reply.article is not None:
+        view = reply.article
+        answer = AnswerOut(
+            article_id=view.article_id, title=view.title, text=reply.text, html=to_html(reply.text)
+        )
+    handoff = None
+    if turn.handoff is not None:
+        handoff = HandoffOut(**vars(turn.handoff))
+    return ChatResponse(
+        conversation_id=turn.conversation_id,
+        message_id=turn.message_id,
+        decision=reply.decision,
+        confidence=round(reply.confidence, 4),
+        lang=reply.lang,
+        text=handoff.message if handoff else reply.text,
+        answer=answer,
+        suggestions=[ArticleRef(article_id=s.article_id, title=s.title) for s in reply.suggestions],
+        follow_ups=[ArticleRef(article_id=s.article_id, title=s.title) for s in reply.follow_ups],
+        handoff=handoff,
+    )
+
+
+@router.post("/api/v1/feedback")
+def feedback(body: FeedbackRequest, request: Request) -> dict[str, bool]:
+    """Was the answer helpful? Stored with the conversation (and message, when given)."""
+    try:
+        _chat(request).store.add_feedback(body.conversation_id, body.message_id, body.helpful, body.comment)
+    except UnknownConversation as exc:
+        raise HTTPException(404, f"unknown {exc.args[0]}") from exc
+    return {"ok": True}
+
+
+@router.get("/api/v1/articles/{article_id}")
+def article(article_id: str, request: Request) -> dict[str, Any]:
+    """A published article for the widget's "read more"."""
+    record = _chat(request).bot.retriever.article(article_id)
+    if record is None:
+        raise HTTPException(404, f"no published article {article_id!r}")
+    return {
+        "article_id": record["id"],
+        "title": record["title"],
+        "lang": record["lang"],
+        "text": record["body"],
+        "html": to_html(record["body"]),
+        "follow_ups": record["follow_ups"],
+    }
+
+
+@router.get("/widget.js", include_in_schema=False)
+def widget() -> FileResponse:
+    return FileResponse(STATIC / "widget.js", media_type="application/javascript")
+
+
+@router.get("/", include_in_schema=False)
+def demo() -> FileResponse:
+    return FileResponse(STATIC / "demo.html", media_type="text/html")

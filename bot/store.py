@@ -1,0 +1,250 @@
+"""Persistence of conversations, messages, feedback and hand-off tickets (SQLAlchemy 2).
+
+SQLite file by default (WAL mode), any SQLAlchemy URL otherwise (PostgreSQL with psycopg 3).
+Conversation state lives here, never only in a process's memory, so any server process can
+continue any conversation. The schema is created and migrated by Alembic when the store opens.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from bot.dialog import ConversationState, Reply
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32), default="web")
+    lang: Mapped[str | None] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="bot")  # bot | handoff
+    state: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(8))  # user | bot
+    text: Mapped[str] = mapped_column(Text)
+    decision: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    article_id: Mapped[str | None] = mapped_column(String(200))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[str | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    helpful: Mapped[bool] = mapped_column(Boolean)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | closed
+    reason: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class UnknownConversation(LookupError):
+    """The client sent a conversation id that does not exist."""
+
+
+class Store:
+    """The bot's persistence. `open()` migrates the schema to the latest version."""
+
+    def __init__(self, url: str) -> None:
+        if not url:
+            raise ValueError("database URL must not be empty")
+        self.url = url
+        self.engine: Engine | None = None
+        self._sessions: sessionmaker[Session] | None = None
+
+    @classmethod
+    def for_settings(cls, database_url: str | None, var_path: Path) -> Store:
+        """The configured URL, or a SQLite file `var/faqbot.db` under FAQBOT_HOME."""
+        if database_url:
+            return cls(database_url)
+        var_path.mkdir(parents=True, exist_ok=True)
+        return cls(f"sqlite:///{var_path / 'faqbot.db'}")
+
+    def open(self) -> Store:
+        """Connect and apply any pending migration."""
+        from bot.migrate import upgrade
+
+        self.engine = make_engine(self.url)
+        upgrade(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        return self
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        if self._sessions is None:
+            raise RuntimeError("call open() first")
+        with self._sessions.begin() as session:
+            yield session
+
+    def conversation_for_update(
+        self, session: Session, conversation_id: str | None, channel: str, lang: str | None
+    ) -> Conversation:
+        """The conversation, locked for this turn (PostgreSQL row lock), or a new one."""
+        if conversation_id is None:
+            conversation = Conversation(id=new_id("c"), channel=channel, lang=lang, state={})
+            session.add(conversation)
+            session.flush()
+            return conversation
+        query = select(Conversation).where(Conversation.id == conversation_id).with_for_update()
+        conversation = session.scalars(query).first()
+        if conversation is None:
+            raise UnknownConversation(conversation_id)
+        return conversation
+
+    @staticmethod
+    def state_of(conversation: Conversation) -> ConversationState:
+        data = dict(conversation.state or {})
+        data["pending"] = tuple(tuple(p) for p in data.get("pending", ()))
+        return ConversationState(**data)
+
+    def record_turn(
+        self, session: Session, conversation: Conversation, text: str, reply: Reply, state: ConversationState
+    ) -> Message:
+        """Store the customer's message, the bot's reply and the new state in one transaction."""
+        stamp = now()
+        session.add(
+            Message(id=new_id("m"), conversation_id=conversation.id, role="user", text=text, created_at=stamp)
+        )
+        bot_message = Message(
+            id=new_id("m"),
+            conversation_id=conversation.id,
+            role="bot",
+            text=reply.text,
+            decision=reply.decision,
+            reason=reply.reason,
+            article_id=reply.article.article_id if reply.article else None,
+            confidence=reply.confidence,
+            latency_ms=reply.latency_ms,
+            created_at=stamp + dt.timedelta(microseconds=1),
+        )
+        session.add(bot_message)
+        conversation.state = json.loads(json.dumps(asdict(state)))
+        conversation.lang = reply.lang
+        conversation.updated_at = stamp
+        return bot_message
+
+    def open_ticket(self, session: Session, conversation: Conversation, reason: str) -> tuple[Ticket, int]:
+        """A hand-off ticket for the conversation (reused if one is open) and how many are ahead."""
+        ticket = session.scalars(
+            select(Ticket).where(Ticket.conversation_id == conversation.id, Ticket.status == "open")
+        ).first()
+        if ticket is None:
+            ticket = Ticket(id=new_id("t"), conversation_id=conversation.id, reason=reason, created_at=now())
+            session.add(ticket)
+            session.flush()
+        ahead = session.scalar(
+            select(func.count())
+            .select_from(Ticket)
+            .where(Ticket.status == "open", Ticket.created_at < ticket.created_at)
+        )
+        conversation.status = "handoff"
+        return ticket, int(ahead or 0)
+
+    def add_feedback(
+        self, conversation_id: str, message_id: str | None, helpful: bool, comment: str | None
+    ) -> None:
+        """Record feedback; the conversation (and message, if given) must exist and belong together."""
+        with self.session() as session:
+            if session.get(Conversation, conversation_id) is None:
+                raise UnknownConversation(conversation_id)
+            if message_id is not None:
+                message = session.get(Message, message_id)
+                if message is None or message.conversation_id != conversation_id:
+                    raise UnknownConversation(f"message {message_id} of {conversation_id}")
+            session.add(
+                Feedback(
+                    conversation_id=conversation_id, message_id=message_id, helpful=helpful, comment=comment
+                )
+            )
+
+    def messages(self, conversation_id: str) -> list[Message]:
+        with self.session() as session:
+            query = (
+                select(Message).where(Message.conversation_id == conversation_id).order_by(Message.created_at)
+            )
+            return list(session.scalars(query))
+
+
+def make_engine(url: str) -> Engine:
+    """An engine; SQLite gets WAL, foreign keys and a busy timeout so several processes can share it."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    engine = create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(connection, _record) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.close()
+
+    return engine

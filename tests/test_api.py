@@ -1,0 +1,200 @@
+"""The web API: contract, conversations across processes, bad input, sanitising, health and metrics."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.api import create_app
+from bot.build import build_index
+from bot.config import Settings
+from bot.conversations import ChatService
+from bot.dialog import Bot
+from bot.language import LanguageDetector
+from bot.policy import Thresholds
+from bot.retrieve import Retriever
+from bot.store import Store
+from tests.conftest import FakeEmbedder, write_article
+
+
+@pytest.fixture
+def service_factory(small_kb, isolated_home):
+    """Builds ChatServices over one index and one SQLite store, like separate server processes."""
+    write_article(
+        small_kb,
+        "it",
+        "unsafe-markup",
+        "title: Articolo con markup pericoloso\nquestions: [markup pericoloso di prova]",
+        'Testo <script>alert(1)</script> e <a href="javascript:alert(2)" onclick="x()">link</a>.',
+    )
+    settings = Settings()
+    embedder = FakeEmbedder()
+    build_index(settings, embedder)
+    stores = []
+
+    def make(thresholds: Thresholds | None = None) -> ChatService:
+        retriever = Retriever.from_root(settings.index_path, embedder, LanguageDetector()).load()
+        store = Store.for_settings(None, settings.var_path).open()
+        stores.append(store)
+        return ChatService(Bot(retriever, thresholds or Thresholds()), store)
+
+    yield make
+    for store in stores:
+        store.close()
+
+
+@pytest.fixture
+def client(service_factory):
+    with TestClient(create_app(Settings(), service_factory())) as client:
+        yield client
+
+
+def test_answer_contract(client):
+    r = client.post("/api/v1/chat", json={"text": "Ho dimenticato la password"})
+    assert r.status_code == 200
+    data = r.json()
+    assert data["decision"] == "answer" and data["lang"] == "it"
+    assert data["conversation_id"].startswith("c_") and data["message_id"].startswith("m_")
+    assert data["answer"]["article_id"] == "reset-password"
+    assert "<strong>Password dimenticata?</strong>" in data["answer"]["html"]
+    assert data["follow_ups"] == [{"article_id": "shipping-costs", "title": "Quanto costa la spedizione"}]
+    assert data["suggestions"] == [] and data["handoff"] is None and 0 <= data["confidence"] <= 1
+
+
+def test_handoff_contract_with_ticket_and_wait(client):
+    data = client.post("/api/v1/chat", json={"text": "voglio parlare con un operatore"}).json()
+    assert data["decision"] == "handoff" and data["answer"] is None
+    assert data["handoff"]["ticket_id"].startswith("t_") and data["handoff"]["eta_minutes"] == 5
+    assert "5 minuti" in data["handoff"]["message"]
+
+
+def test_clarification_is_resolved_by_another_process(service_factory):
+    ask_everything = Thresholds(answer=1.0, clarify=0.0)
+    first = TestClient(create_app(Settings(), service_factory(ask_everything)))
+    second = TestClient(create_app(Settings(), service_factory()))
+    with first, second:
+        data = first.post("/api/v1/chat", json={"text": "costi spedizione", "lang": "it"}).json()
+        assert data["decision"] == "clarify" and data["suggestions"]
+        picked = data["suggestions"][0]
+        follow = {"text": "1", "conversation_id": data["conversation_id"]}
+        answer = second.post("/api/v1/chat", json=follow).json()
+        assert answer["decision"] == "answer" and answer["answer"]["article_id"] == picked["article_id"]
+        assert answer["conversation_id"] == data["conversation_id"]
+
+
+def test_feedback(client):
+    data = client.post("/api/v1/chat", json={"text": "spese di spedizione"}).json()
+    ok = client.post(
+        "/api/v1/feedback",
+        json={"conversation_id": data["conversation_id"], "message_id": data["message_id"], "helpful": False},
+    )
+    assert ok.status_code == 200 and ok.json() == {"ok": True}
+    missing = client.post("/api/v1/feedback", json={"conversation_id": "c_nope", "helpful": True})
+    assert missing.status_code == 404
+
+
+def test_article_for_read_more_is_sanitised(client):
+    data = client.get("/api/v1/articles/unsafe-markup").json()
+    assert (
+        "<script" not in data["html"] and "javascript:" not in data["html"] and "onclick" not in data["html"]
+    )
+    assert "link" in data["html"] and data["title"] == "Articolo con markup pericoloso"
+    assert client.get("/api/v1/articles/nope").status_code == 404
+
+
+def test_answer_html_is_sanitised_too(client):
+    data = client.post("/api/v1/chat", json={"text": "markup pericoloso di prova"}).json()
+    assert data["answer"]["article_id"] == "unsafe-markup"
+    assert "<script" not in data["answer"]["html"] and "javascript:" not in data["answer"]["html"]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"text": ""}, "empty"),
+        ({"text": "   \n "}, "empty"),
+        ({"text": "x" * 2001}, "at most 2000"),
+        ({"text": 42}, "text"),
+        ({"text": ["a"]}, "text"),
+        ({}, "text"),
+        ({"text": "ciao", "lang": "fr"}, "lang"),
+        ({"text": "ciao", "conversation_id": "../../etc"}, "conversation_id"),
+        ({"text": "ciao", "surprise": 1}, "surprise"),
+        ({"text": "ciao", "channel": "Web Chat!"}, "channel"),
+    ],
+)
+def test_bad_requests_get_a_4xx_with_a_reason(client, body, reason):
+    r = client.post("/api/v1/chat", json=body)
+    assert r.status_code == 422 and reason in r.json()["detail"]
+
+
+def test_malformed_json_and_huge_bodies(client):
+    r = client.post("/api/v1/chat", content=b'{"text": "ciao"', headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "JSON" in r.json()["detail"]
+    huge = json.dumps({"text": "x" * 70_000}).encode()
+    r = client.post("/api/v1/chat", content=huge, headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "bytes" in r.json()["detail"]
+
+
+def test_chunked_body_over_the_limit_is_refused(client):
+    def chunks():
+        for _ in range(70):
+            yield b"x" * 1024
+
+    r = client.post("/api/v1/chat", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+
+
+def test_unknown_conversation_is_404(client):
+    r = client.post("/api/v1/chat", json={"text": "ciao", "conversation_id": "c_doesnotexist"})
+    assert r.status_code == 404 and "unknown conversation" in r.json()["detail"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.one_of(
+        st.dictionaries(
+            st.sampled_from(["text", "lang", "conversation_id", "channel", "x"]),
+            st.from_type(object).filter(lambda v: isinstance(v, (str, int, float, bool, type(None)))),
+        ),
+        st.lists(st.integers()),
+        st.text(),
+    )
+)
+def test_no_input_makes_the_server_fail(client, payload):
+    r = client.post("/api/v1/chat", json=payload)
+    assert r.status_code < 500, r.text
+
+
+def test_customer_text_is_never_reflected_as_html(client):
+    data = client.post(
+        "/api/v1/chat", json={"text": "<img src=x onerror=alert(1)> qual è la distanza da Giove"}
+    ).json()
+    reflected = json.dumps(data)
+    assert "onerror" not in reflected
+
+
+def test_health_readiness_metrics_and_widget(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["articles"] == 7 and ready["model"] == "fake-hashing"
+    client.post("/api/v1/chat", json={"text": "spese di spedizione"})
+    metrics = client.get("/metrics").text
+    assert 'faqbot_decisions_total{channel="web",decision="answer"}' in metrics
+    assert f'faqbot_index_info{{version="{ready["index_version"]}"}} 1.0' in metrics
+    assert "faqbot_request_seconds_bucket" in metrics
+    widget = client.get("/widget.js")
+    assert widget.status_code == 200 and "javascript" in widget.headers["content-type"]
+    assert '<script async src="/widget.js"' in client.get("/").text
+
+
+def test_cors_lets_other_sites_embed_the_widget(client):
+    r = client.options(
+        "/api/v1/chat",
+        headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "*"
