@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run test lint format build validate clean
+.PHONY: install run chat test lint format build validate clean
 
 install: $(STAMP)
 
@@ -28,6 +28,9 @@ validate: $(STAMP)
 	$(BIN)/faqbot validate
 
 run: $(STAMP) index/current
+	$(BIN)/faqbot serve --host 127.0.0.1 --port 8000
+
+chat: $(STAMP) index/current
 	$(BIN)/faqbot chat
 
 test: $(STAMP)

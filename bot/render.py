@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import markdown
 import nh3
+
+from bot.text import markdown_html
 
 ALLOWED_TAGS = {
     "p",
@@ -27,7 +28,7 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 
 def to_html(source: str) -> str:
     """Markdown rendered to HTML; scripts, event handlers, styles and unsafe URLs removed."""
-    html = markdown.markdown(source, extensions=["sane_lists"])
+    html = markdown_html(source)
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,

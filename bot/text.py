@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 import markdown
 
 _PUNCTUATION = re.compile(r"[^\w\s]", re.UNICODE)
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
 _SPACES = re.compile(r"\s+")
 
 
@@ -28,8 +29,27 @@ class _TextExtractor(HTMLParser):
         self.parts.append(data)
 
 
+def lists_interrupt_paragraphs(source: str) -> str:
+    """Let a list start right under a line of text, as CommonMark and most authors expect
+    (Python-Markdown otherwise needs a blank line before the list)."""
+    lines = source.splitlines()
+    out: list[str] = []
+    for line in lines:
+        previous = out[-1] if out else ""
+        starts_list = _LIST_ITEM.match(line) and not _LIST_ITEM.match(previous)
+        if starts_list and previous.strip() and not previous.startswith((" ", "\t")):
+            out.append("")
+        out.append(line)
+    return "\n".join(out)
+
+
+def markdown_html(source: str) -> str:
+    """Markdown to (unsanitised) HTML."""
+    return markdown.markdown(lists_interrupt_paragraphs(source), extensions=["sane_lists"])
+
+
 def markdown_to_text(source: str) -> str:
     """Render Markdown and keep only its text, on one line."""
     extractor = _TextExtractor()
-    extractor.feed(markdown.markdown(source))
+    extractor.feed(markdown_html(source))
     return _SPACES.sub(" ", "".join(extractor.parts)).strip()

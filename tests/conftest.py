@@ -173,3 +173,15 @@ def database_url(request, tmp_path):
     with admin.begin() as connection:
         connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sample_home(tmp_path_factory) -> Path:
+    """A FAQBOT_HOME with the real sample KB indexed by the real bundled model (built once)."""
+    from bot.build import build_index
+    from bot.embed import load_embedder
+
+    home = tmp_path_factory.mktemp("sample")
+    settings = Settings(home=home, kb_dir=REPO / "kb_articles")
+    build_index(settings, load_embedder(settings.model))
+    return home

@@ -198,3 +198,10 @@ def test_cors_lets_other_sites_embed_the_widget(client):
         headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"},
     )
     assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "*"
+
+
+def test_lists_may_start_right_under_a_line_of_text():
+    from bot.render import to_html
+
+    html = to_html("**Options**\n- pick up in store\n- cash on delivery")
+    assert "<ul>" in html and html.count("<li>") == 2

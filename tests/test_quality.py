@@ -11,9 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.articles import load_kb
-from bot.build import build_index
 from bot.config import Settings
-from bot.embed import load_embedder
 from bot.evaluate import bot_asker, by_language, load_eval_set, run
 from bot.service import load_bot
 from tests.conftest import REPO
@@ -23,11 +21,8 @@ KB = REPO / "kb_articles"
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("quality")
-    settings = Settings(home=home, kb_dir=KB)
-    build_index(settings, load_embedder(settings.model))
-    return home
+def home(sample_home) -> Path:
+    return sample_home
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,145 @@
+"""The widget in a real browser (Debian's Chromium, headless) against a real `faqbot serve`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.model
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(sample_home):
+    """`faqbot serve` as a user starts it, on a free port, until the module's tests are done."""
+    port = free_port()
+    env = {**os.environ, "FAQBOT_HOME": str(sample_home), "FAQBOT_KB_DIR": str(REPO / "kb_articles")}
+    command = [str(Path(sys.executable).with_name("faqbot")), "serve", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"faqbot serve exited: {process.stdout.read()}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("faqbot serve did not become ready")
+    yield base
+    process.terminate()
+    process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("FAQBOT_REQUIRE_BROWSER"):
+            pytest.fail("Chromium is required (apt-get install chromium)")
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def ask(page, text: str) -> None:
+    page.fill(".fb-input", text)
+    page.click(".fb-send")
+
+
+def bot_messages(page, decision: str):
+    return page.locator(f'.fb-msg[data-role="bot"][data-decision="{decision}"]')
+
+
+def test_customer_journey_in_the_widget(server, browser, sample_home, tmp_path):
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    page.goto(f"{server}/")
+    launcher = page.locator(".fb-launcher")
+    assert launcher.get_attribute("aria-expanded") == "false"
+    launcher.click()
+    assert launcher.get_attribute("aria-expanded") == "true"
+    assert page.locator(".fb-panel").is_visible()
+
+    ask(page, "dove è il mio ordine?")
+    answers = bot_messages(page, "answer")
+    answers.first.wait_for()
+    assert "ordine" in answers.first.inner_text().lower()
+
+    ask(page, "spedizione")
+    bot_messages(page, "clarify").first.wait_for()
+    suggestions = page.locator(".fb-suggestion")
+    assert suggestions.count() >= 2
+    picked = suggestions.first.inner_text()
+    suggestions.first.click()
+    page.wait_for_function(
+        "() => document.getElementById('faqbot-widget').shadowRoot"
+        ".querySelectorAll('.fb-msg[data-role=bot][data-decision=answer]').length === 2"
+    )
+    assert picked.split()[0].lower() in answers.last.inner_text().lower()
+
+    page.locator(".fb-feedback-up").last.click()
+    page.locator(".fb-thanks").last.wait_for()
+    with sqlite3.connect(sample_home / "var" / "faqbot.db") as db:
+        assert db.execute("SELECT count(*) FROM feedback WHERE helpful").fetchone()[0] >= 1
+
+    ask(page, "voglio parlare con un operatore")
+    notice = page.locator(".fb-handoff")
+    notice.first.wait_for()
+    assert "minuti" in notice.first.inner_text()
+    page.screenshot(path=str(tmp_path / "widget.png"))
+
+    messages = page.locator(".fb-msg").count()
+    page.reload()
+    page.locator(".fb-msg").first.wait_for()
+    assert page.locator(".fb-msg").count() == messages, "the conversation survives a page load"
+
+
+def test_customer_text_is_shown_as_text_not_markup(server, browser):
+    page = browser.new_page()
+    page.goto(f"{server}/")
+    page.click(".fb-launcher")
+    ask(page, '<img src=x onerror="window.hacked=1"> dove si trova Giove?')
+    page.locator('.fb-msg[data-role="bot"]').first.wait_for()
+    user = page.locator('.fb-msg[data-role="user"]').first
+    assert "<img" in user.inner_text()
+    assert page.evaluate("() => window.hacked") is None
+
+
+def test_escape_closes_the_panel_and_returns_focus(server, browser):
+    page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+    page.goto(f"{server}/")
+    page.click(".fb-launcher")
+    page.keyboard.press("Escape")
+    assert page.locator(".fb-launcher").get_attribute("aria-expanded") == "false"
+    focused = page.evaluate(
+        "() => document.getElementById('faqbot-widget').shadowRoot.activeElement.className"
+    )
+    assert "fb-launcher" in focused
