@@ -105,7 +105,9 @@ def test_customer_journey_in_the_widget(server, browser, sample_home, tmp_path):
     )
     assert picked.split()[0].lower() in answers.last.inner_text().lower()
 
-    page.locator(".fb-feedback-up").last.click()
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/feedback")) as sent:
+        page.locator(".fb-feedback-up").last.click()
+    assert sent.value.status == 200
     page.locator(".fb-thanks").last.wait_for()
     with sqlite3.connect(sample_home / "var" / "faqbot.db") as db:
         assert db.execute("SELECT count(*) FROM feedback WHERE helpful").fetchone()[0] >= 1
