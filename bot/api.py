@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 import time
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from bot.config import Settings
 from bot.conversations import ChatService
 from bot.metrics import Metrics
+from bot.reload import IndexWatcher
 
 
 def create_app(settings: Settings | None = None, chat: ChatService | None = None) -> FastAPI:
@@ -27,7 +31,10 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
         service = chat or _load_chat(settings)
         app.state.chat = service
         metrics.index.labels(service.bot.retriever.version).set(1)
+        watcher = _watch(app, service, settings, metrics)
         yield
+        if watcher is not None:
+            watcher.stop()
         if chat is None:
             service.store.close()
 
@@ -46,10 +53,29 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
     _errors(app)
     _health(app, metrics)
 
+    from bot.admin.api import router as admin_router
     from bot.channels.web import router as web_router
 
     app.include_router(web_router)
+    app.include_router(admin_router)
     return app
+
+
+def _watch(app: FastAPI, service: ChatService, settings: Settings, metrics: Metrics) -> IndexWatcher | None:
+    """Start hot reload (polling, SIGHUP, admin endpoint) unless turned off."""
+    app.state.watcher = None
+    if settings.reload_interval <= 0:
+        return None
+
+    def swapped(old: str, new: str) -> None:
+        metrics.index.remove(old)
+        metrics.index.labels(new).set(1)
+
+    watcher = IndexWatcher(service.bot, settings.index_path, settings.reload_interval, swapped).start()
+    app.state.watcher = watcher
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, watcher.trigger)
+    return watcher
 
 
 def _load_chat(settings: Settings) -> ChatService:

@@ -66,9 +66,10 @@ def build_index(
     embedder: Embedder,
     progress: Progress | None = None,
     hook: Callable[[str], None] | None = None,
+    publish: bool = True,
 ) -> BuildResult:
-    """Validate the KB, then build and publish a new version; any failure raises and leaves
-    `current` untouched. `hook(stage)` is called between stages (tests interrupt builds with it)."""
+    """Validate the KB, then build (and with `publish`, publish) a new version; any failure raises
+    and leaves `current` untouched. `hook(stage)` is called between stages (tests interrupt builds)."""
     progress = progress or SilentProgress()
     kb = load_valid_kb(settings.kb_path)
     articles = kb.published
@@ -77,7 +78,7 @@ def build_index(
     progress.step(
         f"validated {len(kb.articles)} articles ({len(articles)} published, {len(kb.warnings)} warnings)"
     )
-    result = build_articles(articles, settings, embedder, settings.index_path, progress, hook)
+    result = build_articles(articles, settings, embedder, settings.index_path, progress, hook, publish)
     result.warnings = [str(w) for w in kb.warnings]
     return result
 
@@ -89,8 +90,9 @@ def build_articles(
     root: Path,
     progress: Progress | None = None,
     hook: Callable[[str], None] | None = None,
+    publish: bool = True,
 ) -> BuildResult:
-    """Embed, index and publish already-validated articles under `root`."""
+    """Embed, index and (with `publish`) publish already-validated articles under `root`."""
     progress = progress or SilentProgress()
     started = time.perf_counter()
     units = article_units(articles)
@@ -121,7 +123,7 @@ def build_articles(
         fusion=fusion.to_dict(),
     )
     _call(hook, "manifest")
-    folder = writer.finish(staging, manifest)
+    folder = writer.finish(staging, manifest, publish)
     return BuildResult(
         version=version,
         folder=folder,

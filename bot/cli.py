@@ -75,6 +75,37 @@ def build(kb: KbOption = None, index: IndexOption = None) -> None:
 
 
 @app.command()
+def rebuild(
+    kb: KbOption = None,
+    index: IndexOption = None,
+    force: Annotated[bool, typer.Option(help="Publish even if the quality gate finds regressions.")] = False,
+    margin: Annotated[
+        float, typer.Option(help="Largest accepted drop of top-1 or hand-off precision.")
+    ] = 0.02,
+) -> None:
+    """Build a candidate, evaluate it, compare with the live index, publish or refuse.
+
+    Exit 0: published; 1: a step failed (live index untouched); 3: refused by the quality gate."""
+    from bot.embed import load_embedder
+    from bot.progress import LogProgress
+    from bot.rebuild import rebuild as run_rebuild
+
+    settings = _settings(kb, index)
+    log = LogProgress().step
+    try:
+        report = run_rebuild(
+            settings, load_embedder(settings.model, settings.embed_batch_size), force, margin, log
+        )
+    except InvalidKnowledgeBase as exc:
+        _fail(f"rebuild failed, the live index is unchanged:\n{exc}")
+    except Exception as exc:
+        _fail(f"rebuild failed, the live index is unchanged: {type(exc).__name__}: {exc}")
+    typer.echo(f"{report.status}: candidate {report.candidate}, serving {report.live_after}")
+    if report.status == "refused":
+        raise typer.Exit(3)
+
+
+@app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The customer's question.")],
     lang: LangOption = None,

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_MODEL = "bundled:all-MiniLM-L6-v2"
@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     minutes_per_ticket: int = Field(default=5, ge=1)
     # Sites allowed to call the API from a browser (the widget sends no cookies): "*" or a list.
     cors_origins: list[str] = ["*"]
+    # Seconds between checks for a newly published index version (0 turns hot reload off).
+    reload_interval: float = Field(default=5.0, ge=0.0)
+    # Bearer token for /api/v1/admin/*; unset, the admin API is disabled. Environment only.
+    admin_token: SecretStr | None = None
     default_lang: str = "it"
 
     @field_validator("languages")

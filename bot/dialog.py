@@ -83,19 +83,20 @@ class Bot:
         text = text.strip()
         if not text:
             raise ValueError("the message is empty")
+        retriever = self.retriever  # one index version for the whole turn, even if a reload swaps it
         picked = self._picked(text, state)
-        if picked is not None:
-            reply = self._answer(picked, 1.0, state.lang or lang or "it", "picked", None)
+        if picked is not None and retriever.article(picked) is not None:
+            reply = self._answer(retriever, picked, 1.0, state.lang or lang or "it", "picked", None)
         elif asks_for_person(text):
-            reply_lang = lang or self.retriever.detector.detect(text)
+            reply_lang = lang or retriever.detector.detect(text)
             reply = self._handoff(reply_lang, 0.0, "requested", None)
         else:
-            result = self.retriever.search(text, lang=lang, k=max(10, self.thresholds.max_suggestions))
-            reply = self._decide(result, state)
+            result = retriever.search(text, lang=lang, k=max(10, self.thresholds.max_suggestions))
+            reply = self._decide(retriever, result, state)
         reply = dataclasses.replace(reply, latency_ms=(time.perf_counter() - started) * 1000)
         return reply, self._next_state(state, reply)
 
-    def _decide(self, result: SearchResult, state: ConversationState) -> Reply:
+    def _decide(self, retriever: Retriever, result: SearchResult, state: ConversationState) -> Reply:
         decision = decide(result, self.thresholds)
         # A confident close call between two articles is a choice to offer, not a failure to help.
         missed = decision.kind == HANDOFF or decision.reason == "uncertain"
@@ -103,14 +104,16 @@ class Bot:
             return self._handoff(result.lang, decision.confidence, "repeated_miss", result)
         if decision.kind == ANSWER:
             return self._answer(
-                decision.hit.article_id, decision.confidence, result.lang, decision.reason, result
+                retriever, decision.hit.article_id, decision.confidence, result.lang, decision.reason, result
             )
         if decision.kind == CLARIFY:
             return self._clarify(decision, result)
         return self._handoff(result.lang, decision.confidence, decision.reason, result)
 
-    def _answer(self, article_id: str, confidence: float, lang: str, reason: str, result) -> Reply:
-        record = self.retriever.article(article_id)
+    def _answer(
+        self, retriever: Retriever, article_id: str, confidence: float, lang: str, reason: str, result
+    ) -> Reply:
+        record = retriever.article(article_id)
         if record is None:
             raise KeyError(f"article {article_id!r} is not in the index")
         view = ArticleView(
@@ -123,7 +126,7 @@ class Bot:
         )
         follow_ups = tuple(
             Suggestion(a["id"], a["title"], 0.0)
-            for a in (self.retriever.article(i) for i in record["follow_ups"])
+            for a in (retriever.article(i) for i in record["follow_ups"])
             if a is not None
         )
         text = view.body

@@ -134,8 +134,9 @@ class IndexWriter:
         staging.mkdir(parents=True)
         return version, staging
 
-    def finish(self, staging: Path, manifest: Manifest) -> Path:
-        """Fsync everything, move the staging folder into place and point `current` at it."""
+    def finish(self, staging: Path, manifest: Manifest, publish: bool = True) -> Path:
+        """Fsync everything and move the staging folder into place; with `publish`, also point
+        `current` at it (else the version waits, complete, for a quality gate)."""
         (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
         for path in staging.rglob("*"):
             if path.is_file():
@@ -144,8 +145,9 @@ class IndexWriter:
         final = self.root / manifest.version
         os.replace(staging, final)
         _fsync_dir(self.root)
-        self.publish(manifest.version)
-        self.prune()
+        if publish:
+            self.publish(manifest.version)
+            self.prune()
         return final
 
     def publish(self, version: str) -> None:
@@ -203,6 +205,15 @@ def train_head(articles: list[Article], units: list[Unit], vectors: np.ndarray, 
     rows = head_examples(units)
     labels = np.array([units[i].article for i in rows])
     return fit_head(vectors[rows], labels, len(articles))
+
+
+def write_manifest(folder: Path, manifest: Manifest) -> None:
+    """Replace a version's manifest atomically (e.g. to record its evaluation metrics)."""
+    tmp = folder / f".{MANIFEST}.tmp"
+    tmp.write_text(manifest.to_json(), encoding="utf-8")
+    _fsync_file(tmp)
+    os.replace(tmp, folder / MANIFEST)
+    _fsync_dir(folder)
 
 
 def checksums(folder: Path) -> dict[str, str]:

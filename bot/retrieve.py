@@ -68,6 +68,7 @@ class Corpus:
     article_lang: list[str] = field(init=False)
     linked: list[set[int]] = field(init=False)
     exact: dict[str, list[int]] = field(init=False)
+    position: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
         self.unit_article = np.array([u.article for u in self.units], dtype=np.int64)
@@ -82,6 +83,7 @@ class Corpus:
             if norm:
                 self.exact.setdefault(norm, []).append(unit)
         by_id = {a["id"]: i for i, a in enumerate(self.articles)}
+        self.position = by_id
         self.linked = [set() for _ in self.articles]
         for i, article in enumerate(self.articles):
             other = by_id.get(article.get("translation_of") or "")
@@ -257,7 +259,8 @@ class Retriever:
         return self.manifest.version if self.manifest else ""
 
     def article(self, article_id: str) -> dict[str, Any] | None:
-        return next((a for a in self.corpus.articles if a["id"] == article_id), None)
+        position = self.corpus.position.get(article_id)
+        return None if position is None else self.corpus.articles[position]
 
     def search(self, text: str, lang: str | None = None, k: int = 5) -> SearchResult:
         """Rank articles for `text`; `lang` forces the customer's language instead of detecting it."""

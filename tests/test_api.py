@@ -205,3 +205,17 @@ def test_lists_may_start_right_under_a_line_of_text():
 
     html = to_html("**Options**\n- pick up in store\n- cash on delivery")
     assert "<ul>" in html and html.count("<li>") == 2
+
+
+def test_admin_reindex_needs_the_token(service_factory, monkeypatch):
+    monkeypatch.setenv("FAQBOT_ADMIN_TOKEN", "s3cret-token")
+    with TestClient(create_app(Settings(), service_factory())) as client:
+        assert client.post("/api/v1/admin/reindex").status_code == 401
+        wrong = client.post("/api/v1/admin/reindex", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        ok = client.post("/api/v1/admin/reindex", headers={"Authorization": "Bearer s3cret-token"})
+        assert ok.status_code == 202 and ok.json()["serving"] == ok.json()["published"]
+
+
+def test_admin_api_is_off_without_a_token(client):
+    assert client.post("/api/v1/admin/reindex").status_code == 403

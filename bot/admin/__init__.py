@@ -1,0 +1,1 @@
+"""Staff-facing adapters: the admin API (and, later, the staff console)."""
