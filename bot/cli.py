@@ -144,6 +144,29 @@ def serve(
 
 
 @app.command()
+def purge(
+    days: Annotated[
+        int | None, typer.Option(help="Keep this many days (default: FAQBOT_RETENTION_DAYS).")
+    ] = None,
+) -> None:
+    """Delete missed queries and conversations older than the retention period."""
+    import datetime as dt
+
+    from bot.store import Store
+
+    settings = _settings()
+    keep = days if days is not None else settings.retention_days
+    if keep < 1:
+        _fail(f"--days must be >= 1, got {keep}", 2)
+    store = Store.for_settings(settings.database_url, settings.var_path).open()
+    try:
+        counts = store.purge(dt.datetime.now(dt.UTC) - dt.timedelta(days=keep))
+    finally:
+        store.close()
+    typer.echo(f"purged data older than {keep} days: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+@app.command()
 def chat(lang: LangOption = None, index: IndexOption = None) -> None:
     """An interactive conversation in the terminal (empty line or Ctrl-D to quit)."""
     bot = _load_bot(index)

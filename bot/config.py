@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(default=2000, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     minutes_per_ticket: int = Field(default=5, ge=1)
+    # Missed queries and conversations older than this are deleted by `faqbot purge`.
+    retention_days: int = Field(default=180, ge=1)
     # Sites allowed to call the API from a browser (the widget sends no cookies): "*" or a list.
     cors_origins: list[str] = ["*"]
     # Seconds between checks for a newly published index version (0 turns hot reload off).

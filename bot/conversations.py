@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from bot.dialog import Bot, Reply
 from bot.messages import message
-from bot.policy import HANDOFF
-from bot.store import Store
+from bot.policy import ANSWER, HANDOFF
+from bot.redact import redact
+from bot.store import Conversation, Store
 
 
 @dataclass(frozen=True)
@@ -50,4 +51,41 @@ class ChatService:
                 notice = f"{reply.text} {message('handoff_eta', reply.lang).format(minutes=eta)}"
                 handoff = Handoff(ticket.id, notice, eta)
             recorded = self.store.record_turn(session, conversation, text, reply, state)
+            if reply.decision != ANSWER:
+                self.store.add_missed(
+                    session, redact(text), reply.lang, channel, reply.decision, reply.confidence,
+                    _candidates(reply), conversation.id,
+                )  # fmt: skip
             return Turn(conversation.id, recorded.id, reply, handoff)
+
+    def feedback(
+        self, conversation_id: str, message_id: str | None, helpful: bool, comment: str | None
+    ) -> None:
+        """Record feedback; an unhelpful answer also goes to the missed-query log."""
+        self.store.add_feedback(conversation_id, message_id, helpful, comment)
+        if helpful:
+            return
+        with self.store.session() as session:
+            question, answer = self.store.exchange(session, conversation_id, message_id)
+            if question is None:
+                return
+            candidates = (
+                [{"article_id": answer.article_id, "title": "", "score": answer.confidence}]
+                if answer and answer.article_id
+                else []
+            )
+            conversation = session.get(Conversation, conversation_id)
+            self.store.add_missed(
+                session, redact(question.text), conversation.lang, conversation.channel, "negative_feedback",
+                answer.confidence if answer else None, candidates, conversation_id,
+            )  # fmt: skip
+
+
+def _candidates(reply: Reply) -> list[dict]:
+    """The top articles the bot considered, for staff deciding where a missed question belongs."""
+    if reply.result is None:
+        return []
+    return [
+        {"article_id": h.article_id, "title": h.title, "score": round(h.score, 4)}
+        for h in reply.result.hits[:3]
+    ]

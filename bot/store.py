@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     create_engine,
+    delete,
     event,
     func,
     select,
@@ -99,6 +100,28 @@ class Ticket(Base):
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | closed
     reason: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class MissedQuery(Base):
+    """A question the bot could not answer well: clarified, handed off or rated unhelpful.
+
+    `text` is redacted before it is stored; staff turn these into articles or alternate questions."""
+
+    __tablename__ = "missed_queries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str | None] = mapped_column(String(8), index=True)
+    channel: Mapped[str] = mapped_column(String(32), index=True)
+    reason: Mapped[str] = mapped_column(String(32))  # clarify | handoff | negative_feedback
+    confidence: Mapped[float | None] = mapped_column(Float)
+    candidates: Mapped[list] = mapped_column(JSON, default=list)  # [{article_id, title, score}]
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | resolved | dismissed
+    resolution: Mapped[dict | None] = mapped_column(JSON)
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
 
 
 class UnknownConversation(LookupError):
@@ -223,6 +246,101 @@ class Store:
                     conversation_id=conversation_id, message_id=message_id, helpful=helpful, comment=comment
                 )
             )
+
+    def add_missed(
+        self,
+        session: Session,
+        text: str,
+        lang: str | None,
+        channel: str,
+        reason: str,
+        confidence: float | None,
+        candidates: list[dict],
+        conversation_id: str | None,
+    ) -> MissedQuery:
+        """Log a missed question; `text` must already be redacted (see bot.redact)."""
+        missed = MissedQuery(
+            conversation_id=conversation_id,
+            text=text,
+            lang=lang,
+            channel=channel,
+            reason=reason,
+            confidence=confidence,
+            candidates=candidates,
+            created_at=now(),
+        )
+        session.add(missed)
+        return missed
+
+    def missed(
+        self,
+        q: str | None = None,
+        lang: str | None = None,
+        channel: str | None = None,
+        since: dt.datetime | None = None,
+        status: str | None = "open",
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[MissedQuery], int]:
+        """Missed questions, newest first, filtered; returns (page, total matching)."""
+        conditions = []
+        if q:
+            conditions.append(MissedQuery.text.ilike(f"%{q}%"))
+        if lang:
+            conditions.append(MissedQuery.lang == lang)
+        if channel:
+            conditions.append(MissedQuery.channel == channel)
+        if since:
+            conditions.append(MissedQuery.created_at >= since)
+        if status:
+            conditions.append(MissedQuery.status == status)
+        with self.session() as session:
+            total = session.scalar(select(func.count()).select_from(MissedQuery).where(*conditions))
+            query = (
+                select(MissedQuery)
+                .where(*conditions)
+                .order_by(MissedQuery.created_at.desc(), MissedQuery.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+            return list(session.scalars(query)), int(total or 0)
+
+    def purge(self, older_than: dt.datetime) -> dict[str, int]:
+        """Delete missed queries and conversations (with their messages, feedback and tickets)
+        last active before `older_than`; returns how many rows of each went."""
+        with self.session() as session:
+            missed = session.execute(delete(MissedQuery).where(MissedQuery.created_at < older_than)).rowcount
+            old = select(Conversation.id).where(Conversation.updated_at < older_than)
+            counts = {"missed_queries": missed or 0}
+            for model in (Feedback, Ticket, Message):
+                result = session.execute(delete(model).where(model.conversation_id.in_(old)))
+                counts[model.__tablename__] = result.rowcount or 0
+            result = session.execute(delete(Conversation).where(Conversation.updated_at < older_than))
+            counts["conversations"] = result.rowcount or 0
+            return counts
+
+    @staticmethod
+    def exchange(
+        session: Session, conversation_id: str, message_id: str | None
+    ) -> tuple[Message | None, Message | None]:
+        """The bot message `message_id` (default: the conversation's last) and the customer
+        message it answered."""
+        bots = select(Message).where(Message.conversation_id == conversation_id, Message.role == "bot")
+        if message_id is not None:
+            bots = bots.where(Message.id == message_id)
+        answer = session.scalars(bots.order_by(Message.created_at.desc())).first()
+        if answer is None:
+            return None, None
+        question = session.scalars(
+            select(Message)
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.role == "user",
+                Message.created_at < answer.created_at,
+            )
+            .order_by(Message.created_at.desc())
+        ).first()
+        return question, answer
 
     def messages(self, conversation_id: str) -> list[Message]:
         with self.session() as session:

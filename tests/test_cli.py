@@ -168,3 +168,11 @@ def test_bench_names_the_broken_line(tmp_path, fake_embedder):
         qs.write("{not json\n")
     result = invoke("bench", str(tmp_path / "tiny"))
     assert result.exit_code == 2 and "queries.jsonl:" in result.output
+
+
+def test_purge_reports_what_it_deleted(isolated_home):
+    result = invoke("purge", "--days", "30")
+    assert result.exit_code == 0, result.output
+    assert "purged data older than 30 days" in result.output and "0 missed_queries" in result.output
+    assert (isolated_home / "var" / "faqbot.db").is_file()
+    assert invoke("purge", "--days", "0").exit_code == 2

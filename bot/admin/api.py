@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 
 from bot.index import current_version
 
@@ -33,4 +34,37 @@ def reindex(request: Request) -> dict[str, str | None]:
     return {
         "serving": request.app.state.chat.bot.retriever.version,
         "published": current_version(settings.index_path),
+    }
+
+
+@router.get("/missed", dependencies=[Depends(require_admin)])
+def missed(
+    request: Request,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    lang: Literal["it", "en"] | None = None,
+    channel: Annotated[str | None, Query(pattern=r"^[a-z0-9_-]{1,32}$")] = None,
+    since: dt.datetime | None = None,
+    status: Literal["open", "resolved", "dismissed", "all"] = "open",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """The missed-query log (redacted), newest first."""
+    store = request.app.state.chat.store
+    items, total = store.missed(q, lang, channel, since, None if status == "all" else status, limit, offset)
+    return {
+        "items": [
+            {
+                "id": m.id,
+                "text": m.text,
+                "lang": m.lang,
+                "channel": m.channel,
+                "reason": m.reason,
+                "confidence": m.confidence,
+                "status": m.status,
+                "created_at": m.created_at.isoformat(),
+                "candidates": m.candidates,
+            }
+            for m in items
+        ],
+        "total": total,
     }

@@ -118,7 +118,7 @@ def response_of(turn: Turn) -> ChatResponse:
 def feedback(body: FeedbackRequest, request: Request) -> dict[str, bool]:
     """Was the answer helpful? Stored with the conversation (and message, when given)."""
     try:
-        _chat(request).store.add_feedback(body.conversation_id, body.message_id, body.helpful, body.comment)
+        _chat(request).feedback(body.conversation_id, body.message_id, body.helpful, body.comment)
     except UnknownConversation as exc:
         raise HTTPException(404, f"unknown {exc.args[0]}") from exc
     return {"ok": True}

@@ -1,0 +1,99 @@
+"""The missed-query log: what gets logged (redacted), retention, and the admin endpoint."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bot.api import create_app
+from bot.config import Settings
+from bot.policy import Thresholds
+from tests.test_api import service_factory  # noqa: F401 - fixture
+
+AUTH = {"Authorization": "Bearer staff-token"}
+
+
+@pytest.fixture
+def admin_client(service_factory, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("FAQBOT_ADMIN_TOKEN", "staff-token")
+    service = service_factory()
+    with TestClient(create_app(Settings(), service)) as client:
+        client.service = service
+        yield client
+
+
+def missed(client, **params):
+    r = client.get("/api/v1/admin/missed", params=params, headers=AUTH)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_handoffs_are_logged_redacted_with_candidates(admin_client):
+    admin_client.post("/api/v1/chat", json={"text": "qual è la distanza da Giove? scrivetemi a a.b@c.it"})
+    data = missed(admin_client)
+    assert data["total"] == 1
+    item = data["items"][0]
+    assert item["text"] == "qual è la distanza da Giove? scrivetemi a [EMAIL]"
+    assert item["reason"] == "handoff" and item["lang"] == "it" and item["channel"] == "web"
+    assert isinstance(item["candidates"], list)
+
+
+def test_explicit_requests_and_clarifications_are_logged(service_factory, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("FAQBOT_ADMIN_TOKEN", "staff-token")
+    ask_everything = service_factory(Thresholds(answer=1.0, clarify=0.0))
+    with TestClient(create_app(Settings(), ask_everything)) as client:
+        client.post("/api/v1/chat", json={"text": "costi spedizione", "channel": "messenger"})
+        client.post("/api/v1/chat", json={"text": "voglio parlare con un operatore"})
+        items = missed(client)["items"]
+        assert [i["reason"] for i in items] == ["handoff", "clarify"]
+        clarified = items[1]
+        assert clarified["channel"] == "messenger"
+        assert clarified["candidates"][0]["article_id"] == "shipping-costs"
+        assert set(clarified["candidates"][0]) == {"article_id", "title", "score"}
+        assert missed(client, channel="messenger")["total"] == 1
+
+
+def test_answers_are_not_logged_but_unhelpful_ones_are(admin_client):
+    reply = admin_client.post(
+        "/api/v1/chat", json={"text": "Ho dimenticato la password, 347 123 4567"}
+    ).json()
+    assert reply["decision"] == "answer" and missed(admin_client)["total"] == 0
+    feedback = {
+        "conversation_id": reply["conversation_id"],
+        "message_id": reply["message_id"],
+        "helpful": False,
+    }
+    assert admin_client.post("/api/v1/feedback", json=feedback).status_code == 200
+    item = missed(admin_client)["items"][0]
+    assert item["reason"] == "negative_feedback" and item["text"] == "Ho dimenticato la password, [PHONE]"
+    assert item["candidates"][0]["article_id"] == "reset-password"
+
+
+def test_filters_by_text_language_and_time(admin_client):
+    admin_client.post("/api/v1/chat", json={"text": "qual è la distanza da Giove?"})
+    admin_client.post("/api/v1/chat", json={"text": "what is the weather on Mars today?"})
+    assert missed(admin_client, q="giove")["total"] == 1
+    assert missed(admin_client, lang="en")["items"][0]["text"].startswith("what is the weather")
+    future = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
+    assert missed(admin_client, since=future)["total"] == 0
+    assert missed(admin_client, limit=1)["total"] == 2 and len(missed(admin_client, limit=1)["items"]) == 1
+
+
+def test_admin_missed_needs_the_token(admin_client):
+    assert admin_client.get("/api/v1/admin/missed").status_code == 401
+    assert admin_client.get("/api/v1/admin/missed", headers={"Authorization": "Bearer x"}).status_code == 401
+    assert admin_client.get("/api/v1/admin/missed", params={"limit": 0}, headers=AUTH).status_code == 422
+
+
+def test_purge_keeps_recent_data_and_deletes_old(admin_client):
+    admin_client.post("/api/v1/chat", json={"text": "qual è la distanza da Giove?"})
+    store = admin_client.service.store
+    assert store.purge(dt.datetime.now(dt.UTC) - dt.timedelta(days=1)) == {
+        "missed_queries": 0, "feedback": 0, "tickets": 0, "messages": 0, "conversations": 0,
+    }  # fmt: skip
+    counts = store.purge(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
+    assert counts["missed_queries"] == 1 and counts["conversations"] == 1 and counts["messages"] == 2
+    assert counts["tickets"] == 1
+    assert missed(admin_client)["total"] == 0
