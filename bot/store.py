@@ -305,6 +305,20 @@ class Store:
             )
             return list(session.scalars(query)), int(total or 0)
 
+    def resolve_missed(self, missed_id: int, status: str, resolution: dict, who: str) -> MissedQuery:
+        """Mark a missed question resolved or dismissed, recording what was done, by whom, when."""
+        with self.session() as session:
+            missed = session.get(MissedQuery, missed_id)
+            if missed is None:
+                raise LookupError(f"no missed query {missed_id}")
+            missed.status, missed.resolution = status, resolution
+            missed.resolved_by, missed.resolved_at = who, now()
+            return missed
+
+    def get_missed(self, missed_id: int) -> MissedQuery | None:
+        with self.session() as session:
+            return session.get(MissedQuery, missed_id)
+
     def purge(self, older_than: dt.datetime) -> dict[str, int]:
         """Delete missed queries and conversations (with their messages, feedback and tickets)
         last active before `older_than`; returns how many rows of each went."""

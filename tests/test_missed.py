@@ -97,3 +97,109 @@ def test_purge_keeps_recent_data_and_deletes_old(admin_client):
     assert counts["missed_queries"] == 1 and counts["conversations"] == 1 and counts["messages"] == 2
     assert counts["tickets"] == 1
     assert missed(admin_client)["total"] == 0
+
+
+class FixedEmbedder:
+    """Known vectors per text, so the expected topics are exact."""
+
+    model_id, dimension = "fixed", 3
+
+    def __init__(self, table):
+        self.table = table
+
+    def encode(self, texts):
+        import numpy as np
+
+        vectors = np.array([self.table[t] for t in texts], dtype=np.float32)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_clustering_groups_by_meaning_largest_then_newest():
+    from bot.cluster import MissedItem, cluster
+
+    now = dt.datetime.now(dt.UTC)
+    table = {
+        "spedite in svizzera?": (1, 0.1, 0), "shipping to switzerland": (1, 0.15, 0), "consegna a zurigo": (1, 0, 0.1),
+        "bitcoin accettati?": (0, 1, 0), "pagate in crypto?": (0.1, 1, 0),
+        "assumete?": (0, 0, 1),
+    }  # fmt: skip
+    items = [MissedItem(i, text, "it", now - dt.timedelta(minutes=i)) for i, text in enumerate(table)]
+    topics = cluster(items, FixedEmbedder(table))
+    assert [t.size for t in topics] == [3, 2, 1]
+    assert topics[0].ids == (0, 1, 2) and topics[0].examples[0] == "spedite in svizzera?"
+    assert set(topics[1].examples) == {"bitcoin accettati?", "pagate in crypto?"}
+    assert topics[2].examples == ("assumete?",)
+
+
+def test_clusters_endpoint_proposes_articles(admin_client):
+    for text in ("qual è la distanza da Giove?", "quanto dista Giove dalla Terra?", "assumete commessi?"):
+        admin_client.post("/api/v1/chat", json={"text": text})
+    clusters = admin_client.get("/api/v1/admin/missed/clusters", headers=AUTH).json()["clusters"]
+    assert sum(c["size"] for c in clusters) == 3
+    assert all(c["articles"] and {"article_id", "title", "score"} <= set(c["articles"][0]) for c in clusters)
+    assert admin_client.get("/api/v1/admin/missed/clusters").status_code == 401
+
+
+def test_resolve_actions_are_recorded(admin_client, small_kb):
+    for text in ("assumete commessi?", "quanto dista Giove?", "fate confezioni regalo?"):
+        admin_client.post("/api/v1/chat", json={"text": text})
+    items = {i["text"]: i["id"] for i in missed(admin_client)["items"]}
+    who = {**AUTH, "X-Faqbot-User": "giulia"}
+    r = admin_client.post(
+        f"/api/v1/admin/missed/{items['quanto dista Giove?']}/resolve",
+        json={"action": "dismiss"},
+        headers=who,
+    )
+    assert r.status_code == 200 and r.json()["status"] == "dismissed" and r.json()["resolved_by"] == "giulia"
+    draft = {"action": "new_article", "article_id": "gift-wrapping", "title": "Confezione regalo"}
+    r = admin_client.post(
+        f"/api/v1/admin/missed/{items['fate confezioni regalo?']}/resolve", json=draft, headers=AUTH
+    )
+    assert r.status_code == 200 and (small_kb / "it" / "gift-wrapping.md").is_file()
+    assert "status: draft" in (small_kb / "it" / "gift-wrapping.md").read_text()
+    bad = {"action": "add_question", "article_id": "no-such-article"}
+    assert (
+        admin_client.post(
+            f"/api/v1/admin/missed/{items['assumete commessi?']}/resolve", json=bad, headers=AUTH
+        ).status_code
+        == 404
+    )
+    assert (
+        admin_client.post(
+            "/api/v1/admin/missed/99999/resolve", json={"action": "dismiss"}, headers=AUTH
+        ).status_code
+        == 404
+    )
+    assert (
+        admin_client.post(
+            f"/api/v1/admin/missed/{items['assumete commessi?']}/resolve", json={"action": "dismiss"}
+        ).status_code
+        == 401
+    )
+    assert missed(admin_client)["total"] == 1  # only the untouched one is still open
+    assert missed(admin_client, status="all")["total"] == 3
+
+
+def test_missed_question_becomes_an_answer_after_a_rebuild(admin_client, small_kb):
+    import time
+
+    from bot.build import build_index
+
+    question = "posso restituire una cosa comprata in saldo dopo due mesi?"
+    first = admin_client.post("/api/v1/chat", json={"text": question}).json()
+    assert first["decision"] != "answer" or first["answer"]["article_id"] != "returns-how"
+    missed_id = missed(admin_client)["items"][0]["id"]
+    add = {"action": "add_question", "article_id": "returns-how"}
+    assert (
+        admin_client.post(f"/api/v1/admin/missed/{missed_id}/resolve", json=add, headers=AUTH).status_code
+        == 200
+    )
+    assert question in (small_kb / "it" / "returns-how.md").read_text()
+    version = build_index(Settings(), admin_client.service.bot.retriever.embedder).version
+    assert admin_client.post("/api/v1/admin/reindex", headers=AUTH).status_code == 202
+    deadline = time.monotonic() + 20
+    while admin_client.get("/readyz").json()["index_version"] != version:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    again = admin_client.post("/api/v1/chat", json={"text": question}).json()
+    assert again["decision"] == "answer" and again["answer"]["article_id"] == "returns-how"

@@ -7,10 +7,16 @@ import secrets
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.index import current_version
 
 router = APIRouter(prefix="/api/v1/admin")
+
+
+def staff(x_faqbot_user: Annotated[str | None, Header(max_length=64)] = None) -> str:
+    """Who is acting, for the record (the X-Faqbot-User header; one shared token otherwise)."""
+    return x_faqbot_user or "admin"
 
 
 def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
@@ -67,4 +73,92 @@ def missed(
             for m in items
         ],
         "total": total,
+    }
+
+
+@router.get("/missed/clusters", dependencies=[Depends(require_admin)])
+def missed_clusters(
+    request: Request,
+    lang: Literal["it", "en"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=2000)] = 500,
+) -> dict[str, Any]:
+    """Open missed questions grouped by meaning, largest and newest first, with proposed articles."""
+    from bot.cluster import MissedItem, cluster
+
+    chat = request.app.state.chat
+    rows, _ = chat.store.missed(lang=lang, status="open", limit=limit)
+    items = [MissedItem(m.id, m.text, m.lang, m.created_at) for m in rows]
+    retriever = chat.bot.retriever
+    topics = cluster(items, retriever.embedder, retriever)
+    return {
+        "clusters": [
+            {
+                "size": t.size,
+                "newest": t.newest.isoformat(),
+                "lang": t.lang,
+                "examples": list(t.examples),
+                "missed_ids": list(t.ids),
+                "articles": list(t.articles),
+            }
+            for t in topics
+        ]
+    }
+
+
+class Resolve(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["add_question", "new_article", "dismiss"]
+    article_id: Annotated[str, Field(max_length=200)] | None = None
+    question: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    lang: Literal["it", "en"] | None = None
+    title: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    body: Annotated[str, Field(max_length=20_000)] = ""
+
+
+@router.post("/missed/{missed_id}/resolve", dependencies=[Depends(require_admin)])
+def resolve(
+    missed_id: int, body: Resolve, request: Request, who: Annotated[str, Depends(staff)]
+) -> dict[str, Any]:
+    """Turn a missed question into an alternate question or a draft article, or dismiss it.
+
+    Article files change at once; a rebuild (nightly, or POST /reindex) makes them live."""
+    from bot.article_writer import add_question, new_draft
+    from bot.articles import InvalidKnowledgeBase
+
+    chat = request.app.state.chat
+    missed = chat.store.get_missed(missed_id)
+    if missed is None:
+        raise HTTPException(404, f"no missed query {missed_id}")
+    kb = request.app.state.settings.kb_path
+    question = body.question or missed.text
+    try:
+        if body.action == "add_question":
+            if not body.article_id:
+                raise HTTPException(422, "article_id: required for add_question")
+            path = add_question(kb, body.article_id, question)
+        elif body.action == "new_article":
+            if not (body.article_id and body.title):
+                raise HTTPException(422, "article_id and title: required for new_article")
+            lang = body.lang or missed.lang or "it"
+            path = new_draft(kb, body.article_id, lang, body.title, [question], body.body)
+        else:
+            path = None
+    except KeyError as exc:
+        raise HTTPException(404, str(exc.args[0])) from exc
+    except (ValueError, FileExistsError, InvalidKnowledgeBase) as exc:
+        raise HTTPException(409, str(exc)) from exc
+    status = "dismissed" if body.action == "dismiss" else "resolved"
+    resolution = {
+        "action": body.action,
+        "article_id": body.article_id,
+        "question": question,
+        "file": str(path) if path else None,
+    }
+    done = chat.store.resolve_missed(missed_id, status, resolution, who)
+    return {
+        "id": done.id,
+        "status": done.status,
+        "resolution": done.resolution,
+        "resolved_by": done.resolved_by,
     }
