@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.config import Settings
 from bot.conversations import ChatService
+from bot.handoff import BusinessHours
 from bot.metrics import Metrics
 from bot.reload import IndexWatcher
 
@@ -83,7 +84,8 @@ def _load_chat(settings: Settings) -> ChatService:
     from bot.store import Store
 
     store = Store.for_settings(settings.database_url, settings.var_path).open()
-    return ChatService(load_bot(settings), store, settings.minutes_per_ticket)
+    hours = BusinessHours.parse(settings.business_hours, settings.timezone)
+    return ChatService(load_bot(settings), store, settings.minutes_per_ticket, hours)
 
 
 def _health(app: FastAPI, metrics: Metrics) -> None:

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(default=2000, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     minutes_per_ticket: int = Field(default=5, ge=1)
+    # When people answer hand-offs, in the service's time zone.
+    business_hours: list[str] = ["mon-fri 09:00-18:00"]
+    timezone: str = "Europe/Rome"
     # Missed queries and conversations older than this are deleted by `faqbot purge`.
     retention_days: int = Field(default=180, ge=1)
     # Sites allowed to call the API from a browser (the widget sends no cookies): "*" or a list.

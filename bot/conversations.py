@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.dialog import Bot, Reply
-from bot.messages import message
+from bot.handoff import BusinessHours, expectation
 from bot.policy import ANSWER, HANDOFF
 from bot.redact import redact
 from bot.store import Conversation, Store
@@ -31,25 +33,37 @@ class Turn:
 class ChatService:
     """Conversations that survive restarts and span processes: all state goes through the store."""
 
-    def __init__(self, bot: Bot, store: Store, minutes_per_ticket: int = 5) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        store: Store,
+        minutes_per_ticket: int = 5,
+        hours: BusinessHours | None = None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
         if minutes_per_ticket < 1:
             raise ValueError(f"minutes_per_ticket must be >= 1, got {minutes_per_ticket}")
         self.bot = bot
         self.store = store
         self.minutes_per_ticket = minutes_per_ticket
+        self.hours = hours or BusinessHours.always()
+        self.clock = clock
 
     def handle(self, text: str, conversation_id: str | None, lang: str | None, channel: str) -> Turn:
         """Answer `text` in a conversation (a new one when `conversation_id` is None)."""
         with self.store.session() as session:
             conversation = self.store.conversation_for_update(session, conversation_id, channel, lang)
+            if conversation.status == "handoff":
+                return self._agent_holds(session, conversation, text, lang)
             state = self.store.state_of(conversation)
             reply, state = self.bot.reply(text, state, lang=lang)
             handoff = None
             if reply.decision == HANDOFF:
                 ticket, ahead = self.store.open_ticket(session, conversation, reply.reason)
-                eta = (ahead + 1) * self.minutes_per_ticket
-                notice = f"{reply.text} {message('handoff_eta', reply.lang).format(minutes=eta)}"
-                handoff = Handoff(ticket.id, notice, eta)
+                wait = expectation(
+                    self.hours, self.clock(), reply.lang, channel, ahead, self.minutes_per_ticket, False
+                )
+                handoff = Handoff(ticket.id, f"{reply.text} {wait.text}", wait.eta_minutes)
             recorded = self.store.record_turn(session, conversation, text, reply, state)
             if reply.decision != ANSWER:
                 self.store.add_missed(
@@ -57,6 +71,19 @@ class ChatService:
                     _candidates(reply), conversation.id,
                 )  # fmt: skip
             return Turn(conversation.id, recorded.id, reply, handoff)
+
+    def _agent_holds(self, session, conversation: Conversation, text: str, lang: str | None) -> Turn:
+        """While an agent holds the conversation the bot stays silent: the message waits for them."""
+        reply_lang = lang or conversation.lang or self.bot.retriever.detector.default
+        ticket, ahead = self.store.open_ticket(session, conversation, "agent_holds")
+        wait = expectation(
+            self.hours, self.clock(), reply_lang, conversation.channel, ahead, self.minutes_per_ticket, False
+        )
+        reply = Reply(HANDOFF, reply_lang, 0.0, "", "agent_holds")
+        recorded = self.store.record_turn(
+            session, conversation, text, reply, self.store.state_of(conversation)
+        )
+        return Turn(conversation.id, recorded.id, reply, Handoff(ticket.id, wait.text, wait.eta_minutes))
 
     def feedback(
         self, conversation_id: str, message_id: str | None, helpful: bool, comment: str | None

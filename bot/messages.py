@@ -16,6 +16,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "helpful": "Ti è stata utile questa risposta?",
         "follow_ups": "Potrebbe interessarti anche:",
         "handoff_eta": "Tempo di attesa stimato: circa {minutes} minuti.",
+        "handoff_open": "Un operatore ti risponderà qui, di solito entro {minutes} minuti.",
+        "handoff_closed_email": "Il servizio clienti ora è chiuso: riapre {when}. Scrivi qui il tuo "
+        "indirizzo e-mail e ti risponderemo per e-mail entro quel momento.",
+        "handoff_closed_here": "Il servizio clienti ora è chiuso: riapre {when} e ti risponderemo qui.",
+        "handoff_soon": "appena possibile",
+        "agent_joined": "Un operatore ha preso in carico la conversazione.",
+        "back_to_bot": "L'operatore ha chiuso la conversazione: da qui in poi ti risponde di nuovo "
+        "l'assistente.",
     },
     "en": {
         "clarify": "I'm not sure I understood. Did you mean one of these?",
@@ -30,6 +38,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "helpful": "Was this answer helpful?",
         "follow_ups": "You might also want to know:",
         "handoff_eta": "Expected wait: about {minutes} minutes.",
+        "handoff_open": "An agent will reply here, usually within {minutes} minutes.",
+        "handoff_closed_email": "Our customer service is closed now and opens again on {when}. Type "
+        "your e-mail address here and we will answer by e-mail by then.",
+        "handoff_closed_here": "Our customer service is closed now: it opens again on {when} and we "
+        "will answer you here.",
+        "handoff_soon": "as soon as possible",
+        "agent_joined": "An agent has taken over the conversation.",
+        "back_to_bot": "The agent has closed the conversation: the assistant will answer you again "
+        "from now on.",
     },
 }
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    case,
     create_engine,
     delete,
     event,
@@ -314,6 +315,91 @@ class Store:
             missed.status, missed.resolution = status, resolution
             missed.resolved_by, missed.resolved_at = who, now()
             return missed
+
+    def open_tickets(self) -> list[tuple[Ticket, Conversation]]:
+        """The hand-off queue, oldest first."""
+        with self.session() as session:
+            query = (
+                select(Ticket, Conversation)
+                .join(Conversation, Ticket.conversation_id == Conversation.id)
+                .where(Ticket.status == "open")
+                .order_by(Ticket.created_at)
+            )
+            return [(t, c) for t, c in session.execute(query)]
+
+    def agent_message(self, ticket_id: str, text: str, close: bool) -> Message:
+        """An agent's reply in a handed-off conversation; `close` hands it back to the bot."""
+        with self.session() as session:
+            ticket = session.get(Ticket, ticket_id)
+            if ticket is None or ticket.status != "open":
+                raise LookupError(f"no open ticket {ticket_id}")
+            conversation = session.get(Conversation, ticket.conversation_id)
+            stamp = now()
+            message = Message(
+                id=new_id("m"), conversation_id=conversation.id, role="agent", text=text, created_at=stamp
+            )
+            session.add(message)
+            conversation.updated_at = stamp
+            if close:
+                ticket.status = "closed"
+                conversation.status = "bot"
+                conversation.state = {"lang": conversation.lang}
+            return message
+
+    def stats(self, since: dt.datetime) -> dict:
+        """Deflection and hand-off rates, feedback, top articles, by day and channel."""
+        with self.session() as session:
+            conversations = session.execute(
+                select(
+                    Conversation.channel,
+                    func.count(),
+                    func.sum(case((Conversation.status == "handoff", 1), else_=0)),
+                )
+                .where(Conversation.created_at >= since)
+                .group_by(Conversation.channel)
+            ).all()
+            handed = set(session.scalars(select(Ticket.conversation_id).where(Ticket.created_at >= since)))
+            decisions = dict(
+                session.execute(
+                    select(Message.decision, func.count())
+                    .where(Message.role == "bot", Message.created_at >= since)
+                    .group_by(Message.decision)
+                ).all()
+            )
+            top = session.execute(
+                select(Message.article_id, func.count())
+                .where(Message.role == "bot", Message.decision == "answer", Message.created_at >= since)
+                .group_by(Message.article_id)
+                .order_by(func.count().desc())
+                .limit(10)
+            ).all()
+            helpful = dict(
+                session.execute(
+                    select(Feedback.helpful, func.count())
+                    .where(Feedback.created_at >= since)
+                    .group_by(Feedback.helpful)
+                ).all()
+            )
+            days = session.execute(
+                select(func.date(Message.created_at), Message.decision, func.count())
+                .where(Message.role == "bot", Message.created_at >= since)
+                .group_by(func.date(Message.created_at), Message.decision)
+            ).all()
+        total = sum(n for _, n, _ in conversations)
+        by_day: dict[str, dict[str, int]] = {}
+        for day, decision, n in days:
+            by_day.setdefault(str(day), {})[decision or "none"] = n
+        return {
+            "conversations": total,
+            "handoff_rate": len(handed) / total if total else 0.0,
+            "deflection_rate": (total - len(handed)) / total if total else 0.0,
+            "by_channel": {channel: n for channel, n, _ in conversations},
+            "decisions": {k or "none": v for k, v in decisions.items()},
+            "helpful": helpful.get(True, 0),
+            "unhelpful": helpful.get(False, 0),
+            "top_articles": [{"article_id": a, "answers": n} for a, n in top],
+            "by_day": by_day,
+        }
 
     def get_missed(self, missed_id: int) -> MissedQuery | None:
         with self.session() as session:

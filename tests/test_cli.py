@@ -176,3 +176,25 @@ def test_purge_reports_what_it_deleted(isolated_home):
     assert "purged data older than 30 days" in result.output and "0 missed_queries" in result.output
     assert (isolated_home / "var" / "faqbot.db").is_file()
     assert invoke("purge", "--days", "0").exit_code == 2
+
+
+def test_missed_and_stats_commands(small_kb, fake_embedder):
+    invoke("build")
+    from bot.config import Settings
+    from bot.conversations import ChatService
+    from bot.service import load_bot
+    from bot.store import Store
+
+    settings = Settings()
+    store = Store.for_settings(None, settings.var_path).open()
+    service = ChatService(load_bot(settings), store)
+    service.handle("qual è la distanza da Giove? mario@rossi.it", None, None, "web")
+    service.handle("quanto dista Giove dalla Terra?", None, None, "web")
+    store.close()
+    listed = invoke("missed")
+    assert listed.exit_code == 0, listed.output
+    assert "[EMAIL]" in listed.output and "2 of 2 open missed questions" in listed.output
+    grouped = json.loads(invoke("missed", "--clusters", "--json").output)
+    assert sum(c["size"] for c in grouped["clusters"]) == 2
+    data = json.loads(invoke("stats").output)
+    assert data["conversations"] == 2 and data["handoff_rate"] == 1.0

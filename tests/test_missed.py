@@ -119,7 +119,8 @@ def test_clustering_groups_by_meaning_largest_then_newest():
 
     now = dt.datetime.now(dt.UTC)
     table = {
-        "spedite in svizzera?": (1, 0.1, 0), "shipping to switzerland": (1, 0.15, 0), "consegna a zurigo": (1, 0, 0.1),
+        "spedite in svizzera?": (1, 0.1, 0), "shipping to switzerland": (1, 0.15, 0),
+        "consegna a zurigo": (1, 0, 0.1),
         "bitcoin accettati?": (0, 1, 0), "pagate in crypto?": (0.1, 1, 0),
         "assumete?": (0, 0, 1),
     }  # fmt: skip
@@ -203,3 +204,57 @@ def test_missed_question_becomes_an_answer_after_a_rebuild(admin_client, small_k
         time.sleep(0.1)
     again = admin_client.post("/api/v1/chat", json={"text": question}).json()
     assert again["decision"] == "answer" and again["answer"]["article_id"] == "returns-how"
+
+
+def test_agent_takes_over_replies_and_hands_back(admin_client):
+    chat = admin_client.post("/api/v1/chat", json={"text": "voglio parlare con un operatore"}).json()
+    queue = admin_client.get("/api/v1/admin/handoffs", headers=AUTH).json()["items"]
+    assert [q["conversation_id"] for q in queue] == [chat["conversation_id"]]
+    ticket = queue[0]["ticket_id"]
+    # while the agent holds the conversation the bot stays silent
+    held = admin_client.post(
+        "/api/v1/chat",
+        json={"text": "Ho dimenticato la password", "conversation_id": chat["conversation_id"]},
+    ).json()
+    assert held["decision"] == "handoff" and held["answer"] is None and held["handoff"]["ticket_id"] == ticket
+    reply = {"text": "Ciao, sono Giulia: ti ho mandato il link."}
+    assert (
+        admin_client.post(f"/api/v1/admin/handoffs/{ticket}/reply", json=reply, headers=AUTH).status_code
+        == 200
+    )
+    assert admin_client.post(f"/api/v1/admin/handoffs/{ticket}/close", headers=AUTH).status_code == 200
+    assert admin_client.get("/api/v1/admin/handoffs", headers=AUTH).json()["items"] == []
+    back = admin_client.post(
+        "/api/v1/chat",
+        json={"text": "Ho dimenticato la password", "conversation_id": chat["conversation_id"]},
+    ).json()
+    assert back["decision"] == "answer" and back["answer"]["article_id"] == "reset-password"
+    transcript = admin_client.get(
+        f"/api/v1/admin/conversations/{chat['conversation_id']}", headers=AUTH
+    ).json()
+    roles = [m["role"] for m in transcript["messages"]]
+    assert roles == ["user", "bot", "user", "agent", "agent", "user", "bot"]
+    assert admin_client.post(f"/api/v1/admin/handoffs/{ticket}/close", headers=AUTH).status_code == 404
+
+
+def test_stats_count_deflection_and_feedback(admin_client):
+    answered = admin_client.post("/api/v1/chat", json={"text": "Ho dimenticato la password"}).json()
+    admin_client.post("/api/v1/chat", json={"text": "voglio parlare con un operatore"})
+    admin_client.post(
+        "/api/v1/feedback", json={"conversation_id": answered["conversation_id"], "helpful": True}
+    )
+    data = admin_client.get("/api/v1/admin/stats", headers=AUTH).json()
+    assert data["conversations"] == 2 and data["handoff_rate"] == 0.5 and data["deflection_rate"] == 0.5
+    assert data["helpful"] == 1 and data["unhelpful"] == 0
+    assert data["top_articles"] == [{"article_id": "reset-password", "answers": 1}]
+    assert data["by_channel"] == {"web": 2} and sum(sum(d.values()) for d in data["by_day"].values()) == 2
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("get", "/api/v1/admin/handoffs"), ("get", "/api/v1/admin/stats"),
+     ("get", "/api/v1/admin/conversations/c_x"), ("post", "/api/v1/admin/handoffs/t_x/close"),
+     ("post", "/api/v1/admin/missed/1/resolve")],
+)  # fmt: skip
+def test_every_admin_endpoint_needs_the_token(admin_client, method, path):
+    assert getattr(admin_client, method)(path).status_code == 401

@@ -162,3 +162,84 @@ def resolve(
         "resolution": done.resolution,
         "resolved_by": done.resolved_by,
     }
+
+
+@router.get("/handoffs", dependencies=[Depends(require_admin)])
+def handoffs(request: Request) -> dict[str, Any]:
+    """The hand-off queue (open tickets), oldest first."""
+    rows = request.app.state.chat.store.open_tickets()
+    return {
+        "items": [
+            {
+                "ticket_id": t.id,
+                "conversation_id": c.id,
+                "channel": c.channel,
+                "lang": c.lang,
+                "reason": t.reason,
+                "created_at": t.created_at.isoformat(),
+            }
+            for t, c in rows
+        ]
+    }
+
+
+class AgentReply(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    text: Annotated[str, Field(min_length=1, max_length=4000)]
+    close: bool = False
+
+
+@router.post("/handoffs/{ticket_id}/reply", dependencies=[Depends(require_admin)])
+def handoff_reply(ticket_id: str, body: AgentReply, request: Request) -> dict[str, Any]:
+    """An agent answers the customer; with `close`, the conversation goes back to the bot."""
+    try:
+        message = request.app.state.chat.store.agent_message(ticket_id, body.text.strip(), body.close)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return {"message_id": message.id, "closed": body.close}
+
+
+@router.post("/handoffs/{ticket_id}/close", dependencies=[Depends(require_admin)])
+def handoff_close(ticket_id: str, request: Request) -> dict[str, Any]:
+    """Return the conversation to the bot, telling the customer so."""
+    from bot.messages import message
+
+    store = request.app.state.chat.store
+    lang = next((c.lang for t, c in store.open_tickets() if t.id == ticket_id), None)
+    try:
+        note = store.agent_message(ticket_id, message("back_to_bot", lang or "it"), close=True)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return {"message_id": note.id, "closed": True}
+
+
+@router.get("/conversations/{conversation_id}", dependencies=[Depends(require_admin)])
+def conversation(conversation_id: str, request: Request) -> dict[str, Any]:
+    """The full transcript of a conversation."""
+    messages = request.app.state.chat.store.messages(conversation_id)
+    if not messages:
+        raise HTTPException(404, f"no conversation {conversation_id!r}")
+    return {
+        "conversation_id": conversation_id,
+        "messages": [
+            {
+                "id": m.id,
+                "role": m.role,
+                "text": m.text,
+                "decision": m.decision,
+                "article_id": m.article_id,
+                "confidence": m.confidence,
+                "created_at": m.created_at.isoformat(),
+            }
+            for m in messages
+            if m.text or m.role != "bot"  # silent bot turns (an agent held the conversation)
+        ],
+    }
+
+
+@router.get("/stats", dependencies=[Depends(require_admin)])
+def stats(request: Request, days: Annotated[int, Query(ge=1, le=3650)] = 30) -> dict[str, Any]:
+    """Deflection (conversations resolved without a person), hand-offs, feedback, top articles."""
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    return {"days": days, **request.app.state.chat.store.stats(since)}

@@ -417,8 +417,9 @@ button:disabled { cursor: default; opacity: .55; }
       if (msg.note) node.appendChild(el("p", { class: "fb-note" }, msg.note));
     } else if (msg.decision === "handoff") {
       const notice = el("div", { class: "fb-handoff", role: "note" });
+      // The server's text already states the wait honestly (queue in hours, next opening outside).
       notice.appendChild(el("p", {}, msg.text || t.handoff));
-      if (typeof msg.eta_minutes === "number" && isFinite(msg.eta_minutes)) {
+      if (!msg.text && typeof msg.eta_minutes === "number" && isFinite(msg.eta_minutes)) {
         notice.appendChild(el("p", { class: "fb-eta" }, t.eta(Math.max(1, Math.round(msg.eta_minutes)))));
       }
       if (msg.ticket_id) notice.appendChild(el("p", { class: "fb-ticket" }, t.ticket(msg.ticket_id)));
