@@ -442,6 +442,19 @@ class Store:
         ).first()
         return question, answer
 
+    def agent_messages(self, conversation_id: str, after: str | None) -> tuple[str, list[Message]]:
+        """The conversation's status and the agent messages newer than message `after`."""
+        with self.session() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None:
+                raise UnknownConversation(conversation_id)
+            query = select(Message).where(Message.conversation_id == conversation_id, Message.role == "agent")
+            if after is not None:
+                mark = session.get(Message, after)
+                if mark is not None and mark.conversation_id == conversation_id:
+                    query = query.where(Message.created_at > mark.created_at)
+            return conversation.status, list(session.scalars(query.order_by(Message.created_at)))
+
     def messages(self, conversation_id: str) -> list[Message]:
         with self.session() as session:
             query = (

@@ -219,3 +219,23 @@ def test_admin_reindex_needs_the_token(service_factory, monkeypatch):
 
 def test_admin_api_is_off_without_a_token(client):
     assert client.post("/api/v1/admin/reindex").status_code == 403
+
+
+def test_customers_fetch_agent_replies_by_conversation(service_factory, monkeypatch):
+    monkeypatch.setenv("FAQBOT_ADMIN_TOKEN", "t0ken")
+    with TestClient(create_app(Settings(), service_factory())) as client:
+        chat = client.post("/api/v1/chat", json={"text": "voglio parlare con un operatore"}).json()
+        url = f"/api/v1/conversations/{chat['conversation_id']}/messages"
+        assert client.get(url).json() == {"status": "handoff", "messages": []}
+        ticket = chat["handoff"]["ticket_id"]
+        auth = {"Authorization": "Bearer t0ken"}
+        client.post(f"/api/v1/admin/handoffs/{ticket}/reply", json={"text": "Eccomi"}, headers=auth)
+        first = client.get(url).json()
+        assert first["status"] == "handoff" and [m["text"] for m in first["messages"]] == ["Eccomi"]
+        client.post(
+            f"/api/v1/admin/handoffs/{ticket}/reply", json={"text": "Fatto!", "close": True}, headers=auth
+        )
+        later = client.get(url, params={"after": first["messages"][0]["id"]}).json()
+        assert later["status"] == "bot" and [m["text"] for m in later["messages"]] == ["Fatto!"]
+        assert client.get("/api/v1/conversations/c_unknown/messages").status_code == 404
+        assert client.get("/api/v1/conversations/..%2Fetc/messages").status_code in (404, 422)

@@ -17,6 +17,7 @@ import pytest
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.model
+ADMIN_TOKEN = "browser-test-token"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -39,6 +40,7 @@ def server(sample_home):
         "FAQBOT_HOME": str(sample_home),
         "FAQBOT_KB_DIR": str(REPO / "kb_articles"),
         "FAQBOT_BUSINESS_HOURS": '["mon-sun 00:00-24:00"]',  # staffed now, whatever the clock says
+        "FAQBOT_ADMIN_TOKEN": ADMIN_TOKEN,
     }
     command = [str(Path(sys.executable).with_name("faqbot")), "serve", "--port", str(port)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -150,3 +152,22 @@ def test_escape_closes_the_panel_and_returns_focus(server, browser):
         "() => document.getElementById('faqbot-widget').shadowRoot.activeElement.className"
     )
     assert "fb-launcher" in focused
+
+
+def test_an_agents_reply_reaches_the_customer_in_the_widget(server, browser):
+    page = browser.new_page()
+    page.goto(f"{server}/")
+    page.click(".fb-launcher")
+    ask(page, "vorrei parlare con una persona")
+    page.locator(".fb-handoff").first.wait_for()
+    auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    queue = httpx.get(f"{server}/api/v1/admin/handoffs", headers=auth).json()["items"]
+    ticket = queue[-1]["ticket_id"]
+    reply = {"text": "Buongiorno, sono Giulia del servizio clienti.", "close": True}
+    assert (
+        httpx.post(f"{server}/api/v1/admin/handoffs/{ticket}/reply", json=reply, headers=auth).status_code
+        == 200
+    )
+    agent = page.locator('.fb-msg[data-role="agent"]')
+    agent.first.wait_for(timeout=15_000)
+    assert "Giulia" in agent.first.inner_text()

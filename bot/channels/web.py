@@ -124,6 +124,24 @@ def feedback(body: FeedbackRequest, request: Request) -> dict[str, bool]:
     return {"ok": True}
 
 
+@router.get("/api/v1/conversations/{conversation_id}/messages")
+def agent_messages(conversation_id: Id, request: Request, after: Id | None = None) -> dict[str, Any]:
+    """What an agent wrote since message `after`, for the widget to poll while a person holds the
+    conversation; `status` turns back to "bot" when they hand it back. The conversation id (128
+    random bits) is the customer's key to it."""
+    try:
+        status, messages = _chat(request).store.agent_messages(conversation_id, after)
+    except UnknownConversation as exc:
+        raise HTTPException(404, f"unknown conversation {exc.args[0]!r}") from exc
+    return {
+        "status": status,
+        "messages": [
+            {"id": m.id, "role": "agent", "text": m.text, "created_at": m.created_at.isoformat()}
+            for m in messages
+        ],
+    }
+
+
 @router.get("/api/v1/articles/{article_id}")
 def article(article_id: str, request: Request) -> dict[str, Any]:
     """A published article for the widget's "read more"."""

@@ -49,6 +49,7 @@
   const COLOR = pickColor(data.color);
   const STORAGE_KEY = "faqbot:v1:" + SERVER;
   const REQUEST_TIMEOUT_MS = 20000;
+  const POLL_MS = 4000; // how often to look for an agent's replies during a hand-off
 
   // ---------------------------------------------------------------- UI strings
   const STRINGS = {
@@ -103,17 +104,23 @@
   const TITLE = (data.title || "").trim() || T.title;
 
   // ---------------------------------------------------------------- persistence
-  // Stored as data (never as HTML): {conversation_id, open, messages: [...]}.
+  // Stored as data (never as HTML): {conversation_id, open, messages: [...], agent, last_agent}.
   function loadState() {
     try {
       const saved = JSON.parse(localStorage.getItem(STORAGE_KEY) || "null");
       if (saved && Array.isArray(saved.messages)) {
-        return { conversation_id: saved.conversation_id || null, open: !!saved.open, messages: saved.messages };
+        return {
+          conversation_id: saved.conversation_id || null,
+          open: !!saved.open,
+          messages: saved.messages,
+          agent: !!saved.agent, // a person was answering: keep polling for their replies
+          last_agent: typeof saved.last_agent === "string" ? saved.last_agent : null,
+        };
       }
     } catch (_) {
       /* storage disabled or corrupt: start fresh */
     }
-    return { conversation_id: null, open: false, messages: [] };
+    return { conversation_id: null, open: false, messages: [], agent: false, last_agent: null };
   }
 
   const state = loadState();
@@ -364,8 +371,12 @@ button:disabled { cursor: default; opacity: .55; }
   const closePanel = () => setOpen(false, true);
 
   function resetConversation() {
+    if (pollTimer) clearInterval(pollTimer);
+    pollTimer = null;
     state.conversation_id = null;
     state.messages = [];
+    state.agent = false;
+    state.last_agent = null;
     try {
       localStorage.removeItem(STORAGE_KEY);
     } catch (_) {
@@ -626,6 +637,43 @@ button:disabled { cursor: default; opacity: .55; }
     }
     setBusy(false);
     addMessage(msg);
+    if (msg.decision === "handoff") startPolling();
+  }
+
+  // ---------------------------------------------------------------- agent replies
+  // While a person holds the conversation, ask the server every few seconds for what they wrote.
+  let pollTimer = null;
+
+  function startPolling() {
+    state.agent = true;
+    saveState();
+    if (!pollTimer) pollTimer = setInterval(pollAgent, POLL_MS);
+  }
+
+  function stopPolling() {
+    state.agent = false;
+    saveState();
+    if (pollTimer) clearInterval(pollTimer);
+    pollTimer = null;
+  }
+
+  async function pollAgent() {
+    if (!state.conversation_id) return stopPolling();
+    const after = state.last_agent ? `?after=${encodeURIComponent(state.last_agent)}` : "";
+    try {
+      const res = await fetch(`${SERVER}/api/v1/conversations/${encodeURIComponent(state.conversation_id)}/messages${after}`);
+      if (res.status === 404) return stopPolling();
+      if (!res.ok) return;
+      const payload = await res.json();
+      for (const m of payload.messages || []) {
+        state.last_agent = m.id;
+        const lastBot = [...state.messages].reverse().find((x) => x.role === "bot");
+        addMessage({ role: "agent", text: m.text, lang: (lastBot && lastBot.lang) || LANG });
+      }
+      if (payload.status === "bot") stopPolling();
+    } catch (_) {
+      /* offline for a moment: try again at the next tick */
+    }
   }
 
   // ---------------------------------------------------------------- public API
@@ -637,4 +685,5 @@ button:disabled { cursor: default; opacity: .55; }
 
   if (document.body) mount();
   else document.addEventListener("DOMContentLoaded", mount, { once: true });
+  if (state.agent) startPolling(); // an agent was answering before the page reloaded
 })();
