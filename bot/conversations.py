@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bot.dialog import Bot, Reply
 from bot.handoff import BusinessHours, expectation
+from bot.messages import message
 from bot.policy import ANSWER, HANDOFF
 from bot.redact import redact
 from bot.store import Conversation, Store
@@ -87,25 +88,33 @@ class ChatService:
 
     def feedback(
         self, conversation_id: str, message_id: str | None, helpful: bool, comment: str | None
-    ) -> None:
-        """Record feedback; an unhelpful answer also goes to the missed-query log."""
+    ) -> Handoff | None:
+        """Record feedback. An unhelpful answer goes to the missed-query log and brings in a person:
+        the hand-off (ticket and honest wait) is returned so the channel can tell the customer."""
         self.store.add_feedback(conversation_id, message_id, helpful, comment)
         if helpful:
-            return
+            return None
         with self.store.session() as session:
             question, answer = self.store.exchange(session, conversation_id, message_id)
-            if question is None:
-                return
-            candidates = (
-                [{"article_id": answer.article_id, "title": "", "score": answer.confidence}]
-                if answer and answer.article_id
-                else []
+            conversation = self.store.conversation_for_update(session, conversation_id, "web", None)
+            if question is not None:
+                candidates = []
+                if answer is not None and answer.article_id:
+                    candidates = [{"article_id": answer.article_id, "title": "", "score": answer.confidence}]
+                self.store.add_missed(
+                    session, redact(question.text), conversation.lang, conversation.channel, "negative_feedback",
+                    answer.confidence if answer else None, candidates, conversation_id,
+                )  # fmt: skip
+            if conversation.status == "handoff":
+                return None  # a person already has it
+            lang = conversation.lang or self.bot.retriever.detector.default
+            ticket, ahead = self.store.open_ticket(session, conversation, "negative_feedback")
+            wait = expectation(
+                self.hours, self.clock(), lang, conversation.channel, ahead, self.minutes_per_ticket, False
             )
-            conversation = session.get(Conversation, conversation_id)
-            self.store.add_missed(
-                session, redact(question.text), conversation.lang, conversation.channel, "negative_feedback",
-                answer.confidence if answer else None, candidates, conversation_id,
-            )  # fmt: skip
+            notice = f"{message('handoff_unhelpful', lang)} {wait.text}"
+            self.store.bot_note(session, conversation, notice, HANDOFF, "negative_feedback")
+            return Handoff(ticket.id, notice, wait.eta_minutes)
 
 
 def _candidates(reply: Reply) -> list[dict]:

@@ -21,6 +21,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "indirizzo e-mail e ti risponderemo per e-mail entro quel momento.",
         "handoff_closed_here": "Il servizio clienti ora è chiuso: riapre {when} e ti risponderemo qui.",
         "handoff_soon": "appena possibile",
+        "handoff_unhelpful": "Mi dispiace che la risposta non ti sia stata utile: ti passo a una persona.",
         "agent_joined": "Un operatore ha preso in carico la conversazione.",
         "back_to_bot": "L'operatore ha chiuso la conversazione: da qui in poi ti risponde di nuovo "
         "l'assistente.",
@@ -44,6 +45,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "handoff_closed_here": "Our customer service is closed now: it opens again on {when} and we "
         "will answer you here.",
         "handoff_soon": "as soon as possible",
+        "handoff_unhelpful": "Sorry that answer did not help: I'm passing you to a person.",
         "agent_joined": "An agent has taken over the conversation.",
         "back_to_bot": "The agent has closed the conversation: the assistant will answer you again "
         "from now on.",

@@ -214,6 +214,20 @@ class Store:
         conversation.updated_at = stamp
         return bot_message
 
+    @staticmethod
+    def bot_note(
+        session: Session, conversation: Conversation, text: str, decision: str, reason: str
+    ) -> Message:
+        """A message from the bot outside a customer turn (e.g. after feedback)."""
+        stamp = now()
+        note = Message(
+            id=new_id("m"), conversation_id=conversation.id, role="bot", text=text,
+            decision=decision, reason=reason, created_at=stamp,
+        )  # fmt: skip
+        session.add(note)
+        conversation.updated_at = stamp
+        return note
+
     def open_ticket(self, session: Session, conversation: Conversation, reason: str) -> tuple[Ticket, int]:
         """A hand-off ticket for the conversation (reused if one is open) and how many are ahead."""
         ticket = session.scalars(

@@ -30,17 +30,56 @@ def require_admin(request: Request, authorization: Annotated[str | None, Header(
 
 
 @router.post("/reindex", status_code=202, dependencies=[Depends(require_admin)])
-def reindex(request: Request) -> dict[str, str | None]:
-    """Look for a newly published index version now and swap it in once fully loaded."""
+def reindex(request: Request, rebuild: bool = True) -> dict[str, str | None]:
+    """Rebuild the index in the background (validate, build, quality gate, publish) and swap it in;
+    with `rebuild=false`, only look for a version published by someone else (e.g. the nightly job)."""
     watcher = request.app.state.watcher
     if watcher is None:
         raise HTTPException(409, "hot reload is off (FAQBOT_RELOAD_INTERVAL=0)")
-    watcher.trigger()
     settings = request.app.state.settings
+    if rebuild:
+        embedder = request.app.state.chat.bot.retriever.embedder
+        if not start_rebuild(settings, embedder, watcher.trigger):
+            raise HTTPException(409, "a rebuild is already running")
+    else:
+        watcher.trigger()
     return {
         "serving": request.app.state.chat.bot.retriever.version,
         "published": current_version(settings.index_path),
+        "rebuild": "started" if rebuild else None,
     }
+
+
+def start_rebuild(settings, embedder, then) -> bool:
+    """Run bot.rebuild in a thread under the nightly job's lock; False if a rebuild holds it."""
+    import fcntl
+    import logging
+    import threading
+
+    from bot.rebuild import rebuild
+
+    settings.index_path.mkdir(parents=True, exist_ok=True)
+    lock = open(settings.index_path / ".rebuild.lock", "w")  # noqa: SIM115 - released by the thread
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        return False
+    log = logging.getLogger("faqbot.rebuild")
+
+    def work() -> None:
+        try:
+            report = rebuild(settings, embedder, log=log.info)
+            log.info("rebuild %s: %s", report.status, report.candidate)
+        except Exception:  # noqa: BLE001 - reported in index/reports; the live index is untouched
+            log.exception("rebuild failed")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            lock.close()
+            then()
+
+    threading.Thread(target=work, name="faqbot-rebuild", daemon=True).start()
+    return True
 
 
 @router.get("/missed", dependencies=[Depends(require_admin)])

@@ -115,13 +115,14 @@ def response_of(turn: Turn) -> ChatResponse:
 
 
 @router.post("/api/v1/feedback")
-def feedback(body: FeedbackRequest, request: Request) -> dict[str, bool]:
-    """Was the answer helpful? Stored with the conversation (and message, when given)."""
+def feedback(body: FeedbackRequest, request: Request) -> dict[str, Any]:
+    """Was the answer helpful? Stored with the conversation (and message, when given). An
+    unhelpful answer hands off to a person: `handoff` then says so (ticket and expected wait)."""
     try:
-        _chat(request).feedback(body.conversation_id, body.message_id, body.helpful, body.comment)
+        handoff = _chat(request).feedback(body.conversation_id, body.message_id, body.helpful, body.comment)
     except UnknownConversation as exc:
         raise HTTPException(404, f"unknown {exc.args[0]}") from exc
-    return {"ok": True}
+    return {"ok": True, "handoff": vars(handoff) if handoff else None}
 
 
 @router.get("/api/v1/conversations/{conversation_id}/messages")

@@ -495,6 +495,14 @@ button:disabled { cursor: default; opacity: .55; }
           conversation_id: state.conversation_id, message_id: msg.message_id, helpful,
         });
         if (!res.ok) throw new Error("HTTP " + res.status);
+        const payload = await res.json().catch(() => null);
+        if (payload && payload.handoff) {
+          // An unhelpful answer brings in a person: say so, and listen for their replies.
+          const h = payload.handoff;
+          addMessage({ role: "bot", decision: "handoff", lang: msg.lang, text: h.message, ticket_id: h.ticket_id,
+                       eta_minutes: h.eta_minutes });
+          startPolling();
+        }
       } catch (_) {
         // Not recorded: let the customer try again.
         msg.feedback = null;
