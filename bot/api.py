@@ -55,10 +55,12 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
     _health(app, metrics)
 
     from bot.admin.api import router as admin_router
+    from bot.admin.console import router as console_router
     from bot.channels.web import router as web_router
 
     app.include_router(web_router)
     app.include_router(admin_router)
+    app.include_router(console_router)
     return app
 
 

@@ -101,9 +101,10 @@ class ChatService:
                 candidates = []
                 if answer is not None and answer.article_id:
                     candidates = [{"article_id": answer.article_id, "title": "", "score": answer.confidence}]
+                confidence = answer.confidence if answer else None
                 self.store.add_missed(
-                    session, redact(question.text), conversation.lang, conversation.channel, "negative_feedback",
-                    answer.confidence if answer else None, candidates, conversation_id,
+                    session, redact(question.text), conversation.lang, conversation.channel,
+                    "negative_feedback", confidence, candidates, conversation_id,
                 )  # fmt: skip
             if conversation.status == "handoff":
                 return None  # a person already has it

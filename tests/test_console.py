@@ -1,0 +1,357 @@
+"""The staff console (/admin): sign-in, CSRF, dashboard, hand-offs, missed questions, try the bot."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from bot.api import create_app
+from bot.config import Settings
+from tests.test_api import service_factory  # noqa: F401 - fixture
+from tests.test_browser import ADMIN_TOKEN, browser, server  # noqa: F401 - fixtures
+
+TOKEN = "staff-token"
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+PAGES = ["/admin", "/admin/handoffs", "/admin/missed", "/admin/articles", "/admin/conversations/c_x"]
+
+
+@pytest.fixture
+def console(service_factory, monkeypatch):  # noqa: F811
+    """A TestClient over the small KB with an admin token configured; not signed in."""
+    monkeypatch.setenv("FAQBOT_ADMIN_TOKEN", TOKEN)
+    service = service_factory()
+    with TestClient(create_app(Settings(), service), follow_redirects=False) as client:
+        client.service = service
+        yield client
+
+
+def sign_in(client, token: str = TOKEN, name: str = "giulia"):
+    page = client.get("/admin/login")
+    assert page.status_code == 200
+    return client.post(
+        "/admin/login", data={"csrf": CSRF.search(page.text).group(1), "token": token, "name": name}
+    )
+
+
+@pytest.fixture
+def staff(console):
+    """The console client, signed in as giulia."""
+    r = sign_in(console)
+    assert r.status_code == 303 and r.headers["location"] == "/admin"
+    return console
+
+
+def csrf_of(client, path: str = "/admin") -> str:
+    page = client.get(path)
+    assert page.status_code == 200, page.text
+    return CSRF.search(page.text).group(1)
+
+
+def chat(client, text: str, **extra) -> dict:
+    r = client.post("/api/v1/chat", json={"text": text, **extra})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def missed_item(client, text: str):
+    rows, _ = client.service.store.missed(status=None, limit=500)
+    return next(m for m in rows if m.text == text)
+
+
+def flash(page) -> str:
+    found = re.search(r'<p class="flash (?:ok|error)"[^>]*>(.*?)</p>', page.text, re.S)
+    return found.group(1) if found else ""
+
+
+# --- sign-in, sessions, CSRF ------------------------------------------------------------------
+
+
+def test_wrong_token_is_refused_and_right_token_signs_in(console):
+    wrong = sign_in(console, token="guess")
+    assert wrong.status_code == 401 and "Wrong token" in wrong.text
+    assert "faqbot_console=" not in wrong.headers.get("set-cookie", "")
+    assert console.get("/admin").status_code == 303
+
+    right = sign_in(console, name="  Giulia   Rossi ")
+    assert right.status_code == 303 and right.headers["location"] == "/admin"
+    cookie = right.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and "max-age=43200" in cookie
+    page = console.get("/admin")
+    assert page.status_code == 200 and "Giulia Rossi" in page.text
+    assert page.headers["content-security-policy"].startswith("default-src 'none'")
+
+
+def test_the_name_defaults_to_admin(console):
+    assert sign_in(console, name="").status_code == 303
+    assert '<span class="who">admin</span>' in console.get("/admin").text
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_redirect_to_the_login_without_a_session(console, path):
+    r = console.get(path)
+    assert r.status_code == 303 and r.headers["location"] == "/admin/login"
+
+
+def test_a_forged_or_foreign_cookie_is_not_a_session(console):
+    from itsdangerous import URLSafeTimedSerializer
+
+    console.cookies.set("faqbot_console", "not-signed", path="/admin")
+    assert console.get("/admin").status_code == 303
+    forged = URLSafeTimedSerializer("another-token", salt="faqbot-console-session").dumps({"who": "eve"})
+    console.cookies.set("faqbot_console", forged, path="/admin")
+    assert console.get("/admin").status_code == 303
+
+
+def test_login_needs_its_csrf_token(console):
+    console.get("/admin/login")
+    r = console.post("/admin/login", data={"token": TOKEN})
+    assert r.status_code == 403 and "faqbot_console=" not in r.headers.get("set-cookie", "")
+
+
+def test_posts_need_the_csrf_token(staff):
+    ticket_chat = chat(staff, "voglio parlare con un operatore")
+    cid = ticket_chat["conversation_id"]
+    chat(staff, "qual è la distanza da Giove?")
+    item = missed_item(staff, "qual è la distanza da Giove?")
+    targets = [
+        ("/admin/logout", {}),
+        (f"/admin/missed/{item.id}/resolve", {"action": "dismiss"}),
+        (f"/admin/conversations/{cid}/reply", {"text": "ciao"}),
+        (f"/admin/conversations/{cid}/close", {}),
+    ]
+    for path, data in targets:
+        assert staff.post(path, data=data).status_code == 403, path
+        assert staff.post(path, data={**data, "csrf": "0" * 64}).status_code == 403, path
+    assert missed_item(staff, "qual è la distanza da Giove?").status == "open"
+    assert cid in [c.id for _, c in staff.service.store.open_tickets()]
+    assert [m.role for m in staff.service.store.messages(cid)] == ["user", "bot"]
+    assert staff.get("/admin").status_code == 200  # still signed in
+
+
+def test_logout_ends_the_session(staff):
+    r = staff.post("/admin/logout", data={"csrf": csrf_of(staff)})
+    assert r.status_code == 303 and r.headers["location"] == "/admin/login"
+    assert staff.get("/admin").status_code == 303
+
+
+def test_without_a_token_the_console_is_disabled(service_factory, monkeypatch):  # noqa: F811
+    monkeypatch.delenv("FAQBOT_ADMIN_TOKEN", raising=False)
+    with TestClient(create_app(Settings(), service_factory()), follow_redirects=False) as client:
+        for path in ("/admin/login", "/admin", "/admin/missed"):
+            r = client.get(path)
+            assert r.status_code == 403 and "Console disabled: set FAQBOT_ADMIN_TOKEN" in r.text
+        assert client.post("/admin/login", data={"token": ""}).status_code == 403
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+
+def test_dashboard_shows_counts_rates_and_a_chart(staff):
+    answered = chat(staff, "Ho dimenticato la password")
+    chat(staff, "voglio parlare con un operatore")
+    chat(staff, "spese di spedizione", channel="messenger")
+    staff.post("/api/v1/feedback", json={"conversation_id": answered["conversation_id"], "helpful": True})
+    page = staff.get("/admin", params={"days": 7})
+    assert page.status_code == 200
+    assert '<span class="value" id="conversations">3</span>' in page.text
+    assert '<span class="value" id="handoff-rate">33.3%</span>' in page.text
+    assert '<span class="value" id="deflection">66.7%</span>' in page.text
+    assert '<span class="value" id="helpful">1</span>' in page.text
+    assert "<code>reset-password</code>" in page.text and "Come reimpostare la password" in page.text
+    assert "<td>messenger</td>" in page.text
+    svg = re.search(r"<svg class=\"chart\".*?</svg>", page.text, re.S).group(0)
+    assert svg.count('<rect class="bar answer"') == 1 and svg.count('<rect class="bar handoff"') == 1
+    assert staff.get("/admin", params={"days": 5}).status_code == 422
+
+
+def test_bar_chart_stacks_decisions_per_day():
+    import datetime as dt
+
+    from bot.admin.console import bar_chart
+
+    first = dt.date(2025, 3, 1)
+    chart = bar_chart({"2025-03-02": {"answer": 3, "handoff": 1}}, first, first + dt.timedelta(days=6))
+    assert [b["kind"] for b in chart["bars"]] == ["answer", "handoff"]
+    answer, handoff = chart["bars"]
+    assert answer["h"] == 3 * handoff["h"] and handoff["y"] + handoff["h"] == answer["y"]
+    assert answer["y"] + answer["h"] == chart["base"] and chart["peak"] == 4 and len(chart["ticks"]) == 3
+
+
+def test_handoff_queue_agent_reply_and_return_to_bot(staff):
+    first = chat(staff, "voglio parlare con un operatore")
+    cid = first["conversation_id"]
+    queue = staff.get("/admin/handoffs")
+    assert f'href="/admin/conversations/{cid}"' in queue.text
+    page = staff.get(f"/admin/conversations/{cid}")
+    assert "voglio parlare con un operatore" in page.text and "Return to bot" in page.text
+    csrf = CSRF.search(page.text).group(1)
+
+    r = staff.post(f"/admin/conversations/{cid}/reply", data={"csrf": csrf, "text": "Ciao, sono Giulia."})
+    assert r.status_code == 303 and r.headers["location"].startswith(f"/admin/conversations/{cid}?ok=")
+    assert "Reply sent." in flash(staff.get(r.headers["location"]))
+    assert (
+        staff.post(f"/admin/conversations/{cid}/reply", data={"csrf": csrf, "text": "  "}).status_code == 303
+    )
+
+    r = staff.post(f"/admin/conversations/{cid}/close", data={"csrf": csrf})
+    assert r.status_code == 303
+    transcript = staff.get(r.headers["location"])
+    assert "back with the bot" in flash(transcript) and "Return to bot" not in transcript.text
+    agent = [m.text for m in staff.service.store.messages(cid) if m.role == "agent"]
+    assert agent[0] == "Ciao, sono Giulia." and agent[1].startswith("L'operatore ha chiuso")
+    assert staff.service.store.open_tickets() == []
+    assert "Nobody is waiting" in staff.get("/admin/handoffs").text
+    again = staff.post(f"/admin/conversations/{cid}/close", data={"csrf": csrf})
+    assert "no open hand-off" in flash(staff.get(again.headers["location"]))
+    back = chat(staff, "Ho dimenticato la password", conversation_id=cid)
+    assert back["decision"] == "answer"
+
+
+def test_unknown_conversation_is_404(staff):
+    assert staff.get("/admin/conversations/c_nope").status_code == 404
+
+
+def test_missed_question_added_to_an_article(staff, small_kb):
+    question = "qual è la distanza da Giove?"
+    chat(staff, question)
+    page = staff.get("/admin/missed")
+    assert page.status_code == 200 and question in page.text
+    item = missed_item(staff, question)
+    assert f'action="/admin/missed/{item.id}/resolve"' in page.text
+    assert '<option value="returns-how">' in page.text  # every published article is offered
+    csrf = CSRF.search(page.text).group(1)
+
+    r = staff.post(
+        f"/admin/missed/{item.id}/resolve",
+        data={"csrf": csrf, "action": "add_question", "article_id": "returns-how"},
+    )
+    assert r.status_code == 303 and r.headers["location"].startswith("/admin/missed?ok=")
+    assert question in (small_kb / "it" / "returns-how.md").read_text(encoding="utf-8")
+    done = missed_item(staff, question)
+    assert done.status == "resolved" and done.resolved_by == "giulia"
+    assert done.resolution["action"] == "add_question" and done.resolution["article_id"] == "returns-how"
+    after = staff.get(r.headers["location"])
+    assert "returns-how" in flash(after) and "No open missed questions" in after.text
+
+    twice = staff.post(
+        f"/admin/missed/{item.id}/resolve",
+        data={"csrf": csrf, "action": "add_question", "article_id": "returns-how"},
+    )
+    assert "already resolved" in flash(staff.get(twice.headers["location"]))
+    assert (small_kb / "it" / "returns-how.md").read_text(encoding="utf-8").count(question) == 1
+
+
+def test_resolve_errors_are_shown_as_a_flash(staff, small_kb):
+    chat(staff, "assumete commessi?")
+    item = missed_item(staff, "assumete commessi?")
+    csrf = csrf_of(staff, "/admin/missed")
+    r = staff.post(
+        f"/admin/missed/{item.id}/resolve",
+        data={"csrf": csrf, "action": "add_question", "article_id": "no-such-article"},
+    )
+    assert r.status_code == 303 and "?error=" in r.headers["location"]
+    assert "no article &#39;no-such-article&#39;" in flash(staff.get(r.headers["location"]))
+    r = staff.post("/admin/missed/99999/resolve", data={"csrf": csrf, "action": "dismiss"})
+    assert "No missed question 99999" in flash(staff.get(r.headers["location"]))
+    assert missed_item(staff, "assumete commessi?").status == "open"
+
+
+def test_an_edit_that_breaks_the_kb_is_reported_and_the_file_restored(staff, small_kb):
+    answered = chat(staff, "quanto costa spedire")  # shipping-costs' own question, rated unhelpful
+    feedback = {"conversation_id": answered["conversation_id"], "helpful": False}
+    assert staff.post("/api/v1/feedback", json=feedback).status_code == 200
+    item = missed_item(staff, "quanto costa spedire")
+    before = (small_kb / "it" / "returns-how.md").read_text(encoding="utf-8")
+    r = staff.post(
+        f"/admin/missed/{item.id}/resolve",
+        data={"csrf": csrf_of(staff), "action": "add_question", "article_id": "returns-how"},
+    )
+    assert "?error=" in r.headers["location"] and "identical" in flash(staff.get(r.headers["location"]))
+    assert (small_kb / "it" / "returns-how.md").read_text(encoding="utf-8") == before
+    assert missed_item(staff, "quanto costa spedire").status == "open"
+
+
+def test_dismiss(staff):
+    chat(staff, "fate confezioni regalo?")
+    item = missed_item(staff, "fate confezioni regalo?")
+    r = staff.post(f"/admin/missed/{item.id}/resolve", data={"csrf": csrf_of(staff), "action": "dismiss"})
+    assert r.status_code == 303 and "Dismissed" in flash(staff.get(r.headers["location"]))
+    done = missed_item(staff, "fate confezioni regalo?")
+    assert done.status == "dismissed" and done.resolved_by == "giulia"
+    assert "fate confezioni regalo?" not in staff.get("/admin/missed").text
+
+
+def test_try_the_bot_shows_scores_and_signals(staff):
+    page = staff.get("/admin/articles", params={"q": "Ho dimenticato la password"})
+    assert page.status_code == 200
+    assert (
+        '<strong id="decision">answer</strong>' in page.text and '<strong id="lang">it</strong>' in page.text
+    )
+    first = re.search(r'<tr class="hit">(.*?)</tr>', page.text, re.S).group(1)
+    assert "<code>reset-password</code>" in first and "Ho dimenticato la password" in first
+    assert re.search(r'class="n score">0\.\d{3}<', first) or re.search(r'class="n score">1\.000<', first)
+    for signal in ("dense", "lexical", "fuzzy", "lang"):
+        assert f"<span>{signal} " in first
+    listing = staff.get("/admin/articles")
+    assert "<code>shipping-costs-en</code>" in listing.text and 'class="hit"' not in listing.text
+
+
+def test_customer_text_is_escaped_everywhere(staff):
+    evil = '<script>alert("x")</script> qual è la distanza da Giove?'
+    cid = chat(staff, evil)["conversation_id"]
+    chat(staff, "voglio parlare con un operatore", conversation_id=cid)
+    for path in (f"/admin/conversations/{cid}", "/admin/missed", "/admin/articles?q=" + evil):
+        page = staff.get(path)
+        assert page.status_code == 200, path
+        assert "<script>alert" not in page.text, path
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page.text, path
+    page = staff.get("/admin/missed?ok=<b>hi</b>")
+    assert "<b>hi</b>" not in page.text and "&lt;b&gt;hi&lt;/b&gt;" in page.text
+
+
+def test_static_assets(console):
+    assert console.get("/admin/static/console.css").headers["content-type"].startswith("text/css")
+    assert console.get("/admin/static/console.js").status_code == 200
+    assert console.get("/admin/static/..%2Fconsole.py").status_code == 404
+
+
+# --- in a real browser -----------------------------------------------------------------------
+
+
+@pytest.mark.model
+def test_console_in_a_browser_sign_in_dismiss_and_chart(server, browser):  # noqa: F811
+    question = "qual è la distanza tra la Terra e Giove?"
+    r = httpx.post(f"{server}/api/v1/chat", json={"text": question})
+    assert r.status_code == 200 and r.json()["decision"] != "answer"
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+    page.goto(f"{server}/admin/missed")
+    assert page.url.endswith("/admin/login")
+    page.fill("input[name=name]", "Giulia")
+    page.fill("input[name=token]", "wrong")
+    page.click("form.login button")
+    page.locator(".flash.error").wait_for()
+    page.fill("input[name=token]", ADMIN_TOKEN)
+    page.click("form.login button")
+    page.wait_for_url(f"{server}/admin")
+    assert page.locator(".who").inner_text() == "Giulia"
+
+    page.goto(f"{server}/admin/missed")
+    row = page.locator("li.missed", has_text=question)
+    assert row.count() >= 1
+    with page.expect_navigation():
+        row.first.locator("button.dismiss").click()
+    assert "Dismissed" in page.locator(".flash.ok").inner_text()
+    assert page.locator("li.missed", has_text=question).count() == 0
+
+    page.goto(f"{server}/admin")
+    chart = page.locator("svg.chart")
+    assert chart.is_visible() and page.locator("svg.chart rect.bar").count() >= 1
+    assert errors == [], errors  # no CSP violations or script errors
+    page.close()
