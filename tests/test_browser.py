@@ -32,13 +32,21 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(sample_home):
+def browser_kb(tmp_path_factory) -> Path:
+    """A copy of the sample KB, so console tests may edit articles without touching the repository."""
+    kb = tmp_path_factory.mktemp("browser") / "kb_articles"
+    shutil.copytree(REPO / "kb_articles", kb)
+    return kb
+
+
+@pytest.fixture(scope="module")
+def server(sample_home, browser_kb):
     """`faqbot serve` as a user starts it, on a free port, until the module's tests are done."""
     port = free_port()
     env = {
         **os.environ,
         "FAQBOT_HOME": str(sample_home),
-        "FAQBOT_KB_DIR": str(REPO / "kb_articles"),
+        "FAQBOT_KB_DIR": str(browser_kb),
         "FAQBOT_BUSINESS_HOURS": '["mon-sun 00:00-24:00"]',  # staffed now, whatever the clock says
         "FAQBOT_ADMIN_TOKEN": ADMIN_TOKEN,
     }

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from bot.api import create_app
 from bot.config import Settings
 from tests.test_api import service_factory  # noqa: F401 - fixture
-from tests.test_browser import ADMIN_TOKEN, browser, server  # noqa: F401 - fixtures
+from tests.test_browser import ADMIN_TOKEN, browser, browser_kb, server  # noqa: F401 - fixtures
 
 TOKEN = "staff-token"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -322,7 +322,7 @@ def test_static_assets(console):
 
 
 @pytest.mark.model
-def test_console_in_a_browser_sign_in_dismiss_and_chart(server, browser):  # noqa: F811
+def test_console_in_a_browser_sign_in_dismiss_add_and_chart(server, browser, browser_kb):  # noqa: F811
     question = "qual è la distanza tra la Terra e Giove?"
     r = httpx.post(f"{server}/api/v1/chat", json={"text": question})
     assert r.status_code == 200 and r.json()["decision"] != "answer"
@@ -349,6 +349,17 @@ def test_console_in_a_browser_sign_in_dismiss_and_chart(server, browser):  # noq
         row.first.locator("button.dismiss").click()
     assert "Dismissed" in page.locator(".flash.ok").inner_text()
     assert page.locator("li.missed", has_text=question).count() == 0
+
+    # the key path: a missed question becomes an alternate question of an article in two clicks
+    other = "si possono portare i cani nei vostri negozi?"
+    assert httpx.post(f"{server}/api/v1/chat", json={"text": other}).json()["decision"] != "answer"
+    page.goto(f"{server}/admin/missed")
+    row = page.locator("li.missed", has_text=other).first
+    row.locator("select[name=article_id]").select_option("store-locations")
+    with page.expect_navigation():
+        row.locator("form.add button").click()
+    assert page.locator(".flash.ok").count() == 1
+    assert other in (browser_kb / "it" / "store-locations.md").read_text(encoding="utf-8")
 
     page.goto(f"{server}/admin")
     chart = page.locator("svg.chart")
