@@ -10,7 +10,7 @@ from bot.dialog import Bot, Reply
 from bot.handoff import BusinessHours, expectation
 from bot.messages import message
 from bot.policy import ANSWER, HANDOFF
-from bot.redact import redact
+from bot.redact import EMAIL, redact
 from bot.store import Conversation, Store
 
 
@@ -62,7 +62,7 @@ class ChatService:
             if reply.decision == HANDOFF:
                 ticket, ahead = self.store.open_ticket(session, conversation, reply.reason)
                 wait = expectation(
-                    self.hours, self.clock(), reply.lang, channel, ahead, self.minutes_per_ticket, False
+                    self.hours, self.clock(), reply.lang, channel, ahead, self.minutes_per_ticket
                 )
                 handoff = Handoff(ticket.id, f"{reply.text} {wait.text}", wait.eta_minutes)
             recorded = self.store.record_turn(session, conversation, text, reply, state)
@@ -77,8 +77,17 @@ class ChatService:
         """While an agent holds the conversation the bot stays silent: the message waits for them."""
         reply_lang = lang or conversation.lang or self.bot.retriever.detector.default
         ticket, ahead = self.store.open_ticket(session, conversation, "agent_holds")
+        address = EMAIL.search(text)
+        if address and not ticket.contact:
+            ticket.contact = address.group()  # asked for outside business hours
         wait = expectation(
-            self.hours, self.clock(), reply_lang, conversation.channel, ahead, self.minutes_per_ticket, False
+            self.hours,
+            self.clock(),
+            reply_lang,
+            conversation.channel,
+            ahead,
+            self.minutes_per_ticket,
+            ticket.contact,
         )
         reply = Reply(HANDOFF, reply_lang, 0.0, "", "agent_holds")
         recorded = self.store.record_turn(
@@ -111,7 +120,7 @@ class ChatService:
             lang = conversation.lang or self.bot.retriever.detector.default
             ticket, ahead = self.store.open_ticket(session, conversation, "negative_feedback")
             wait = expectation(
-                self.hours, self.clock(), lang, conversation.channel, ahead, self.minutes_per_ticket, False
+                self.hours, self.clock(), lang, conversation.channel, ahead, self.minutes_per_ticket
             )
             notice = f"{message('handoff_unhelpful', lang)} {wait.text}"
             self.store.bot_note(session, conversation, notice, HANDOFF, "negative_feedback")

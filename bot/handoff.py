@@ -81,17 +81,20 @@ def expectation(
     channel: str,
     ahead: int,
     minutes_per_ticket: int,
-    contact_known: bool,
+    email: str | None = None,
 ) -> Expectation:
-    """The honest wait: within hours, from the queue; outside them, the next opening and the channel."""
+    """The honest wait: within hours, from the queue; outside them, the next opening and the channel
+    (on the web: the e-mail address the customer gave, or a request for one)."""
     if hours.is_open(now):
         eta = (ahead + 1) * minutes_per_ticket
         return Expectation(True, eta, message("handoff_open", lang).format(minutes=eta))
     opening = hours.next_opening(now)
     eta = int((opening - now).total_seconds() // 60) + minutes_per_ticket if opening else 24 * 60
     when = _when(opening, lang) if opening else message("handoff_soon", lang)
-    key = "handoff_closed_here" if channel != "web" or contact_known else "handoff_closed_email"
-    return Expectation(False, eta, message(key, lang).format(when=when))
+    if channel != "web":
+        return Expectation(False, eta, message("handoff_closed_here", lang).format(when=when))
+    key = "handoff_closed_email_known" if email else "handoff_closed_email"
+    return Expectation(False, eta, message(key, lang).format(when=when, email=email))
 
 
 def _when(moment: dt.datetime, lang: str) -> str:

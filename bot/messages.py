@@ -20,6 +20,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "handoff_closed_email": "Il servizio clienti ora è chiuso: riapre {when}. Scrivi qui il tuo "
         "indirizzo e-mail e ti risponderemo per e-mail entro quel momento.",
         "handoff_closed_here": "Il servizio clienti ora è chiuso: riapre {when} e ti risponderemo qui.",
+        "handoff_closed_email_known": "Il servizio clienti ora è chiuso: riapre {when}. Ti risponderemo "
+        "per e-mail a {email} entro quel momento.",
         "handoff_soon": "appena possibile",
         "handoff_unhelpful": "Mi dispiace che la risposta non ti sia stata utile: ti passo a una persona.",
         "agent_joined": "Un operatore ha preso in carico la conversazione.",
@@ -44,6 +46,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "your e-mail address here and we will answer by e-mail by then.",
         "handoff_closed_here": "Our customer service is closed now: it opens again on {when} and we "
         "will answer you here.",
+        "handoff_closed_email_known": "Our customer service is closed now and opens again on {when}. "
+        "We will answer you by e-mail at {email} by then.",
         "handoff_soon": "as soon as possible",
         "handoff_unhelpful": "Sorry that answer did not help: I'm passing you to a person.",
         "agent_joined": "An agent has taken over the conversation.",

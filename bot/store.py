@@ -100,6 +100,7 @@ class Ticket(Base):
     )
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | closed
     reason: Mapped[str] = mapped_column(String(32))
+    contact: Mapped[str | None] = mapped_column(String(320))  # e-mail to answer at, when closed
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
 
 

@@ -23,20 +23,19 @@ def test_open_hours_wait_comes_from_the_queue():
         "web",
         ahead=2,
         minutes_per_ticket=5,
-        contact_known=False,
     )
     assert wait.open_now and wait.eta_minutes == 15
     assert wait.text == "Un operatore ti risponderà qui, di solito entro 15 minuti."
 
 
 def test_closed_on_the_web_asks_for_an_email_and_names_the_opening():
-    wait = expectation(HOURS, at("2026-11-23T19:30:00+01:00"), "it", "web", 0, 5, contact_known=False)
+    wait = expectation(HOURS, at("2026-11-23T19:30:00+01:00"), "it", "web", 0, 5)
     assert not wait.open_now and "martedì 24/11 alle 09:00" in wait.text and "e-mail" in wait.text
     assert wait.eta_minutes == 13 * 60 + 30 + 5
 
 
 def test_closed_on_messenger_answers_there_in_english():
-    wait = expectation(HOURS, at("2026-11-28T14:00:00+01:00"), "en", "messenger", 0, 5, contact_known=False)
+    wait = expectation(HOURS, at("2026-11-28T14:00:00+01:00"), "en", "messenger", 0, 5)
     assert "Monday 30/11 at 09:00" in wait.text and "answer you here" in wait.text
 
 
@@ -59,3 +58,8 @@ def test_always_open():
 def test_a_day_can_end_at_midnight():
     hours = BusinessHours.parse(["mon-sun 00:00-24:00"], "Europe/Rome")
     assert hours.is_open(at("2026-11-29T23:59:59+01:00")) and hours.is_open(at("2026-11-29T00:00:00+01:00"))
+
+
+def test_closed_on_the_web_with_a_known_address_promises_an_email():
+    wait = expectation(HOURS, at("2026-11-23T19:30:00+01:00"), "en", "web", 0, 5, email="ann@example.com")
+    assert "by e-mail at ann@example.com" in wait.text and "Tuesday 24/11 at 09:00" in wait.text

@@ -271,3 +271,26 @@ def test_an_unhelpful_answer_brings_in_a_person(admin_client):
     assert queue[0]["reason"] == "negative_feedback"
     helpful = {**vote, "helpful": True}
     assert admin_client.post("/api/v1/feedback", json=helpful).json()["handoff"] is None
+
+
+def test_outside_hours_the_web_customer_leaves_an_email_for_the_ticket(service_factory, monkeypatch):  # noqa: F811
+    from bot.handoff import BusinessHours
+
+    monkeypatch.setenv("FAQBOT_ADMIN_TOKEN", "staff-token")
+    service = service_factory()
+    service.hours = BusinessHours.parse(["mon-fri 09:00-18:00"], "Europe/Rome")
+    service.clock = lambda: dt.datetime.fromisoformat("2026-11-23T21:00:00+01:00")  # a Monday evening
+    with TestClient(create_app(Settings(), service)) as client:
+        first = client.post("/api/v1/chat", json={"text": "voglio parlare con un operatore"}).json()
+        assert "riapre martedì 24/11 alle 09:00" in first["handoff"]["message"]
+        assert "indirizzo e-mail" in first["handoff"]["message"]
+        follow = {"text": "certo, anna.verdi@example.it", "conversation_id": first["conversation_id"]}
+        second = client.post("/api/v1/chat", json=follow).json()
+        assert (
+            second["decision"] == "handoff"
+            and "per e-mail a anna.verdi@example.it" in second["handoff"]["message"]
+        )
+        with service.store.session() as session:
+            from bot.store import Ticket
+
+            assert session.get(Ticket, first["handoff"]["ticket_id"]).contact == "anna.verdi@example.it"

@@ -215,6 +215,7 @@ def handoffs(request: Request) -> dict[str, Any]:
                 "channel": c.channel,
                 "lang": c.lang,
                 "reason": t.reason,
+                "contact": t.contact,
                 "created_at": t.created_at.isoformat(),
             }
             for t, c in rows
