@@ -162,39 +162,22 @@ def resolve(
     """Turn a missed question into an alternate question or a draft article, or dismiss it.
 
     Article files change at once; a rebuild (nightly, or POST /reindex) makes them live."""
-    from bot.article_writer import add_question, new_draft
     from bot.articles import InvalidKnowledgeBase
+    from bot.curation import NotOpen, Resolution, resolve_missed
 
-    chat = request.app.state.chat
-    missed = chat.store.get_missed(missed_id)
-    if missed is None:
-        raise HTTPException(404, f"no missed query {missed_id}")
-    kb = request.app.state.settings.kb_path
-    question = body.question or missed.text
+    what = Resolution(**body.model_dump())
     try:
-        if body.action == "add_question":
-            if not body.article_id:
-                raise HTTPException(422, "article_id: required for add_question")
-            path = add_question(kb, body.article_id, question)
-        elif body.action == "new_article":
-            if not (body.article_id and body.title):
-                raise HTTPException(422, "article_id and title: required for new_article")
-            lang = body.lang or missed.lang or "it"
-            path = new_draft(kb, body.article_id, lang, body.title, [question], body.body)
-        else:
-            path = None
-    except KeyError as exc:
+        done = resolve_missed(
+            request.app.state.chat.store, request.app.state.settings.kb_path, missed_id, what, who
+        )
+    except LookupError as exc:
         raise HTTPException(404, str(exc.args[0])) from exc
-    except (ValueError, FileExistsError, InvalidKnowledgeBase) as exc:
+    except NotOpen as exc:
         raise HTTPException(409, str(exc)) from exc
-    status = "dismissed" if body.action == "dismiss" else "resolved"
-    resolution = {
-        "action": body.action,
-        "article_id": body.article_id,
-        "question": question,
-        "file": str(path) if path else None,
-    }
-    done = chat.store.resolve_missed(missed_id, status, resolution, who)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    except (FileExistsError, InvalidKnowledgeBase) as exc:
+        raise HTTPException(409, str(exc)) from exc
     return {
         "id": done.id,
         "status": done.status,
@@ -243,12 +226,10 @@ def handoff_reply(ticket_id: str, body: AgentReply, request: Request) -> dict[st
 @router.post("/handoffs/{ticket_id}/close", dependencies=[Depends(require_admin)])
 def handoff_close(ticket_id: str, request: Request) -> dict[str, Any]:
     """Return the conversation to the bot, telling the customer so."""
-    from bot.messages import message
+    from bot.curation import return_to_bot
 
-    store = request.app.state.chat.store
-    lang = next((c.lang for t, c in store.open_tickets() if t.id == ticket_id), None)
     try:
-        note = store.agent_message(ticket_id, message("back_to_bot", lang or "it"), close=True)
+        note = return_to_bot(request.app.state.chat.store, ticket_id)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from exc
     return {"message_id": note.id, "closed": True}

@@ -339,18 +339,18 @@ async def return_to_bot(conversation_id: str, request: Request) -> Response:
     posted = await _posted(request)
     if isinstance(posted, Response):
         return posted
-    from bot.messages import message
 
     here = f"/admin/conversations/{quote(conversation_id, safe='')}"
     store = request.app.state.chat.store
 
     def close() -> str | None:
+        from bot.curation import return_to_bot
+
         open_ = _open_ticket(store, conversation_id)
         if open_ is None:
             return "This conversation has no open hand-off."
-        ticket, conv = open_
         try:
-            store.agent_message(ticket.id, message("back_to_bot", conv.lang or "it"), close=True)
+            return_to_bot(store, open_[0].id)
         except LookupError as exc:
             return str(exc)
         return None
@@ -402,36 +402,23 @@ async def resolve(missed_id: int, request: Request) -> Response:
     store = request.app.state.chat.store
 
     def apply() -> tuple[str | None, str | None]:
-        from bot.article_writer import add_question
         from bot.articles import InvalidKnowledgeBase
+        from bot.curation import Resolution, resolve_missed
 
-        item = store.get_missed(missed_id)
-        if item is None:
+        if store.get_missed(missed_id) is None:
             return None, f"No missed question {missed_id}."
-        if item.status != "open":
-            return None, f"Missed question {missed_id} is already {item.status}."
-        path = None
+        if action == "add_question" and not article_id:
+            return None, "Choose an article."
         try:
-            if action == "add_question":
-                if not article_id:
-                    return None, "Choose an article."
-                path = add_question(kb, article_id, item.text)
-        except KeyError as exc:
-            return None, str(exc.args[0])
+            done = resolve_missed(store, kb, missed_id, Resolution(action, article_id), session.who)
+        except LookupError as exc:
+            return None, str(exc.args[0]).rstrip(".") + "."
         except (ValueError, FileExistsError, InvalidKnowledgeBase) as exc:
             return None, str(exc)
-        resolution = {
-            "action": action,
-            "article_id": article_id if action == "add_question" else None,
-            "question": item.text,
-            "file": str(path) if path else None,
-        }
-        store.resolve_missed(
-            missed_id, "dismissed" if action == "dismiss" else "resolved", resolution, session.who
-        )
+        text = done.resolution["question"]
         if action == "dismiss":
-            return f"Dismissed: “{item.text}”.", None
-        return f"Added “{item.text}” to {article_id}; it goes live with the next rebuild.", None
+            return f"Dismissed: “{text}”.", None
+        return f"Added “{text}” to {article_id}; it goes live with the next rebuild.", None
 
     ok, error = await run_in_threadpool(apply)
     return _back("/admin/missed", ok=ok, error=error)

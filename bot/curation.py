@@ -1,0 +1,71 @@
+"""Staff actions on the missed-query log and on hand-offs, shared by the admin API and the console."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.article_writer import add_question, new_draft
+from bot.messages import message
+from bot.store import Message, MissedQuery, Store
+
+ACTIONS = ("add_question", "new_article", "dismiss")
+
+
+class NotOpen(ValueError):
+    """The missed question was already resolved or dismissed (e.g. a form submitted twice)."""
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What staff decided for one missed question."""
+
+    action: str
+    article_id: str | None = None
+    question: str | None = None  # defaults to the (redacted) missed text
+    lang: str | None = None
+    title: str | None = None
+    body: str = ""
+
+
+def resolve_missed(store: Store, kb_root: Path, missed_id: int, what: Resolution, who: str) -> MissedQuery:
+    """Apply `what` to a missed question and record it (who, when).
+
+    Raises LookupError (unknown question or article), ValueError (missing or bad fields, or the
+    question is no longer open), FileExistsError (the new article exists) or InvalidKnowledgeBase
+    (the edit would break the KB; the file is left as it was)."""
+    if what.action not in ACTIONS:
+        raise ValueError(f"action must be one of {', '.join(ACTIONS)}")
+    missed = store.get_missed(missed_id)
+    if missed is None:
+        raise LookupError(f"no missed query {missed_id}")
+    if missed.status != "open":
+        raise NotOpen(f"missed query {missed_id} is already {missed.status}")
+    question = what.question or missed.text
+    path = None
+    if what.action == "add_question":
+        if not what.article_id:
+            raise ValueError("article_id: required for add_question")
+        try:
+            path = add_question(kb_root, what.article_id, question)
+        except KeyError as exc:
+            raise LookupError(exc.args[0]) from exc
+    elif what.action == "new_article":
+        if not (what.article_id and what.title):
+            raise ValueError("article_id and title: required for new_article")
+        lang = what.lang or missed.lang or "it"
+        path = new_draft(kb_root, what.article_id, lang, what.title, [question], what.body)
+    status = "dismissed" if what.action == "dismiss" else "resolved"
+    resolution = {
+        "action": what.action,
+        "article_id": what.article_id if what.action != "dismiss" else None,
+        "question": question,
+        "file": str(path) if path else None,
+    }
+    return store.resolve_missed(missed_id, status, resolution, who)
+
+
+def return_to_bot(store: Store, ticket_id: str) -> Message:
+    """Close a hand-off, telling the customer in their language that the bot answers again."""
+    lang = next((c.lang for t, c in store.open_tickets() if t.id == ticket_id), None)
+    return store.agent_message(ticket_id, message("back_to_bot", lang or "it"), close=True)
