@@ -9,121 +9,28 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    DateTime,
-    Float,
-    ForeignKey,
-    Integer,
-    String,
-    Text,
-    case,
-    create_engine,
-    delete,
-    event,
-    func,
-    select,
-)
+from sqlalchemy import case, create_engine, delete, event, func, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.dialog import ConversationState, Reply
+from bot.models import Base, Conversation, Feedback, Message, MissedQuery, Ticket, new_id, now
 
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex}"
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class Conversation(Base):
-    __tablename__ = "conversations"
-
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    channel: Mapped[str] = mapped_column(String(32), default="web")
-    lang: Mapped[str | None] = mapped_column(String(8))
-    status: Mapped[str] = mapped_column(String(16), default="bot")  # bot | handoff
-    state: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
-
-
-class Message(Base):
-    __tablename__ = "messages"
-
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    conversation_id: Mapped[str] = mapped_column(
-        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
-    )
-    role: Mapped[str] = mapped_column(String(8))  # user | bot
-    text: Mapped[str] = mapped_column(Text)
-    decision: Mapped[str | None] = mapped_column(String(16))
-    reason: Mapped[str | None] = mapped_column(String(32))
-    article_id: Mapped[str | None] = mapped_column(String(200))
-    confidence: Mapped[float | None] = mapped_column(Float)
-    latency_ms: Mapped[float | None] = mapped_column(Float)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
-
-
-class Feedback(Base):
-    __tablename__ = "feedback"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    conversation_id: Mapped[str] = mapped_column(
-        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
-    )
-    message_id: Mapped[str | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
-    helpful: Mapped[bool] = mapped_column(Boolean)
-    comment: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
-
-
-class Ticket(Base):
-    __tablename__ = "tickets"
-
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    conversation_id: Mapped[str] = mapped_column(
-        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
-    )
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | closed
-    reason: Mapped[str] = mapped_column(String(32))
-    contact: Mapped[str | None] = mapped_column(String(320))  # e-mail to answer at, when closed
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
-
-
-class MissedQuery(Base):
-    """A question the bot could not answer well: clarified, handed off or rated unhelpful.
-
-    `text` is redacted before it is stored; staff turn these into articles or alternate questions."""
-
-    __tablename__ = "missed_queries"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    conversation_id: Mapped[str | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
-    text: Mapped[str] = mapped_column(Text)
-    lang: Mapped[str | None] = mapped_column(String(8), index=True)
-    channel: Mapped[str] = mapped_column(String(32), index=True)
-    reason: Mapped[str] = mapped_column(String(32))  # clarify | handoff | negative_feedback
-    confidence: Mapped[float | None] = mapped_column(Float)
-    candidates: Mapped[list] = mapped_column(JSON, default=list)  # [{article_id, title, score}]
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | resolved | dismissed
-    resolution: Mapped[dict | None] = mapped_column(JSON)
-    resolved_by: Mapped[str | None] = mapped_column(String(64))
-    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
+__all__ = [
+    "Base",
+    "Conversation",
+    "Feedback",
+    "Message",
+    "MissedQuery",
+    "Store",
+    "Ticket",
+    "UnknownConversation",
+]
 
 
 class UnknownConversation(LookupError):

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from bot.store import Base
+from bot.models import Base
 
 engine = context.config.attributes["engine"]
 with engine.begin() as connection:
