@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""Latency and throughput of the bot on this machine, all in one run (results in docs/benchmarks.md).
+
+1. The floor: one bare model encode of a query (median), and batch-encode throughput.
+2. End to end: `POST /api/v1/chat` against a real `faqbot serve` (SQLite store, default settings):
+   sequential p50/p95/p99 with one client, then throughput and p99 with 32 concurrent keep-alive clients.
+Every query text is distinct, so the query-vector cache does not flatter the figures.
+
+    make build && .venv/bin/python scripts/bench_latency.py [--requests 300] [--clients 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.config import Settings  # noqa: E402
+from bot.embed import load_embedder  # noqa: E402
+from bot.evaluate import load_eval_set  # noqa: E402
+
+DOC = ROOT / "docs" / "benchmarks.md"
+START, END = "<!-- bench_latency:start -->", "<!-- bench_latency:end -->"
+
+
+def queries(n: int) -> list[str]:
+    base = [item.text for item in load_eval_set(ROOT / "kb_articles" / "eval")]
+    return [f"{base[i % len(base)]} {i // len(base) or ''}".strip() for i in range(n)]
+
+
+def floor(texts: list[str]) -> dict[str, float]:
+    embedder = load_embedder(Settings().model)
+    embedder.encode(["warm up"])
+    times = []
+    for text in texts[:200]:
+        started = time.perf_counter()
+        embedder.encode([text])
+        times.append((time.perf_counter() - started) * 1000)
+    batch = texts[:512]
+    started = time.perf_counter()
+    embedder.encode(batch)
+    rate = len(batch) / (time.perf_counter() - started)
+    return {"encode_p50_ms": float(np.median(times)), "batch_per_s": rate}
+
+
+def start_server(home: Path) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "FAQBOT_HOME": str(home),
+        "FAQBOT_KB_DIR": str(ROOT / "kb_articles"),
+        "HF_HUB_OFFLINE": "1",
+    }
+    faqbot = str(Path(sys.executable).with_name("faqbot"))
+    process = subprocess.Popen(
+        [faqbot, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise SystemExit("faqbot serve did not become ready")
+
+
+def sequential(base: str, texts: list[str]) -> dict[str, float]:
+    times = []
+    with httpx.Client(base_url=base, timeout=30) as client:
+        client.post("/api/v1/chat", json={"text": "warm up"})
+        for text in texts:
+            started = time.perf_counter()
+            r = client.post("/api/v1/chat", json={"text": text})
+            r.raise_for_status()
+            times.append((time.perf_counter() - started) * 1000)
+    return {f"seq_p{q}_ms": float(np.percentile(times, q)) for q in (50, 95, 99)}
+
+
+async def concurrent(base: str, texts: list[str], clients: int) -> dict[str, float]:
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for text in texts:
+        queue.put_nowait(text)
+    times: list[float] = []
+    errors = 0
+
+    async def client_loop() -> None:
+        nonlocal errors
+        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+            while not queue.empty():
+                text = queue.get_nowait()
+                started = time.perf_counter()
+                try:
+                    r = await client.post("/api/v1/chat", json={"text": text})
+                    errors += r.status_code != 200
+                except httpx.HTTPError:
+                    errors += 1
+                times.append((time.perf_counter() - started) * 1000)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client_loop() for _ in range(clients)))
+    elapsed = time.perf_counter() - started
+    return {
+        "conc_rps": len(texts) / elapsed,
+        "conc_p99_ms": float(np.percentile(times, 99)),
+        "conc_errors": errors,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=32)
+    args = parser.parse_args()
+    texts = queries(args.requests * 3 + 600)
+    results = floor(texts[-600:])
+    with tempfile.TemporaryDirectory(prefix="faqbot-bench-") as tmp:
+        shutil.copytree(Settings().index_path, Path(tmp) / "index", symlinks=True)
+        process, base = start_server(Path(tmp))
+        try:
+            results |= sequential(base, texts[: args.requests])
+            results |= asyncio.run(concurrent(base, texts[args.requests : args.requests * 3], args.clients))
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    machine = f"{os.cpu_count()} CPU cores, Python {platform.python_version()}, {platform.machine()}"
+    rows = [
+        ("one bare query encode (p50, the floor)", f"{results['encode_p50_ms']:.1f} ms"),
+        ("batch encode throughput", f"{results['batch_per_s']:.0f} texts/s"),
+        ("`POST /api/v1/chat`, 1 client: p50 / p95 / p99",
+         f"{results['seq_p50_ms']:.1f} / {results['seq_p95_ms']:.1f} / {results['seq_p99_ms']:.1f} ms"),
+        (f"`POST /api/v1/chat`, {args.clients} clients: throughput, p99, errors",
+         f"{results['conc_rps']:.0f} req/s, {results['conc_p99_ms']:.0f} ms, {results['conc_errors']}"),
+        ("sequential p50 / floor (goal ≤ 1.5)", f"{results['seq_p50_ms'] / results['encode_p50_ms']:.2f}"),
+        ("throughput / batch rate (goal ≥ 0.5)", f"{results['conc_rps'] / results['batch_per_s']:.2f}"),
+    ]  # fmt: skip
+    block = "\n".join(
+        [
+            START,
+            f"Measured {dt.date.today().isoformat()} on {machine} with "
+            f"`python scripts/bench_latency.py --requests {args.requests} --clients {args.clients}` "
+            "(one `faqbot serve` worker, SQLite store, distinct query texts).",
+            "",
+            "| measure | value |",
+            "|---|---|",
+            *(f"| {name} | {value} |" for name, value in rows),
+            END,
+        ]
+    )
+    text = DOC.read_text(encoding="utf-8")
+    if START in text:
+        text = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, text, flags=re.S)
+    else:
+        text += "\n## Latency and throughput\n\n" + block + "\n"
+    DOC.write_text(text, encoding="utf-8")
+    print(block)
+
+
+if __name__ == "__main__":
+    main()
