@@ -16,7 +16,6 @@ import asyncio
 import datetime as dt
 import os
 import platform
-import re
 import shutil
 import socket
 import subprocess
@@ -30,6 +29,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchdoc import write_block  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
 from bot.embed import load_embedder  # noqa: E402
@@ -167,12 +168,7 @@ def main() -> None:
             END,
         ]
     )
-    text = DOC.read_text(encoding="utf-8")
-    if START in text:
-        text = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, text, flags=re.S)
-    else:
-        text += "\n## Latency and throughput\n\n" + block + "\n"
-    DOC.write_text(text, encoding="utf-8")
+    write_block(DOC, START, END, "Latency and throughput", block)
     print(block)
 
 

@@ -14,7 +14,6 @@ import datetime as dt
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +22,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchdoc import write_block  # noqa: E402
 
 from bot.bench import load_dataset  # noqa: E402
 from bot.calibrate import pick_thresholds  # noqa: E402
@@ -150,12 +151,7 @@ def main(argv: list[str]) -> None:
             END,
         ]
     )
-    text = DOC.read_text(encoding="utf-8")
-    if START in text:
-        text = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, text, flags=re.S)
-    else:
-        text += "\n## Public benchmarks\n\n" + block + "\n"
-    DOC.write_text(text, encoding="utf-8")
+    write_block(DOC, START, END, "Public benchmarks", block)
     print(block)
 
 
