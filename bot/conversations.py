@@ -51,27 +51,58 @@ class ChatService:
         self.clock = clock
 
     def handle(self, text: str, conversation_id: str | None, lang: str | None, channel: str) -> Turn:
-        """Answer `text` in a conversation (a new one when `conversation_id` is None)."""
+        """Answer `text` in a conversation (a new one when `conversation_id` is None).
+
+        The bot thinks outside any transaction: the conversation is read in one short transaction,
+        the reply computed, and the turn written in a second one that locks the conversation. If
+        another turn changed the conversation in between, the reply is recomputed under the lock,
+        so no update is lost and the store is never held while the model runs."""
+        seen = None if conversation_id is None else self.store.snapshot(conversation_id)
+        if seen is not None and seen.status == "handoff":
+            with self.store.session() as session:
+                return self._turn_locked(session, text, conversation_id, lang, channel)
+        reply, state = self.bot.reply(text, seen.state if seen else None, lang=lang)
         with self.store.session() as session:
             conversation = self.store.conversation_for_update(session, conversation_id, channel, lang)
-            if conversation.status == "handoff":
-                return self._agent_holds(session, conversation, text, lang)
-            state = self.store.state_of(conversation)
-            reply, state = self.bot.reply(text, state, lang=lang)
-            handoff = None
-            if reply.decision == HANDOFF:
-                ticket, ahead = self.store.open_ticket(session, conversation, reply.reason)
-                wait = expectation(
-                    self.hours, self.clock(), reply.lang, channel, ahead, self.minutes_per_ticket
-                )
-                handoff = Handoff(ticket.id, f"{reply.text} {wait.text}", wait.eta_minutes)
-            recorded = self.store.record_turn(session, conversation, text, reply, state)
-            if reply.decision != ANSWER:
-                self.store.add_missed(
-                    session, redact(text), reply.lang, channel, reply.decision, reply.confidence,
-                    _candidates(reply), conversation.id,
-                )  # fmt: skip
-            return Turn(conversation.id, recorded.id, reply, handoff)
+            if seen is not None and (conversation.updated_at, conversation.status) != (
+                seen.updated_at,
+                seen.status,
+            ):
+                return self._turn_locked(session, text, conversation_id, lang, channel, conversation)
+            return self._record(session, conversation, text, reply, state, channel)
+
+    def _turn_locked(
+        self,
+        session,
+        text: str,
+        conversation_id: str | None,
+        lang: str | None,
+        channel: str,
+        conversation: Conversation | None = None,
+    ) -> Turn:
+        """The whole turn inside one transaction: hand-offs, and turns that lost a race."""
+        if conversation is None:
+            conversation = self.store.conversation_for_update(session, conversation_id, channel, lang)
+        if conversation.status == "handoff":
+            return self._agent_holds(session, conversation, text, lang)
+        reply, state = self.bot.reply(text, self.store.state_of(conversation), lang=lang)
+        return self._record(session, conversation, text, reply, state, channel)
+
+    def _record(
+        self, session, conversation: Conversation, text: str, reply: Reply, state, channel: str
+    ) -> Turn:
+        handoff = None
+        if reply.decision == HANDOFF:
+            ticket, ahead = self.store.open_ticket(session, conversation, reply.reason)
+            wait = expectation(self.hours, self.clock(), reply.lang, channel, ahead, self.minutes_per_ticket)
+            handoff = Handoff(ticket.id, f"{reply.text} {wait.text}", wait.eta_minutes)
+        recorded = self.store.record_turn(session, conversation, text, reply, state)
+        if reply.decision != ANSWER:
+            self.store.add_missed(
+                session, redact(text), reply.lang, channel, reply.decision, reply.confidence,
+                _candidates(reply), conversation.id,
+            )  # fmt: skip
+        return Turn(conversation.id, recorded.id, reply, handoff)
 
     def _agent_holds(self, session, conversation: Conversation, text: str, lang: str | None) -> Turn:
         """While an agent holds the conversation the bot stays silent: the message waits for them."""

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sqlalchemy import case, create_engine, delete, event, func, select
@@ -33,6 +33,19 @@ __all__ = [
 ]
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """A conversation as read before a turn; `updated_at` tells whether it changed since."""
+
+    status: str
+    state: ConversationState
+    updated_at: dt.datetime
+
+
+READ_ONLY = "faqbot_read_only"  # execution option: this transaction only reads
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
 class UnknownConversation(LookupError):
     """The client sent a conversation id that does not exist."""
 
@@ -46,6 +59,7 @@ class Store:
         self.url = url
         self.engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
+        self._readers: sessionmaker[Session] | None = None
 
     @classmethod
     def for_settings(cls, database_url: str | None, var_path: Path) -> Store:
@@ -62,6 +76,9 @@ class Store:
         self.engine = make_engine(self.url)
         upgrade(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
         return self
 
     def close(self) -> None:
@@ -73,6 +90,14 @@ class Store:
         if self._sessions is None:
             raise RuntimeError("call open() first")
         with self._sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction that only reads: on SQLite it takes no write lock."""
+        if self._readers is None:
+            raise RuntimeError("call open() first")
+        with self._readers.begin() as session:
             yield session
 
     def conversation_for_update(
@@ -89,6 +114,14 @@ class Store:
         if conversation is None:
             raise UnknownConversation(conversation_id)
         return conversation
+
+    def snapshot(self, conversation_id: str) -> Snapshot:
+        """What a turn needs to know before the bot answers, read without holding any lock."""
+        with self.reading() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None:
+                raise UnknownConversation(conversation_id)
+            return Snapshot(conversation.status, self.state_of(conversation), conversation.updated_at)
 
     @staticmethod
     def state_of(conversation: Conversation) -> ConversationState:
@@ -217,7 +250,7 @@ class Store:
             conditions.append(MissedQuery.created_at >= since)
         if status:
             conditions.append(MissedQuery.status == status)
-        with self.session() as session:
+        with self.reading() as session:
             total = session.scalar(select(func.count()).select_from(MissedQuery).where(*conditions))
             query = (
                 select(MissedQuery)
@@ -240,7 +273,7 @@ class Store:
 
     def open_tickets(self) -> list[tuple[Ticket, Conversation]]:
         """The hand-off queue, oldest first."""
-        with self.session() as session:
+        with self.reading() as session:
             query = (
                 select(Ticket, Conversation)
                 .join(Conversation, Ticket.conversation_id == Conversation.id)
@@ -270,7 +303,7 @@ class Store:
 
     def stats(self, since: dt.datetime) -> dict:
         """Deflection and hand-off rates, feedback, top articles, by day and channel."""
-        with self.session() as session:
+        with self.reading() as session:
             conversations = session.execute(
                 select(
                     Conversation.channel,
@@ -324,7 +357,7 @@ class Store:
         }
 
     def get_missed(self, missed_id: int) -> MissedQuery | None:
-        with self.session() as session:
+        with self.reading() as session:
             return session.get(MissedQuery, missed_id)
 
     def purge(self, older_than: dt.datetime) -> dict[str, int]:
@@ -366,7 +399,7 @@ class Store:
 
     def agent_messages(self, conversation_id: str, after: str | None) -> tuple[str, list[Message]]:
         """The conversation's status and the agent messages newer than message `after`."""
-        with self.session() as session:
+        with self.reading() as session:
             conversation = session.get(Conversation, conversation_id)
             if conversation is None:
                 raise UnknownConversation(conversation_id)
@@ -378,7 +411,7 @@ class Store:
             return conversation.status, list(session.scalars(query.order_by(Message.created_at)))
 
     def messages(self, conversation_id: str) -> list[Message]:
-        with self.session() as session:
+        with self.reading() as session:
             query = (
                 select(Message).where(Message.conversation_id == conversation_id).order_by(Message.created_at)
             )
@@ -386,7 +419,13 @@ class Store:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine; SQLite gets WAL, foreign keys and a busy timeout so several processes can share it."""
+    """An engine; SQLite gets WAL, foreign keys and a busy timeout so several processes can share it.
+
+    SQLite write transactions start with BEGIN IMMEDIATE: a writer takes the lock up front and
+    waits its turn (busy timeout), instead of upgrading a read lock mid-transaction and failing
+    with "database is locked" under load. Reads (`Store.reading`) stay DEFERRED and never block.
+    synchronous=NORMAL in WAL mode keeps every committed turn across a process crash; only a power
+    loss can drop the last commits (use PostgreSQL where that matters)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     engine = create_engine(url, pool_pre_ping=True)
@@ -394,10 +433,17 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection, _record) -> None:
+            connection.isolation_level = None  # transactions are begun below, not by the driver
             cursor = connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection) -> None:
+            reading = connection.get_execution_options().get(READ_ONLY, False)
+            connection.exec_driver_sql("BEGIN DEFERRED" if reading else "BEGIN IMMEDIATE")
 
     return engine
