@@ -51,12 +51,14 @@ def server(sample_home, browser_kb):
         "FAQBOT_ADMIN_TOKEN": ADMIN_TOKEN,
     }
     command = [str(Path(sys.executable).with_name("faqbot")), "serve", "--port", str(port)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = sample_home / f"serve-{port}.log"  # a file, not a pipe: an unread pipe fills and stalls the server
+    with log.open("w") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"faqbot serve exited: {process.stdout.read()}")
+            pytest.fail(f"faqbot serve exited: {log.read_text()}")
         try:
             if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                 break

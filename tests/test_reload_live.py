@@ -23,11 +23,11 @@ pytestmark = pytest.mark.model
 QUESTIONS = ["dove è il mio ordine?", "how much is shipping", "voglio fare un reso", "password dimenticata"]
 
 
-def wait_ready(base: str, process: subprocess.Popen, timeout: float = 120) -> dict:
+def wait_ready(base: str, process: subprocess.Popen, log: Path, timeout: float = 120) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"faqbot serve exited: {process.stdout.read()}")
+            pytest.fail(f"faqbot serve exited: {log.read_text()}")
         try:
             r = httpx.get(f"{base}/readyz", timeout=1)
             if r.status_code == 200:
@@ -50,15 +50,13 @@ def test_rebuild_under_traffic_swaps_with_zero_failed_requests(sample_home, tmp_
         "FAQBOT_RELOAD_INTERVAL": "0.5",
     }
     faqbot = str(Path(sys.executable).with_name("faqbot"))
-    process = subprocess.Popen(
-        [faqbot, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log = tmp_path / "serve.log"  # a file, not a pipe: an unread pipe fills up and stalls the server
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [faqbot, "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     try:
-        before = wait_ready(base, process)["index_version"]
+        before = wait_ready(base, process, log)["index_version"]
         stop = threading.Event()
         results: list[int | str] = []
 
