@@ -58,6 +58,16 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     default_lang: str = "it"
 
+    # Serving speed (see README, "Speed"): recent query vectors kept in memory; concurrent queries
+    # encoded together, up to this many per model call, optionally waiting this long to gather more.
+    query_cache_size: int = Field(default=4096, ge=0)
+    encode_max_batch: int = Field(default=32, ge=1)
+    encode_window_ms: float = Field(default=0.0, ge=0.0, le=50.0)
+    # Compute threads per server process for the model (0: the machine's cores / server processes).
+    threads: int = Field(default=0, ge=0)
+    # Set by `faqbot serve --workers N`: how many server processes share this machine.
+    server_processes: int = Field(default=1, ge=1)
+
     @field_validator("languages")
     @classmethod
     def _known_languages(cls, value: list[str]) -> list[str]:

@@ -7,6 +7,7 @@ from bot.dialog import Bot
 from bot.embed import load_embedder
 from bot.language import LanguageDetector
 from bot.policy import Thresholds
+from bot.query_encoder import QueryEncoder
 from bot.retrieve import Retriever
 
 
@@ -20,8 +21,15 @@ def thresholds(settings: Settings) -> Thresholds:
 
 
 def load_retriever(settings: Settings) -> Retriever:
-    """The retriever over the live index version (raises if none is built or it is corrupt)."""
-    embedder = load_embedder(settings.model, settings.embed_batch_size)
+    """The retriever over the live index version (raises if none is built or it is corrupt).
+
+    Its queries go through a `QueryEncoder`: cached and micro-batched."""
+    embedder = QueryEncoder(
+        load_embedder(settings.model, settings.embed_batch_size),
+        cache_size=settings.query_cache_size,
+        max_batch=settings.encode_max_batch,
+        window_ms=settings.encode_window_ms,
+    )
     detector = LanguageDetector(settings.languages, settings.default_lang)
     return Retriever.from_root(settings.index_path, embedder, detector).load()
 
