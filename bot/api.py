@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
         allow_headers=["Content-Type"],
         allow_credentials=False,
     )
-    _observe(app, metrics)
+    app.add_middleware(Observe, metrics=metrics)
     _errors(app)
     _health(app, metrics)
 
@@ -82,8 +82,11 @@ def _watch(app: FastAPI, service: ChatService, settings: Settings, metrics: Metr
 
 
 def _load_chat(settings: Settings) -> ChatService:
+    from bot.compute import serving_threads, tune_threads
     from bot.service import load_bot
     from bot.store import Store
+
+    tune_threads(serving_threads(settings.threads, settings.server_processes))
 
     store = Store.for_settings(settings.database_url, settings.var_path).open()
     hours = BusinessHours.parse(settings.business_hours, settings.timezone)
@@ -115,16 +118,32 @@ def _health(app: FastAPI, metrics: Metrics) -> None:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def _observe(app: FastAPI, metrics: Metrics) -> None:
-    @app.middleware("http")
-    async def observe(request: Request, call_next):
+class Observe:
+    """Count requests and time them per route (plain ASGI: no per-request task or stream)."""
+
+    def __init__(self, app: Any, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        metrics.requests.labels(request.method, name, str(response.status_code)).inc()
-        metrics.latency.labels(name).observe(time.perf_counter() - started)
-        return response
+        status = 500
+
+        async def observed_send(message: dict) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observed_send)
+        finally:
+            name = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(scope["method"], name, str(status)).inc()
+            self.metrics.latency.labels(name).observe(time.perf_counter() - started)
 
 
 def _errors(app: FastAPI) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -139,6 +140,10 @@ def serve(
 
     if current_version(settings.index_path) is None:
         _fail(f"no index in {settings.index_path}; run `faqbot build` first", 2)
+    os.environ["FAQBOT_SERVER_PROCESSES"] = str(workers)  # each process takes its share of the cores
+    # Idle model threads sleep instead of spinning: on a busy small machine spinning threads burn
+    # the cores the other requests need (see bot/compute.py). Read when torch loads, so set here.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     typer.echo(f"faqbot serving on http://{host}:{port} (demo page at /, widget at /widget.js)")
     uvicorn.run("bot.api:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
 
