@@ -58,6 +58,23 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     default_lang: str = "it"
 
+    # Facebook Messenger channel (bot/channels/messenger). Secrets: environment only.
+    messenger_verify_token: SecretStr | None = None  # answers the webhook subscription handshake
+    messenger_app_secret: SecretStr | None = None  # signs webhook deliveries (X-Hub-Signature-256)
+    messenger_page_token: SecretStr | None = None  # Page access token for the Send API
+    messenger_graph_url: str = "https://graph.facebook.com"  # tests and staging point it at a fake
+    messenger_graph_version: str = Field(default="v21.0", pattern=r"^v\d+\.\d+$")
+    messenger_app_id: str | None = None  # this app's id, to recognise thread control coming back
+    messenger_inbox_app_id: str = "263902037430900"  # the Page Inbox, which takes hand-offs
+    # May agent replies after the 24-hour window use the HUMAN_AGENT tag (a permission Meta grants)?
+    messenger_human_agent_tag: bool = True
+    messenger_workers: int = Field(default=4, ge=1, le=64)  # threads answering webhook events
+
+    @property
+    def messenger_configured(self) -> bool:
+        """Messenger needs the app secret (to trust deliveries) and the Page token (to answer)."""
+        return self.messenger_app_secret is not None and self.messenger_page_token is not None
+
     @field_validator("languages")
     @classmethod
     def _known_languages(cls, value: list[str]) -> list[str]:
