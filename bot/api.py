@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.conversations import ChatService
 from bot.handoff import BusinessHours
 from bot.metrics import Metrics
+from bot.outbound import Outbound
 from bot.reload import IndexWatcher
 
 
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
     app = FastAPI(title="faqbot", version="1", lifespan=lifespan)
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.outbound = Outbound()  # channels that push staff replies register here
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,
