@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     # May agent replies after the 24-hour window use the HUMAN_AGENT tag (a permission Meta grants)?
     messenger_human_agent_tag: bool = True
     messenger_workers: int = Field(default=4, ge=1, le=64)  # threads answering webhook events
+    messenger_send_timeout: float = Field(default=10.0, gt=0)  # seconds per Graph API call
+    # First retry delay of a failed Graph call (5xx, timeout); it doubles, with jitter, up to 4 tries.
+    messenger_send_backoff: float = Field(default=0.5, ge=0)
+    messenger_typing_after: float = Field(default=0.6, ge=0)  # show "typing…" if a reply takes longer
 
     @property
     def messenger_configured(self) -> bool:

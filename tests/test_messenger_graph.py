@@ -8,16 +8,8 @@ import logging
 import pytest
 
 from bot.channels.messenger.graph import GraphClient, GraphError
-from tests.fake_graph import FakeGraph
 
 TOKEN = "page-token-s3cr3t"
-
-
-@pytest.fixture
-def graph():
-    fake = FakeGraph().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture
