@@ -89,16 +89,6 @@ def _watch(app: FastAPI, service: ChatService, settings: Settings, metrics: Metr
     return watcher
 
 
-def _messenger(settings: Settings, service: ChatService, outbound: Outbound, metrics: Metrics):
-    """The Messenger channel, running when configured (its webhook answers 503 otherwise)."""
-    from bot.channels.messenger.channel import start_messenger
-
-    def observe(turn) -> None:
-        metrics.decisions.labels(turn.reply.decision, "messenger").inc()
-
-    return start_messenger(settings, service, outbound, observe)
-
-
 def _load_chat(settings: Settings) -> ChatService:
     from bot.service import load_bot
     from bot.store import Store
@@ -206,3 +196,13 @@ async def _too_large(send: Any, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def _messenger(settings: Settings, service: ChatService, outbound: Outbound, metrics: Metrics):
+    """The Messenger channel, running when configured (its webhook answers 503 otherwise)."""
+    from bot.channels.messenger.channel import start_messenger
+
+    def observe(turn) -> None:
+        metrics.decisions.labels(turn.reply.decision, "messenger").inc()
+
+    return start_messenger(settings, service, outbound, observe)

@@ -59,14 +59,14 @@ def test_a_signed_text_message_gets_one_reply_with_quick_replies(open_page, grap
     assert ticketless.article_id == "reset-password"
 
 
-def test_a_retried_delivery_gets_no_second_reply(open_page, graph):
-    page = open_page()
+def test_a_retried_delivery_gets_no_second_reply(open_page, graph, database_url):
+    page = open_page(database_url)
     event = text("psid-1", "Ho dimenticato la password", mid="m_retried")
     assert page.deliver(event) == 200
     page.settle()
     assert page.deliver(event) == 200  # Meta redelivers what it thinks was slow
     page.settle()
-    other_process = open_page()  # another server process on the same store
+    other_process = open_page(database_url)  # another server process on the same store
     assert other_process.deliver(event) == 200
     other_process.settle()
     assert len(graph.sent("psid-1")) == 1
