@@ -70,7 +70,10 @@ class Handler:
         if isinstance(event, Text):
             picked = payloads.parse(event.quick_reply) if event.quick_reply else None
             text = event.text.strip()[: self.max_chars]
-            self._act(thread, picked, text) if picked else self._turn(thread, text)
+            if picked is None:
+                self._turn(thread, text)
+            else:
+                self._act(thread, picked, text)
         elif isinstance(event, Postback):
             self._act(thread, payloads.parse(event.payload), event.title.strip())
         elif isinstance(event, Attachment):
