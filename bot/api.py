@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.conversations import ChatService
 from bot.handoff import BusinessHours
 from bot.metrics import Metrics
+from bot.outbound import Outbound
 from bot.reload import IndexWatcher
 
 
@@ -33,7 +34,10 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
         app.state.chat = service
         metrics.index.labels(service.bot.retriever.version).set(1)
         watcher = _watch(app, service, settings, metrics)
+        app.state.messenger = _messenger(settings, service, app.state.outbound, metrics)
         yield
+        if app.state.messenger is not None:
+            app.state.messenger.stop(app.state.outbound)
         if watcher is not None:
             watcher.stop()
         if chat is None:
@@ -42,6 +46,8 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
     app = FastAPI(title="faqbot", version="1", lifespan=lifespan)
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.outbound = Outbound()  # channels that push staff replies register here
+    app.state.messenger = None
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,
@@ -56,9 +62,11 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
 
     from bot.admin.api import router as admin_router
     from bot.admin.console import router as console_router
+    from bot.channels.messenger.webhook import router as messenger_router
     from bot.channels.web import router as web_router
 
     app.include_router(web_router)
+    app.include_router(messenger_router)
     app.include_router(admin_router)
     app.include_router(console_router)
     return app
@@ -207,3 +215,13 @@ async def _too_large(send: Any, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def _messenger(settings: Settings, service: ChatService, outbound: Outbound, metrics: Metrics):
+    """The Messenger channel, running when configured (its webhook answers 503 otherwise)."""
+    from bot.channels.messenger.channel import start_messenger
+
+    def observe(turn) -> None:
+        metrics.decisions.labels(turn.reply.decision, "messenger").inc()
+
+    return start_messenger(settings, service, outbound, observe)

@@ -416,5 +416,10 @@ def render(reply: Reply) -> str:
     return "\n".join(lines)
 
 
+from bot.channels.messenger.cli import app as messenger_app  # noqa: E402 - a sub-command group
+
+app.add_typer(messenger_app, name="messenger")
+
+
 def main() -> None:
     app()

@@ -40,6 +40,22 @@ class Settings(BaseSettings):
     misses_before_handoff: int = Field(default=2, ge=1)
     languages: list[str] = ["it", "en"]
 
+    # Facebook Messenger channel (bot/channels/messenger). Secrets: environment only.
+    messenger_verify_token: SecretStr | None = None  # answers the webhook subscription handshake
+    messenger_app_secret: SecretStr | None = None  # signs webhook deliveries (X-Hub-Signature-256)
+    messenger_page_token: SecretStr | None = None  # Page access token for the Send API
+    messenger_graph_url: str = "https://graph.facebook.com"  # tests and staging point it at a fake
+    messenger_graph_version: str = Field(default="v21.0", pattern=r"^v\d+\.\d+$")
+    messenger_app_id: str | None = None  # this app's id, to recognise thread control coming back
+    messenger_inbox_app_id: str = "263902037430900"  # the Page Inbox, which takes hand-offs
+    # May agent replies after the 24-hour window use the HUMAN_AGENT tag (a permission Meta grants)?
+    messenger_human_agent_tag: bool = True
+    messenger_workers: int = Field(default=4, ge=1, le=64)  # threads answering webhook events
+    messenger_send_timeout: float = Field(default=10.0, gt=0)  # seconds per Graph API call
+    # First retry delay of a failed Graph call (5xx, timeout); it doubles, with jitter, up to 4 tries.
+    messenger_send_backoff: float = Field(default=0.5, ge=0)
+    messenger_typing_after: float = Field(default=0.6, ge=0)  # show "typing…" if a reply takes longer
+
     # Web service
     database_url: str | None = None  # any SQLAlchemy URL; default: SQLite file var/faqbot.db
     max_text_chars: int = Field(default=2000, ge=1)
@@ -112,6 +128,11 @@ class Settings(BaseSettings):
     @property
     def var_path(self) -> Path:
         return self.path("var_dir")
+
+    @property
+    def messenger_configured(self) -> bool:
+        """Messenger needs the app secret (to trust deliveries) and the Page token (to answer)."""
+        return self.messenger_app_secret is not None and self.messenger_page_token is not None
 
 
 class _YamlSource(PydanticBaseSettingsSource):

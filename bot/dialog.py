@@ -84,7 +84,7 @@ class Bot:
         if not text:
             raise ValueError("the message is empty")
         retriever = self.retriever  # one index version for the whole turn, even if a reload swaps it
-        picked = self._picked(text, state)
+        picked = self._picked(text, state) or self._followed(retriever, text, state)
         if picked is not None and retriever.article(picked) is not None:
             reply = self._answer(retriever, picked, 1.0, state.lang or lang or "it", "picked", None)
         elif asks_for_person(text):
@@ -178,6 +178,16 @@ class Bot:
         titles = [normalise(title) for _, title in state.pending]
         best = process.extractOne(normalise(text), titles, scorer=fuzz.ratio, score_cutoff=90)
         return state.pending[best[2]][0] if best else None
+
+    @staticmethod
+    def _followed(retriever: Retriever, text: str, state: ConversationState) -> str | None:
+        """The follow-up of the last answer the customer picked by its title (a button click)."""
+        record = retriever.article(state.last_article) if state.last_article else None
+        if record is None:
+            return None
+        offered = [a for a in (retriever.article(i) for i in record["follow_ups"]) if a is not None]
+        wanted = normalise(text)
+        return next((a["id"] for a in offered if normalise(a["title"]) == wanted), None)
 
     @staticmethod
     def _next_state(state: ConversationState, reply: Reply) -> ConversationState:

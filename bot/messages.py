@@ -27,6 +27,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "agent_joined": "Un operatore ha preso in carico la conversazione.",
         "back_to_bot": "L'operatore ha chiuso la conversazione: da qui in poi ti risponde di nuovo "
         "l'assistente.",
+        "greeting": "Ciao! Sono l'assistente del servizio clienti: scrivimi la tua domanda. "
+        "Se ti serve una persona, scrivi «operatore».",
+        "page_greeting": "Ciao {{user_first_name}}! Scrivici la tua domanda: l'assistente risponde "
+        "subito, e una persona quando serve.",
+        "text_only": "Per ora riesco a leggere solo messaggi di testo: scrivimi la tua domanda a parole, "
+        "per favore.",
+        "start_over": "Ricominciamo da capo: scrivimi la tua domanda.",
+        "feedback_thanks": "Grazie del riscontro!",
+        "menu_person": "Parla con una persona",
+        "menu_start_over": "Ricomincia",
+        "quick_person": "Un operatore",
+        "person_request": "Vorrei parlare con una persona",
     },
     "en": {
         "clarify": "I'm not sure I understood. Did you mean one of these?",
@@ -53,6 +65,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         "agent_joined": "An agent has taken over the conversation.",
         "back_to_bot": "The agent has closed the conversation: the assistant will answer you again "
         "from now on.",
+        "greeting": "Hi! I'm the customer service assistant: type your question. "
+        "If you need a person, type “agent”.",
+        "page_greeting": "Hi {{user_first_name}}! Send us your question: our assistant answers right "
+        "away, and a person when needed.",
+        "text_only": "For now I can only read text messages: please type your question in words.",
+        "start_over": "Let's start over: type your question.",
+        "feedback_thanks": "Thanks for your feedback!",
+        "menu_person": "Talk to a person",
+        "menu_start_over": "Start over",
+        "quick_person": "Talk to a person",
+        "person_request": "I would like to talk to a person",
     },
 }
 

@@ -1,11 +1,11 @@
-"""The store's schema: conversations, messages, feedback, hand-off tickets and missed queries."""
+"""The store's schema: conversations, messages, feedback, hand-off tickets, missed queries, inbound events."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -31,6 +31,26 @@ class Conversation(Base):
     state: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
+    # On a channel with its own user ids (Messenger's page-scoped id): one conversation per user.
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    # The customer's last message, for channels that only allow answers within a window of it.
+    last_customer_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Who holds the thread on the channel's side (Messenger Handover Protocol): bot | inbox | other.
+    thread_owner: Mapped[str | None] = mapped_column(String(16))
+
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_conversations_channel_external_id"),
+    )
+
+
+class InboundEvent(Base):
+    """A channel event already taken in: platforms redeliver, and a redelivery must not be answered twice."""
+
+    __tablename__ = "inbound_events"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
 
 
 class Message(Base):

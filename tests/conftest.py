@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.text import normalise
 
 REPO = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.messenger_kit"]  # Messenger fixtures: open_page, graph (a fake Graph API)
 
 
 class FakeEmbedder:

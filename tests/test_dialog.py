@@ -95,3 +95,12 @@ def test_a_confident_close_call_is_not_a_miss(bot):
     reply, state = ambiguous.reply("spedizione reso password", state)
     assert reply.decision == CLARIFY and reply.reason == "close_call"
     assert state.misses == 0
+
+
+def test_a_follow_up_picked_by_its_title_is_answered_directly(bot):
+    _, state = bot.reply("Ho dimenticato la password")
+    reply, state = bot.reply("Quanto costa la spedizione", state)
+    assert reply.decision == ANSWER and reply.reason == "picked" and reply.confidence == 1.0
+    assert reply.article.article_id == "shipping-costs" and state.last_article == "shipping-costs"
+    other, _ = bot.reply("Quanto costa la spedizione", ConversationState(last_article="returns-how"))
+    assert other.reason != "picked"  # not offered after that article: an ordinary question

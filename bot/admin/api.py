@@ -215,12 +215,23 @@ class AgentReply(BaseModel):
 
 @router.post("/handoffs/{ticket_id}/reply", dependencies=[Depends(require_admin)])
 def handoff_reply(ticket_id: str, body: AgentReply, request: Request) -> dict[str, Any]:
-    """An agent answers the customer; with `close`, the conversation goes back to the bot."""
+    """An agent answers the customer; with `close`, the conversation goes back to the bot.
+
+    `delivered` says whether a channel that pushes messages (Messenger) got it to the customer,
+    with the reason in `detail` if not; it is null on the web, whose widget fetches replies."""
+    from bot.curation import agent_reply
+
+    store, outbound = request.app.state.chat.store, request.app.state.outbound
     try:
-        message = request.app.state.chat.store.agent_message(ticket_id, body.text.strip(), body.close)
+        message, delivery = agent_reply(store, ticket_id, body.text.strip(), body.close, outbound)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from exc
-    return {"message_id": message.id, "closed": body.close}
+    return {
+        "message_id": message.id,
+        "closed": body.close,
+        "delivered": delivery.delivered if delivery else None,
+        "detail": delivery.detail if delivery else "",
+    }
 
 
 @router.post("/handoffs/{ticket_id}/close", dependencies=[Depends(require_admin)])
@@ -229,7 +240,7 @@ def handoff_close(ticket_id: str, request: Request) -> dict[str, Any]:
     from bot.curation import return_to_bot
 
     try:
-        note = return_to_bot(request.app.state.chat.store, ticket_id)
+        note = return_to_bot(request.app.state.chat.store, ticket_id, request.app.state.outbound)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from exc
     return {"message_id": note.id, "closed": True}

@@ -321,13 +321,17 @@ async def reply(conversation_id: str, request: Request) -> Response:
     store = request.app.state.chat.store
 
     def send() -> str | None:
+        from bot.curation import agent_reply
+
         open_ = _open_ticket(store, conversation_id)
         if open_ is None:
             return "This conversation has no open hand-off."
         try:
-            store.agent_message(open_[0].id, text, close=False)
+            _, delivery = agent_reply(store, open_[0].id, text, False, request.app.state.outbound)
         except LookupError as exc:
             return str(exc)
+        if delivery is not None and not delivery.delivered:
+            return f"Reply saved, but the customer did not get it: {delivery.detail}"
         return None
 
     error = await run_in_threadpool(send)
@@ -350,7 +354,7 @@ async def return_to_bot(conversation_id: str, request: Request) -> Response:
         if open_ is None:
             return "This conversation has no open hand-off."
         try:
-            return_to_bot(store, open_[0].id)
+            return_to_bot(store, open_[0].id, request.app.state.outbound)
         except LookupError as exc:
             return str(exc)
         return None

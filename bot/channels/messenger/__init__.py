@@ -1,0 +1,1 @@
+"""The Facebook Messenger channel: webhook, Send API, Handover Protocol, Page settings."""

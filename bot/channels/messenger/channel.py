@@ -1,0 +1,84 @@
+"""The Messenger channel assembled from settings and started with the app: Graph client, event
+handler, background workers, and delivery of staff replies."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from bot.channels.messenger.events import Event
+from bot.channels.messenger.graph import GraphClient
+from bot.channels.messenger.handler import CHANNEL, Handler
+from bot.channels.messenger.handover import Handover
+from bot.channels.messenger.worker import Dispatcher
+from bot.config import Settings
+from bot.conversations import ChatService, Turn
+from bot.outbound import Outbound
+from bot.threads import Threads
+
+log = logging.getLogger("faqbot.messenger")
+
+
+class Messenger:
+    """A running Messenger channel."""
+
+    def __init__(
+        self, settings: Settings, chat: ChatService, observe: Callable[[Turn], None] | None = None
+    ) -> None:
+        if not settings.messenger_configured:
+            raise ValueError("Messenger needs FAQBOT_MESSENGER_APP_SECRET and FAQBOT_MESSENGER_PAGE_TOKEN")
+        self.settings = settings
+        self.graph = GraphClient(
+            settings.messenger_graph_url,
+            settings.messenger_graph_version,
+            settings.messenger_page_token.get_secret_value(),
+            timeout=settings.messenger_send_timeout,
+            backoff=settings.messenger_send_backoff,
+        )
+        self.threads = Threads(chat.store, CHANNEL)
+        self.handover = Handover(
+            self.graph,
+            self.threads,
+            settings.messenger_inbox_app_id,
+            settings.messenger_app_id,
+            settings.messenger_human_agent_tag,
+        )
+        handler = Handler(
+            chat,
+            self.threads,
+            self.graph,
+            self.handover,
+            settings.default_lang,
+            settings.max_text_chars,
+            settings.messenger_typing_after,
+            observe,
+        )
+        self.dispatcher = Dispatcher(handler, settings.messenger_workers)
+
+    @property
+    def app_secret(self) -> bytes:
+        return self.settings.messenger_app_secret.get_secret_value().encode()
+
+    def start(self, outbound: Outbound) -> Messenger:
+        self.dispatcher.start()
+        outbound.register(CHANNEL, self.handover)
+        return self
+
+    def accept(self, events: list[Event]) -> bool:
+        """Queue a delivery's events for the background workers; False when overloaded."""
+        return self.dispatcher.submit(events)
+
+    def stop(self, outbound: Outbound) -> None:
+        outbound.unregister(CHANNEL)
+        self.dispatcher.stop()
+        self.graph.close()
+
+
+def start_messenger(
+    settings: Settings, chat: ChatService, outbound: Outbound, observe: Callable[[Turn], None] | None = None
+) -> Messenger | None:
+    """The running channel, or None when Messenger is not configured (its webhook then answers 503)."""
+    if not settings.messenger_configured:
+        return None
+    log.info("Messenger channel on, Graph API at %s", settings.messenger_graph_url)
+    return Messenger(settings, chat, observe).start(outbound)

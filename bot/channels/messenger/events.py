@@ -1,0 +1,110 @@
+"""A webhook delivery (`entry[].messaging[]`, `entry[].standby[]`) read into typed events.
+
+Echoes of our own messages, delivery and read receipts and anything else we do not act on are
+dropped here. Every event carries the key it is de-duplicated by: a redelivery has the same one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+log = logging.getLogger("faqbot.messenger")
+
+
+@dataclass(frozen=True)
+class Event:
+    psid: str  # the customer's page-scoped id
+    key: str  # de-duplication key: the message id, or what identifies an event without one
+    at: dt.datetime | None  # when the customer acted (the event's timestamp)
+    standby: bool  # another app holds the thread: we may read, not answer
+
+
+@dataclass(frozen=True)
+class Text(Event):
+    text: str
+    quick_reply: str | None = None  # the payload of the quick reply tapped, if it was one
+
+
+@dataclass(frozen=True)
+class Attachment(Event):
+    kinds: tuple[str, ...]  # image, audio, video, file, location, fallback…
+
+
+@dataclass(frozen=True)
+class Postback(Event):
+    payload: str
+    title: str
+
+
+@dataclass(frozen=True)
+class ThreadControl(Event):
+    kind: str  # pass | take | request
+    new_owner: str | None
+    previous_owner: str | None
+    metadata: str
+
+
+def parse(body: dict) -> list[Event]:
+    """Every event of a (verified) delivery we may act on, in delivery order."""
+    if not isinstance(body, dict) or body.get("object") != "page":
+        return []
+    events: list[Event] = []
+    for entry in body.get("entry") or []:
+        if not isinstance(entry, dict):
+            continue
+        for field, standby in (("messaging", False), ("standby", True)):
+            for raw in entry.get(field) or []:
+                event = _event(raw, standby) if isinstance(raw, dict) else None
+                if event is not None:
+                    events.append(event)
+    return events
+
+
+def _event(raw: dict, standby: bool) -> Event | None:
+    psid = str((raw.get("sender") or {}).get("id") or "")
+    stamp = raw.get("timestamp")
+    at = dt.datetime.fromtimestamp(stamp / 1000, dt.UTC) if isinstance(stamp, int | float) else None
+    if not psid:
+        log.warning("Messenger event without a sender ignored: %s", sorted(raw))
+        return None
+    if isinstance(raw.get("message"), dict):
+        return _message(raw["message"], psid, at, standby)
+    if isinstance(raw.get("postback"), dict):
+        postback = raw["postback"]
+        key = postback.get("mid") or f"postback:{psid}:{stamp}:{postback.get('payload')}"
+        return Postback(
+            psid, key, at, standby, str(postback.get("payload") or ""), str(postback.get("title") or "")
+        )
+    for kind in ("pass", "take", "request"):
+        control = raw.get(f"{kind}_thread_control")
+        if isinstance(control, dict):
+            new_owner = _app(control.get("new_owner_app_id") or control.get("requested_owner_app_id"))
+            key = f"{kind}_thread_control:{psid}:{stamp}:{new_owner}"
+            previous = _app(control.get("previous_owner_app_id"))
+            return ThreadControl(
+                psid, key, at, standby, kind, new_owner, previous, str(control.get("metadata") or "")
+            )
+    return None  # delivery, read, reaction, optin, referral…: nothing to answer
+
+
+def _message(message: dict, psid: str, at: dt.datetime | None, standby: bool) -> Event | None:
+    if message.get("is_echo") or not message.get("mid"):
+        return None  # our own message (or a person's, from the Page Inbox) coming back
+    key = str(message["mid"])
+    text = message.get("text")
+    if isinstance(text, str) and text.strip():
+        quick = message.get("quick_reply")
+        payload = quick.get("payload") if isinstance(quick, dict) else None
+        return Text(psid, key, at, standby, text, str(payload) if payload else None)
+    kinds = tuple(
+        str(a.get("type") or "file") for a in message.get("attachments") or [] if isinstance(a, dict)
+    )
+    if message.get("sticker_id") and not kinds:
+        kinds = ("sticker",)
+    return Attachment(psid, key, at, standby, kinds or ("unknown",))
+
+
+def _app(value) -> str | None:
+    return str(value) if value not in (None, "") else None

@@ -1,0 +1,68 @@
+"""The Messenger webhook: the subscription handshake, and deliveries checked against their
+signature, acknowledged at once and handled in the background."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import PlainTextResponse
+
+from bot.channels.messenger.events import parse
+
+router = APIRouter()
+PATH = "/webhooks/messenger"
+
+
+def signature(secret: bytes, body: bytes) -> str:
+    """The X-Hub-Signature-256 value Meta sends: sha256= and the HMAC-SHA256 of the raw body."""
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def signed_by(secret: bytes, body: bytes, header: str | None) -> bool:
+    """Does `header` sign `body` with `secret`? Compared in constant time."""
+    if not header:
+        return False
+    return hmac.compare_digest(header.strip().lower().encode(), signature(secret, body).encode())
+
+
+@router.get(PATH, response_class=PlainTextResponse)
+def handshake(
+    request: Request,
+    mode: Annotated[str | None, Query(alias="hub.mode", max_length=32)] = None,
+    token: Annotated[str | None, Query(alias="hub.verify_token", max_length=512)] = None,
+    challenge: Annotated[str | None, Query(alias="hub.challenge", max_length=512)] = None,
+) -> str:
+    """Meta checks the callback URL: echo `hub.challenge` if the verify token is ours."""
+    expected = request.app.state.settings.messenger_verify_token
+    if expected is None:
+        raise HTTPException(403, "Messenger webhook disabled: set FAQBOT_MESSENGER_VERIFY_TOKEN")
+    valid = token is not None and secrets.compare_digest(token.encode(), expected.get_secret_value().encode())
+    if mode != "subscribe" or not valid or challenge is None:
+        raise HTTPException(403, "wrong hub.mode or hub.verify_token")
+    return challenge
+
+
+@router.post(PATH, response_class=PlainTextResponse)
+async def receive(request: Request) -> str:
+    """A delivery of events: 200 as soon as they are queued (Meta redelivers slow or failed ones)."""
+    messenger = getattr(request.app.state, "messenger", None)
+    if messenger is None:
+        detail = (
+            "Messenger is not configured: set FAQBOT_MESSENGER_APP_SECRET and FAQBOT_MESSENGER_PAGE_TOKEN"
+        )
+        raise HTTPException(503, detail)
+    body = await request.body()  # the raw bytes: the signature covers them, not a re-encoding
+    if not signed_by(messenger.app_secret, body, request.headers.get("X-Hub-Signature-256")):
+        raise HTTPException(403, "missing or wrong X-Hub-Signature-256")
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:
+        raise HTTPException(400, f"the body is not JSON: {exc}") from exc
+    if not messenger.accept(parse(payload)):
+        raise HTTPException(503, "too many events queued; redeliver later")
+    return "EVENT_RECEIVED"
