@@ -104,7 +104,7 @@ def build_articles(
 
     writer = IndexWriter(root, keep=settings.keep_versions, log=progress.step)
     version, staging = writer.new_version()
-    faiss_type, lexical = write_version_files(staging, articles, units, vectors, settings.hnsw_threshold)
+    faiss_type, lexical = write_version_files(staging, articles, units, vectors, settings.ann_threshold)
     _call(hook, "written")
     head = Head.load(staging / "head.npz") if (staging / "head.npz").is_file() else None
     corpus = Corpus([article_record(a) for a in articles], units, vectors, lexical, head=head)

@@ -28,8 +28,8 @@ class Settings(BaseSettings):
 
     model: str = DEFAULT_MODEL
     embed_batch_size: int = Field(default=64, ge=1)
-    # Above this many embedded texts the dense index is HNSW (approximate); below, exact inner product.
-    hnsw_threshold: int = Field(default=50_000, ge=1)
+    # From this many embedded texts on, the dense index is approximate (IVF); below, exact inner product.
+    ann_threshold: int = Field(default=200_000, ge=1)
     keep_versions: int = Field(default=3, ge=1)
 
     answer_threshold: float = Field(default=0.5, ge=0.0, le=1.0)

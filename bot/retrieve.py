@@ -91,6 +91,17 @@ class Corpus:
                 self.linked[i].add(other)
                 self.linked[other].add(i)
 
+    def dense_scores(self, vector: np.ndarray, k: int) -> np.ndarray:
+        """Cosine of `vector` with every unit: exact for a flat index; from an approximate one, the
+        `k` nearest units found by it, and -1 (as far as can be) for the rest."""
+        if self.dense_index is None or isinstance(self.dense_index, faiss.IndexFlat):
+            return self.vectors @ vector
+        scores, found = self.dense_index.search(vector[None, :], k)
+        dense = np.full(len(self.units), -1.0, dtype=np.float32)
+        hit = found[0] >= 0
+        dense[found[0][hit]] = scores[0][hit]
+        return dense
+
     @classmethod
     def load(cls, folder: Path) -> tuple[Corpus, Manifest, Fusion]:
         manifest = Manifest.from_file(folder / "manifest.json")
@@ -98,6 +109,8 @@ class Corpus:
         payload = json.loads((folder / "articles.json").read_text(encoding="utf-8"))
         units = [Unit(a, kind, text) for a, kind, text in payload["units"]]
         index = faiss.read_index(str(folder / "vectors.faiss"))
+        if isinstance(index, faiss.IndexIVF):
+            index.make_direct_map()  # so stored vectors can be read back
         vectors = (
             index.reconstruct_n(0, index.ntotal)
             if index.ntotal
@@ -276,7 +289,7 @@ class Retriever:
         if lang is not None:
             probs = {code: float(code == lang) for code in probs}
         query_lang = lang or max(probs, key=probs.get)
-        dense = self.corpus.vectors @ vector
+        dense = self.corpus.dense_scores(vector, 10 * self.per_signal)
         lexical = self.corpus.lexical.scores(text)
         coverage = self.corpus.lexical.coverage(text, query_lang)
         head = self.corpus.head.logits(vector) if self.corpus.head is not None else None

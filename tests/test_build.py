@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 
+import numpy as np
 import pytest
 
 from bot.articles import InvalidKnowledgeBase
@@ -140,10 +141,28 @@ def test_no_published_article_is_an_error(isolated_home, settings):
     assert current_version(settings.index_path) is None
 
 
-def test_large_collections_use_hnsw_and_still_retrieve(small_kb, isolated_home):
-    settings = Settings(hnsw_threshold=10)
+def test_large_collections_use_an_approximate_index_and_still_retrieve(small_kb, isolated_home):
+    settings = Settings(ann_threshold=10)
     embedder = FakeEmbedder()
     result = build_index(settings, embedder)
-    assert result.manifest.faiss_type == "IndexHNSWFlat"
+    assert result.manifest.faiss_type == "IndexIVFFlat"
     retriever = Retriever.from_root(settings.index_path, embedder, LanguageDetector()).load()
     assert retriever.search("ho perso la password").hits[0].article_id == "reset-password"
+
+
+def test_the_approximate_index_agrees_with_exact_search_on_new_queries():
+    import faiss
+
+    from bot.index import exact_top1, make_faiss
+
+    rng = np.random.default_rng(7)
+    topics = rng.standard_normal((300, 48)).astype(np.float32)
+    vectors = topics[rng.integers(0, 300, 30_000)] + 0.6 * rng.standard_normal((30_000, 48)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = make_faiss(vectors, ann_threshold=10_000)
+    assert isinstance(index, faiss.IndexIVFFlat) and 1 <= index.nprobe < index.nlist
+    queries = vectors[rng.choice(30_000, 400, replace=False)] + 0.05 * rng.standard_normal((400, 48))
+    queries = (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32)
+    exact, _ = exact_top1(vectors, queries)
+    _, found = index.search(queries, 1)
+    assert np.mean(found[:, 0] == exact) >= 0.95
