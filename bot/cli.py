@@ -140,7 +140,11 @@ def serve(
     if current_version(settings.index_path) is None:
         _fail(f"no index in {settings.index_path}; run `faqbot build` first", 2)
     typer.echo(f"faqbot serving on http://{host}:{port} (demo page at /, widget at /widget.js)")
-    uvicorn.run("bot.api:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    from bot.api import uvicorn_options
+
+    uvicorn.run(
+        "bot.api:create_app", factory=True, host=host, port=port, workers=workers, **uvicorn_options(settings)
+    )
 
 
 @app.command()
