@@ -12,11 +12,13 @@ import typer
 from bot.articles import InvalidKnowledgeBase, load_kb
 from bot.config import Settings
 from bot.dialog import ConversationState, Reply
+from bot.gdpr_cli import app as gdpr_app
 from bot.index import IndexError_
 
 app = typer.Typer(
     help="faqbot: answers customer questions from a Markdown knowledge base.", no_args_is_help=True
 )
+app.add_typer(gdpr_app, name="gdpr")
 
 KbOption = Annotated[Path | None, typer.Option("--kb", help="Knowledge-base folder (default: kb_articles).")]
 IndexOption = Annotated[Path | None, typer.Option("--index", help="Index folder (default: index).")]
