@@ -177,3 +177,12 @@ def test_a_body_in_time_is_replayed_to_the_app_whole():
 
     run_asgi(BodyLimit(app, max_bytes=1024, timeout=5), http_scope([]), chunks)
     assert seen == [{"type": "http.request", "body": b'{"text": "ciao"}', "more_body": False}]
+
+
+def test_faqbot_serve_runs_uvicorn_with_timeouts_and_without_its_proxy_headers():
+    from bot.api import uvicorn_options
+
+    options = uvicorn_options(Settings(keepalive_timeout=3, max_concurrency=200))
+    assert options["proxy_headers"] is False, "only FAQBOT_TRUSTED_PROXIES decides whom to believe"
+    assert options["timeout_keep_alive"] == 3 and options["limit_concurrency"] == 200
+    assert options["access_log"] is False and options["log_config"]["formatters"]["default"]
