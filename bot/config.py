@@ -91,6 +91,12 @@ class Settings(BaseSettings):
             raise ValueError(f"unsupported languages {unknown}; supported: it, en")
         return value
 
+    @field_validator("admin_token")
+    @classmethod
+    def _blank_token_is_no_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # FAQBOT_ADMIN_TOKEN="" must disable the admin API, not accept "Authorization: Bearer ".
+        return value if value is not None and value.get_secret_value().strip() else None
+
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:

@@ -151,3 +151,13 @@ def test_console_pages_keep_their_own_stricter_headers(make_client):
     assert csp.startswith("default-src 'none'") and "frame-ancestors 'none'" in csp
     assert "form-action 'self'" in csp
     assert page.headers["referrer-policy"] == "same-origin" and page.headers["cache-control"] == "no-store"
+
+
+def test_an_empty_admin_token_disables_the_admin_api(service_factory, monkeypatch):  # noqa: F811
+    """Before: FAQBOT_ADMIN_TOKEN="" let `Authorization: Bearer ` (an empty token) in."""
+    monkeypatch.setenv("FAQBOT_ADMIN_TOKEN", "")
+    assert Settings().admin_token is None
+    with TestClient(create_app(Settings(), service_factory())) as client:
+        r = client.get("/api/v1/admin/handoffs", headers={"Authorization": "Bearer "})
+        assert r.status_code == 403 and "disabled" in r.json()["detail"]
+        assert client.get("/admin/login").status_code == 403
