@@ -40,7 +40,7 @@ def browser_kb(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(sample_home, browser_kb):
+def server(sample_home, browser_kb, tmp_path_factory):
     """`faqbot serve` as a user starts it, on a free port, until the module's tests are done."""
     port = free_port()
     env = {
@@ -51,12 +51,15 @@ def server(sample_home, browser_kb):
         "FAQBOT_ADMIN_TOKEN": ADMIN_TOKEN,
     }
     command = [str(Path(sys.executable).with_name("faqbot")), "serve", "--port", str(port)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # Output to a file: a pipe nobody reads fills up and blocks the server's logging.
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"faqbot serve exited: {process.stdout.read()}")
+            pytest.fail(f"faqbot serve exited: {log.read_text(encoding='utf-8', errors='replace')}")
         try:
             if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                 break

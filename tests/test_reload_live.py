@@ -23,11 +23,13 @@ pytestmark = pytest.mark.model
 QUESTIONS = ["dove è il mio ordine?", "how much is shipping", "voglio fare un reso", "password dimenticata"]
 
 
-def wait_ready(base: str, process: subprocess.Popen, timeout: float = 120) -> dict:
+def wait_ready(base: str, process: subprocess.Popen, timeout: float = 120, log: Path | None = None) -> dict:
+    """/readyz once the server is up; fails with its output (from `log`) if it exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"faqbot serve exited: {process.stdout.read()}")
+            output = log.read_text(encoding="utf-8", errors="replace") if log else ""
+            pytest.fail(f"faqbot serve exited: {output}")
         try:
             r = httpx.get(f"{base}/readyz", timeout=1)
             if r.status_code == 200:
@@ -51,15 +53,14 @@ def test_rebuild_under_traffic_swaps_with_zero_failed_requests(sample_home, tmp_
         "FAQBOT_RATE_LIMIT_IP": "0",  # four busy clients from one address: not what this test is about
     }
     faqbot = str(Path(sys.executable).with_name("faqbot"))
-    process = subprocess.Popen(
-        [faqbot, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    # Output to a file: a pipe nobody reads fills up and blocks the server's logging.
+    log = tmp_path / "server.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [faqbot, "serve", "--port", str(port)], env=env, stdout=output, stderr=subprocess.STDOUT
+        )
     try:
-        before = wait_ready(base, process)["index_version"]
+        before = wait_ready(base, process, log=log)["index_version"]
         stop = threading.Event()
         results: list[int | str] = []
 

@@ -50,7 +50,7 @@ def served(sample_home, tmp_path_factory):
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(base, process)
+        wait_ready(base, process, log=log)
         yield base, port, log
     finally:
         process.terminate()
