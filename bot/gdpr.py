@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 from bot.models import Conversation, Feedback, Message, MissedQuery, Ticket
 from bot.store import Store
 
+MESSENGER = "messenger"  # the Messenger channel's name in conversations.channel
 # Deleted children first: messages are referenced by feedback, conversations by everything.
 _CHILDREN = (MissedQuery, Feedback, Ticket, Message)
 
@@ -29,15 +30,21 @@ class MessengerLookupUnavailable(LookupError):
 def messenger_conversations(store: Store, psid: str) -> list[str]:
     """The ids of a Messenger user's conversations, by page-scoped id (PSID).
 
-    The Messenger channel records which conversations belong to which PSID and answers through
-    `Store.messenger_conversations(psid) -> list[str]`; a store without it cannot answer."""
+    A store method `messenger_conversations(psid)` answers if there is one; otherwise the
+    conversations the Messenger channel keeps per user (channel "messenger", `external_id` = PSID).
+    A schema with neither cannot answer."""
     lookup = getattr(store, "messenger_conversations", None)
-    if lookup is None:
+    if lookup is not None:
+        return list(lookup(psid))
+    external_id = getattr(Conversation, "external_id", None)
+    if external_id is None:
         raise MessengerLookupUnavailable(
-            "this store does not record Messenger users (Store.messenger_conversations is missing); "
+            "this store does not record Messenger users (no conversations.external_id); "
             "find the conversation ids another way and use --conversation"
         )
-    return list(lookup(psid))
+    with store.session() as session:
+        query = select(Conversation.id).where(Conversation.channel == MESSENGER, external_id == psid)
+        return list(session.scalars(query))
 
 
 def export(store: Store, conversation_ids: Iterable[str]) -> dict[str, Any]:

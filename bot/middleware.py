@@ -24,6 +24,9 @@ access_log = logging.getLogger("faqbot.access")
 error_log = logging.getLogger("faqbot.error")
 
 QUIET = ("/healthz", "/readyz", "/metrics")  # probes: logged at debug, never rate limited
+# Signed platform webhooks (Messenger) arrive from a few of the platform's addresses on behalf of
+# many customers: a per-address limit would drop their messages.
+UNLIMITED_PREFIXES = ("/webhooks/",)
 SECURITY_HEADERS = {
     b"x-content-type-options": b"nosniff",
     b"referrer-policy": b"no-referrer",
@@ -170,7 +173,13 @@ class RateLimitByAddress:
         self.metrics = metrics
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if self.limiter is None or scope["type"] != "http" or scope["path"] in QUIET:
+        path = scope.get("path", "")
+        if (
+            self.limiter is None
+            or scope["type"] != "http"
+            or path in QUIET
+            or path.startswith(UNLIMITED_PREFIXES)
+        ):
             await self.app(scope, receive, send)
             return
         client = scope.get("client")

@@ -40,6 +40,7 @@ def test_an_address_over_its_rate_gets_429_with_retry_after(make_client):
     assert "too many requests" in refused.json()["detail"]
     assert client.get("/healthz").status_code == 200, "probes are never limited"
     assert client.get("/readyz").status_code == 200
+    assert client.post("/webhooks/messenger", content=b"{}").status_code != 429, "platform webhooks neither"
     assert 'faqbot_rate_limited_total{kind="address"} 1.0' in client.get("/metrics").text
 
 
