@@ -14,7 +14,7 @@ from bot.api import create_app
 from bot.config import Settings
 from tests.test_hostile import TOKEN, hostile_app  # noqa: F401 - fixture
 
-EXAMPLES = 15  # per operation and mode: about 400 generated requests per database
+EXAMPLES = 12  # per operation and mode: about 300 generated requests per database
 # The operations of the document, read at collection time (the app loads nothing until it starts).
 OPERATIONS = [
     (method.upper(), path)

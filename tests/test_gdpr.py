@@ -7,9 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from bot.build import build_index
 from bot.cli import app
-from bot.config import Settings
 from bot.conversations import ChatService
 from bot.dialog import Bot
 from bot.gdpr import MessengerLookupUnavailable, erase, export, messenger_conversations
@@ -25,13 +23,10 @@ EMAIL = "giulia.bianchi@example.com"
 
 
 @pytest.fixture
-def service(small_kb, database_url, monkeypatch):
+def service(small_index_home, database_url, monkeypatch):
     """A chat service over the small KB and a fresh database, which the CLI also uses."""
     monkeypatch.setenv("FAQBOT_DATABASE_URL", database_url)
-    settings = Settings()
-    embedder = FakeEmbedder()
-    build_index(settings, embedder)
-    retriever = Retriever.from_root(settings.index_path, embedder, LanguageDetector()).load()
+    retriever = Retriever.from_root(small_index_home / "index", FakeEmbedder(), LanguageDetector()).load()
     store = Store(database_url).open()
     yield ChatService(Bot(retriever, Thresholds()), store)
     store.close()

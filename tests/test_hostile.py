@@ -30,7 +30,7 @@ from tests.conftest import SMALL_KB, FakeEmbedder, database_urls, write_article
 TOKEN = "hostile-admin-token"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+FUZZ = settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
 
 # What customers (and attackers) really send, beyond random text.
 NASTY = [

@@ -12,16 +12,15 @@ from fastapi.testclient import TestClient
 from bot.api import create_app
 from bot.config import Settings
 from bot.middleware import BodyLimit
-from tests.test_api import service_factory  # noqa: F401 - fixture
 
 
 @pytest.fixture
-def make_client(service_factory):  # noqa: F811
+def make_client(quick_service):
     """A TestClient over the small KB with the given settings, connecting from `address`."""
     opened = []
 
     def make(address: str = "203.0.113.7", **settings) -> TestClient:
-        client = TestClient(create_app(Settings(**settings), service_factory()), client=(address, 50000))
+        client = TestClient(create_app(Settings(**settings), quick_service()), client=(address, 50000))
         opened.append(client.__enter__())
         return client
 
@@ -54,8 +53,8 @@ def test_the_429_carries_cors_headers_so_the_widget_can_read_it(make_client):
     assert "retry-after" in refused.headers["access-control-expose-headers"].lower()
 
 
-def test_one_address_does_not_use_up_anothers_tokens(service_factory):  # noqa: F811
-    app = create_app(Settings(rate_limit_ip=1, rate_limit_ip_burst=1), service_factory())
+def test_one_address_does_not_use_up_anothers_tokens(quick_service):
+    app = create_app(Settings(rate_limit_ip=1, rate_limit_ip_burst=1), quick_service())
     with TestClient(app, client=("198.51.100.1", 1)) as first:
         assert first.get("/api/v1/articles/reset-password").status_code == 200
         assert first.get("/api/v1/articles/reset-password").status_code == 429

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from bot.api import create_app
 from bot.config import Settings
 from bot.logs import JsonFormatter, log_config, new_request_id
-from tests.test_api import service_factory  # noqa: F401 - fixture
+from tests.test_api import service_factory  # noqa: F401 - fixture (a test that changes the index)
 
 EMAIL = "mario.rossi@example.com"
 PHONE = "347 123 4567"
@@ -28,8 +28,8 @@ def formatted(records) -> list[dict]:
 
 
 @pytest.fixture
-def client(service_factory):  # noqa: F811
-    with TestClient(create_app(Settings(), service_factory())) as client:
+def client(quick_service):
+    with TestClient(create_app(Settings(), quick_service())) as client:
         yield client
 
 
@@ -102,9 +102,9 @@ def test_turn_logs_hold_the_customers_words_only_redacted(client, caplog):
     assert "[EMAIL]" in turn["text"] and "[PHONE]" in turn["text"]
 
 
-def test_turn_logs_can_leave_the_text_out(service_factory, caplog):  # noqa: F811
+def test_turn_logs_can_leave_the_text_out(quick_service, caplog):
     caplog.set_level(logging.DEBUG)
-    with TestClient(create_app(Settings(log_text=False), service_factory())) as client:
+    with TestClient(create_app(Settings(log_text=False), quick_service())) as client:
         client.post("/api/v1/chat", json={"text": "spese di spedizione"})
     turn = next(e for e in formatted(caplog.records) if e["logger"] == "faqbot.chat")
     assert "text" not in turn and turn["decision"] == "answer"
@@ -120,9 +120,9 @@ class Broken:
         raise RuntimeError(f"database refused the row for {text}")
 
 
-def test_an_unhandled_error_is_a_generic_500_logged_and_counted(service_factory, caplog):  # noqa: F811
+def test_an_unhandled_error_is_a_generic_500_logged_and_counted(quick_service, caplog):
     caplog.set_level(logging.DEBUG)
-    app = create_app(Settings(), Broken(service_factory()))
+    app = create_app(Settings(), Broken(quick_service()))
     with TestClient(app) as client:
         r = client.post("/api/v1/chat", json={"text": f"sono {EMAIL}"}, headers={"X-Request-ID": "boom-1"})
         metrics = client.get("/metrics").text
@@ -174,11 +174,11 @@ def test_the_server_log_config_writes_json_lines(capsys):
     assert entries[0]["route"] == "/x" and entries[1]["logger"] == "uvicorn.error"
 
 
-def test_nothing_logs_the_admin_token(service_factory, monkeypatch, caplog):  # noqa: F811
+def test_nothing_logs_the_admin_token(quick_service, monkeypatch, caplog):
     token = "very-secret-admin-token-123"
     monkeypatch.setenv("FAQBOT_ADMIN_TOKEN", token)
     caplog.set_level(logging.DEBUG)
-    with TestClient(create_app(Settings(), service_factory())) as client:
+    with TestClient(create_app(Settings(), quick_service())) as client:
         auth = {"Authorization": f"Bearer {token}"}
         assert client.get("/api/v1/admin/handoffs", headers=auth).status_code == 200
         client.get("/api/v1/admin/handoffs", headers={"Authorization": f"Bearer {token}x"})

@@ -11,19 +11,18 @@ from fastapi.testclient import TestClient
 from bot.api import create_app
 from bot.channels.web import DEMO_CSP, STATIC
 from bot.config import Settings
-from tests.test_api import service_factory  # noqa: F401 - fixture
 
 TOKEN = "staff-token"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 @pytest.fixture
-def make_client(service_factory, monkeypatch):  # noqa: F811
+def make_client(quick_service, monkeypatch):
     monkeypatch.setenv("FAQBOT_ADMIN_TOKEN", TOKEN)
     opened = []
 
     def make(base_url: str = "http://testserver", address: str = "203.0.113.9", **settings) -> TestClient:
-        app = create_app(Settings(**settings), service_factory())
+        app = create_app(Settings(**settings), quick_service())
         client = TestClient(app, base_url=base_url, client=(address, 1), follow_redirects=False)
         opened.append(client.__enter__())
         return client
@@ -153,11 +152,11 @@ def test_console_pages_keep_their_own_stricter_headers(make_client):
     assert page.headers["referrer-policy"] == "same-origin" and page.headers["cache-control"] == "no-store"
 
 
-def test_an_empty_admin_token_disables_the_admin_api(service_factory, monkeypatch):  # noqa: F811
+def test_an_empty_admin_token_disables_the_admin_api(quick_service, monkeypatch):
     """Before: FAQBOT_ADMIN_TOKEN="" let `Authorization: Bearer ` (an empty token) in."""
     monkeypatch.setenv("FAQBOT_ADMIN_TOKEN", "")
     assert Settings().admin_token is None
-    with TestClient(create_app(Settings(), service_factory())) as client:
+    with TestClient(create_app(Settings(), quick_service())) as client:
         r = client.get("/api/v1/admin/handoffs", headers={"Authorization": "Bearer "})
         assert r.status_code == 403 and "disabled" in r.json()["detail"]
         assert client.get("/admin/login").status_code == 403
