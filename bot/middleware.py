@@ -73,6 +73,8 @@ class RequestContext:
 
         try:
             await self.app(scope, receive, send_with_headers)
+            if not responded:
+                status = 499  # the client went away before an answer (nginx's code for it): not a 5xx
         except Exception as exc:  # noqa: BLE001 - the client gets a generic 500, the log gets the rest
             route = _route(scope)
             self.metrics.exceptions.labels(route, type(exc).__name__).inc()

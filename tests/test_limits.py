@@ -186,3 +186,27 @@ def test_faqbot_serve_runs_uvicorn_with_timeouts_and_without_its_proxy_headers()
     assert options["proxy_headers"] is False, "only FAQBOT_TRUSTED_PROXIES decides whom to believe"
     assert options["timeout_keep_alive"] == 3 and options["limit_concurrency"] == 200
     assert options["access_log"] is False and options["log_config"]["formatters"]["default"]
+
+
+def test_a_client_that_leaves_mid_body_is_logged_as_499_not_as_a_server_error(quick_service):
+    from bot.middleware import RequestContext
+
+    app = create_app(Settings(), quick_service())
+    gone = iter([{"type": "http.request", "body": b"{", "more_body": True}, {"type": "http.disconnect"}])
+
+    async def receive() -> dict:
+        return next(gone)
+
+    context = next(m for m in app.user_middleware if m.cls is RequestContext)
+    sent = run_asgi(
+        RequestContext(BodyLimit(lambda *a: None, 1024), **context.kwargs),
+        {**http_scope([]), "client": ("192.0.2.1", 1), "scheme": "http"},
+        receive,
+    )
+    assert sent == []
+    registry = app.state.metrics.registry
+    sample = {"method": "POST", "route": "unmatched", "status": "499"}
+    assert registry.get_sample_value("faqbot_requests_total", sample) == 1
+    assert (
+        registry.get_sample_value("faqbot_http_errors_total", {"route": "unmatched", "status": "500"}) is None
+    )
