@@ -30,7 +30,7 @@ def test_the_document_covers_every_public_and_admin_operation():
         "/api/v1/conversations/{conversation_id}/messages",
         "/api/v1/admin/missed/{missed_id}/resolve",
     } <= paths
-    assert len(OPERATIONS) == 14
+    assert len(OPERATIONS) >= 14
 
 
 @pytest.fixture(scope="module")
