@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import time
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,8 +17,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from bot.config import Settings
 from bot.conversations import ChatService
 from bot.handoff import BusinessHours
+from bot.logs import log_config, stamp_request_ids
 from bot.metrics import Metrics
+from bot.middleware import BodyLimit, RateLimitByAddress, RequestContext, TrustedProxies
 from bot.outbound import Outbound
+from bot.ratelimit import RateLimiter
 from bot.reload import IndexWatcher
 
 
@@ -27,6 +29,7 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
     """The web app. Without `chat`, the bot and the store are loaded from settings at start-up."""
     settings = settings or Settings()
     metrics = Metrics()
+    stamp_request_ids()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -43,20 +46,29 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
         if chat is None:
             service.store.close()
 
-    app = FastAPI(title="faqbot", version="1", lifespan=lifespan)
+    # No Swagger UI or ReDoc: they load scripts from a CDN; the OpenAPI document stays at /openapi.json.
+    app = FastAPI(title="faqbot", version="1", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.outbound = Outbound()  # channels that push staff replies register here
     app.state.messenger = None
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.state.conversation_limiter = _limiter(
+        settings.rate_limit_conversation, settings.rate_limit_conversation_burst, settings.rate_limit_keys
+    )
+    ip_limiter = _limiter(settings.rate_limit_ip, settings.rate_limit_ip_burst, settings.rate_limit_keys)
+    # add_middleware wraps: the last one added is the outermost.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
+    app.add_middleware(RateLimitByAddress, limiter=ip_limiter, metrics=metrics)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST"],
-        allow_headers=["Content-Type"],
+        allow_headers=["Content-Type", "X-Request-ID"],
+        expose_headers=["Retry-After", "X-Request-ID"],
         allow_credentials=False,
     )
-    app.add_middleware(Observe, metrics=metrics)
+    app.add_middleware(TrustedProxies, trusted=settings.trusted_proxies)
+    app.add_middleware(RequestContext, metrics=metrics)
     _errors(app)
     _health(app, metrics)
 
@@ -82,7 +94,12 @@ def _watch(app: FastAPI, service: ChatService, settings: Settings, metrics: Metr
         metrics.index.remove(old)
         metrics.index.labels(new).set(1)
 
-    watcher = IndexWatcher(service.bot, settings.index_path, settings.reload_interval, swapped).start()
+    def failed(_version: str, _why: str) -> None:
+        metrics.reload_failures.inc()
+
+    watcher = IndexWatcher(
+        service.bot, settings.index_path, settings.reload_interval, swapped, failed
+    ).start()
     app.state.watcher = watcher
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, watcher.trigger)
@@ -126,32 +143,22 @@ def _health(app: FastAPI, metrics: Metrics) -> None:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-class Observe:
-    """Count requests and time them per route (plain ASGI: no per-request task or stream)."""
+def _limiter(per_minute: float, burst: int, keys: int) -> RateLimiter | None:
+    return RateLimiter(per_minute, burst, keys) if per_minute > 0 else None
 
-    def __init__(self, app: Any, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def observed_send(message: dict) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, observed_send)
-        finally:
-            name = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.requests.labels(scope["method"], name, str(status)).inc()
-            self.metrics.latency.labels(name).observe(time.perf_counter() - started)
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How `faqbot serve` runs uvicorn: JSON logs, our own access log, no proxy headers believed
+    except through FAQBOT_TRUSTED_PROXIES, and timeouts for idle and slow connections."""
+    return {
+        "log_config": log_config(settings.log_level, settings.log_format),
+        "access_log": False,  # RequestContext logs each request, with its request id
+        "proxy_headers": False,  # TrustedProxies decides, from settings
+        "server_header": False,
+        "timeout_keep_alive": settings.keepalive_timeout,
+        "limit_concurrency": settings.max_concurrency,
+        "timeout_graceful_shutdown": 30,
+    }
 
 
 def _errors(app: FastAPI) -> None:
@@ -163,58 +170,6 @@ def _errors(app: FastAPI) -> None:
             where = ".".join(str(part) for part in error.get("loc", ()))
             reasons.append(f"{where}: {error.get('msg', 'invalid')}")
         return JSONResponse({"detail": "; ".join(reasons) or "invalid request"}, status_code=422)
-
-
-class BodyLimit:
-    """Refuse request bodies over `max_bytes` with 413, whether or not Content-Length is sent.
-
-    The body is read here (never more than the limit) and replayed to the app."""
-
-    def __init__(self, app: Any, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _too_large(send, self.max_bytes)
-            return
-        chunks, size, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":  # client went away
-                return
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            more = message.get("more_body", False)
-            if size > self.max_bytes:
-                await _too_large(send, self.max_bytes)
-                return
-        body, replayed = b"".join(chunks), False
-
-        async def replay() -> dict:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-
-async def _too_large(send: Any, limit: int) -> None:
-    body = f'{{"detail": "request body over {limit} bytes"}}'.encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 def _messenger(settings: Settings, service: ChatService, outbound: Outbound, metrics: Metrics):

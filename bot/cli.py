@@ -13,11 +13,13 @@ import typer
 from bot.articles import InvalidKnowledgeBase, load_kb
 from bot.config import Settings
 from bot.dialog import ConversationState, Reply
+from bot.gdpr_cli import app as gdpr_app
 from bot.index import IndexError_
 
 app = typer.Typer(
     help="faqbot: answers customer questions from a Markdown knowledge base.", no_args_is_help=True
 )
+app.add_typer(gdpr_app, name="gdpr")
 
 KbOption = Annotated[Path | None, typer.Option("--kb", help="Knowledge-base folder (default: kb_articles).")]
 IndexOption = Annotated[Path | None, typer.Option("--index", help="Index folder (default: index).")]
@@ -145,7 +147,11 @@ def serve(
     # the cores the other requests need (see bot/compute.py). Read when torch loads, so set here.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     typer.echo(f"faqbot serving on http://{host}:{port} (demo page at /, widget at /widget.js)")
-    uvicorn.run("bot.api:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    from bot.api import uvicorn_options
+
+    uvicorn.run(
+        "bot.api:create_app", factory=True, host=host, port=port, workers=workers, **uvicorn_options(settings)
+    )
 
 
 @app.command()

@@ -48,14 +48,20 @@ def cluster(
     if not items:
         return []
     vectors = embedder.encode([i.text for i in items])
+    # A text with nothing to embed (only symbols, say) may get a zero vector, which has no cosine:
+    # such questions form one topic of their own instead of failing the whole clustering.
+    blank = np.linalg.norm(vectors, axis=1) == 0
+    meaningful = np.flatnonzero(~blank)
     labels = np.zeros(len(items), dtype=int)
-    if len(items) > 1:
+    if len(meaningful) > 1:
         from sklearn.cluster import AgglomerativeClustering
 
         model = AgglomerativeClustering(
             n_clusters=None, distance_threshold=distance, metric="cosine", linkage="average"
         )
-        labels = model.fit_predict(vectors)
+        labels[meaningful] = model.fit_predict(vectors[meaningful])
+    if blank.any():
+        labels[blank] = labels[meaningful].max() + 1 if len(meaningful) else 0
     topics = [
         _topic(items, vectors, np.flatnonzero(labels == label), retriever) for label in np.unique(labels)
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -84,12 +84,55 @@ class Settings(BaseSettings):
     # Set by `faqbot serve --workers N`: how many server processes share this machine.
     server_processes: int = Field(default=1, ge=1)
 
+    # Abuse limits, per server process (N replicas or workers allow up to N times these rates).
+    # Requests a minute per client address (0: off), and the burst a client may send at once.
+    rate_limit_ip: float = Field(default=120.0, ge=0.0)
+    rate_limit_ip_burst: int = Field(default=60, ge=1)
+    # Chat messages and feedback a minute per conversation (0: off), and the burst.
+    rate_limit_conversation: float = Field(default=20.0, ge=0.0)
+    rate_limit_conversation_burst: int = Field(default=10, ge=1)
+    # Clients remembered per limit; the least recently seen is forgotten first (bounded memory).
+    rate_limit_keys: int = Field(default=50_000, ge=1)
+    # Proxies (addresses or networks) whose X-Forwarded-For / X-Forwarded-Proto are believed.
+    trusted_proxies: list[str] = []
+    # Seconds a client has to send the whole request body (then 408).
+    body_timeout: float = Field(default=10.0, gt=0.0)
+    # Seconds an idle keep-alive connection stays open (uvicorn).
+    keepalive_timeout: int = Field(default=5, ge=1)
+    # Most connections and requests a process handles at once; beyond, 503 (uvicorn). Unset: no cap.
+    max_concurrency: int | None = Field(default=None, ge=1)
+    # The console's cookies get the Secure flag: "auto" when the request came over https.
+    secure_cookies: Literal["auto", "always", "never"] = "auto"
+    # Server logs: one JSON object per line ("json") or plain lines ("text").
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Log every customer turn with its text (always redacted); false keeps customers' words out of logs.
+    log_text: bool = True
+
     @field_validator("languages")
     @classmethod
     def _known_languages(cls, value: list[str]) -> list[str]:
         unknown = sorted(set(value) - {"it", "en"})
         if unknown:
             raise ValueError(f"unsupported languages {unknown}; supported: it, en")
+        return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _blank_token_is_no_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # FAQBOT_ADMIN_TOKEN="" must disable the admin API, not accept "Authorization: Bearer ".
+        return value if value is not None and value.get_secret_value().strip() else None
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError as exc:
+                raise ValueError(f"trusted_proxies: {entry!r} is not an IP address or network") from exc
         return value
 
     @model_validator(mode="after")

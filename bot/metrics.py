@@ -6,6 +6,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class Metrics:
+    """Every counter, histogram and gauge the app exports at /metrics."""
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
@@ -22,3 +24,26 @@ class Metrics:
             "faqbot_decisions", "Bot decisions", ["decision", "channel"], registry=self.registry
         )
         self.index = Gauge("faqbot_index_info", "Index version served", ["version"], registry=self.registry)
+        self.errors = Counter(
+            "faqbot_http_errors", "Responses with a 5xx status", ["route", "status"], registry=self.registry
+        )
+        self.exceptions = Counter(
+            "faqbot_exceptions",
+            "Unhandled exceptions (answered with a generic 500)",
+            ["route", "exception"],
+            registry=self.registry,
+        )
+        self.rate_limited = Counter(
+            "faqbot_rate_limited", "Requests refused with 429", ["kind"], registry=self.registry
+        )
+        self.reload_failures = Counter(
+            "faqbot_index_reload_failures",
+            "Index versions that failed to load (the old version kept serving)",
+            registry=self.registry,
+        )
+        # Fed by the store's local spool (records accepted while the database was unreachable).
+        self.spool_pending = Gauge(
+            "faqbot_db_spool_pending",
+            "Records waiting in the local spool for the database",
+            registry=self.registry,
+        )

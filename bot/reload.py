@@ -28,10 +28,12 @@ class IndexWatcher:
         root: Path,
         interval: float = 5.0,
         on_swap: Callable[[str, str], None] = lambda old, new: None,
+        on_failure: Callable[[str, str], None] = lambda version, why: None,
     ) -> None:
         if interval <= 0:
             raise ValueError(f"interval must be positive, got {interval}")
         self.bot, self.root, self.interval, self.on_swap = bot, root, interval, on_swap
+        self.on_failure = on_failure  # a version refused, or a check that failed (metrics count them)
         self.refused: dict[str, str] = {}  # version -> why it was not loaded
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -66,6 +68,7 @@ class IndexWatcher:
             except Exception as exc:  # noqa: BLE001 - any failure keeps the old index serving
                 self.refused[target] = f"{type(exc).__name__}: {exc}"
                 log.error("not loading index %s, still serving %s: %s", target, serving, self.refused[target])
+                self.on_failure(target, self.refused[target])
                 return serving
             self.bot.retriever = fresh  # one reference assignment: atomic for every reader
             log.info("now serving index %s (was %s)", target, serving)
@@ -79,5 +82,6 @@ class IndexWatcher:
             if not self._stop.is_set():
                 try:
                     self.check()
-                except Exception:  # noqa: BLE001 - the watcher must outlive any single failure
+                except Exception as exc:  # noqa: BLE001 - the watcher must outlive any single failure
                     log.exception("index check failed")
+                    self.on_failure("", f"{type(exc).__name__}: {exc}")

@@ -186,3 +186,39 @@ def sample_home(tmp_path_factory) -> Path:
     settings = Settings(home=home, kb_dir=REPO / "kb_articles")
     build_index(settings, load_embedder(settings.model))
     return home
+
+
+@pytest.fixture(scope="module")
+def small_index_home(tmp_path_factory) -> Path:
+    """A FAQBOT_HOME with the small KB built once per module by the fake embedder (read only)."""
+    from bot.build import build_index
+
+    home = tmp_path_factory.mktemp("small-index")
+    for (lang, article_id), (front, body) in SMALL_KB.items():
+        write_article(home / "kb_articles", lang, article_id, front, body)
+    build_index(Settings(home=home), FakeEmbedder())
+    return home
+
+
+@pytest.fixture
+def quick_service(small_index_home, tmp_path):
+    """Chat services over the module's small index, each with a fresh SQLite store: a cheaper
+    `service_factory` for tests that never change the index or the articles."""
+    from bot.conversations import ChatService
+    from bot.dialog import Bot
+    from bot.language import LanguageDetector
+    from bot.policy import Thresholds
+    from bot.retrieve import Retriever
+    from bot.store import Store
+
+    stores = []
+
+    def make() -> ChatService:
+        index = small_index_home / "index"
+        retriever = Retriever.from_root(index, FakeEmbedder(), LanguageDetector()).load()
+        stores.append(Store(f"sqlite:///{tmp_path / f'quick-{len(stores)}.db'}").open())
+        return ChatService(Bot(retriever, Thresholds()), stores[-1])
+
+    yield make
+    for store in stores:
+        store.close()

@@ -40,7 +40,7 @@ def browser_kb(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(sample_home, browser_kb):
+def server(sample_home, browser_kb, tmp_path_factory):
     """`faqbot serve` as a user starts it, on a free port, until the module's tests are done."""
     port = free_port()
     env = {
@@ -51,14 +51,15 @@ def server(sample_home, browser_kb):
         "FAQBOT_ADMIN_TOKEN": ADMIN_TOKEN,
     }
     command = [str(Path(sys.executable).with_name("faqbot")), "serve", "--port", str(port)]
-    log = sample_home / f"serve-{port}.log"  # a file, not a pipe: an unread pipe fills and stalls the server
-    with log.open("w") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    # Output to a file: a pipe nobody reads fills up and blocks the server's logging.
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"faqbot serve exited: {log.read_text()}")
+            pytest.fail(f"faqbot serve exited: {log.read_text(encoding='utf-8', errors='replace')}")
         try:
             if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                 break
@@ -181,3 +182,104 @@ def test_an_agents_reply_reaches_the_customer_in_the_widget(server, browser):
     agent = page.locator('.fb-msg[data-role="agent"]')
     agent.first.wait_for(timeout=15_000)
     assert "Giulia" in agent.first.inner_text()
+
+
+# --- under a strict Content-Security-Policy ----------------------------------------------------------
+
+RECORD_VIOLATIONS = """
+window.__violations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__violations.push(`${e.violatedDirective} ${e.blockedURI || "inline"}`);
+}, true);
+"""
+
+
+def strict_page(browser):
+    """A page that records every CSP violation, from DOM events and from the console."""
+    page = browser.new_page()
+    page.add_init_script(RECORD_VIOLATIONS)
+    page.console_messages_csp = []
+    page.on(
+        "console",
+        lambda m: page.console_messages_csp.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    return page
+
+
+def violations(page) -> list[str]:
+    return page.evaluate("() => window.__violations") + page.console_messages_csp
+
+
+def chat_in_widget(page) -> None:
+    page.click(".fb-launcher")
+    ask(page, "dove è il mio ordine?")
+    bot_messages(page, "answer").first.wait_for()
+    assert page.locator(".fb-answer").first.inner_html().strip(), "answer HTML rendered"
+    ask(page, "voglio parlare con un operatore")
+    page.locator(".fb-handoff").first.wait_for()
+    # The widget's own stylesheet applies (a blocked <style> would leave the launcher unstyled).
+    background = page.evaluate(
+        "() => getComputedStyle(document.getElementById('faqbot-widget').shadowRoot"
+        ".querySelector('.fb-launcher')).backgroundColor"
+    )
+    assert background == "rgb(47, 111, 94)"
+
+
+def test_the_widget_works_under_the_demo_pages_strict_csp(server, browser):
+    page = strict_page(browser)
+    response = page.goto(f"{server}/")
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy and "unsafe" not in policy
+    chat_in_widget(page)
+    assert (
+        page.evaluate("() => getComputedStyle(document.querySelector('.logo')).color") == "rgb(47, 111, 94)"
+    )
+    assert violations(page) == []
+    # The detector does see a violation: an inline <style> is blocked under this policy.
+    page.evaluate("() => document.head.appendChild(document.createElement('style')).textContent = 'p{}'")
+    page.wait_for_function("() => window.__violations.length > 0")
+    assert any("style-src" in v for v in violations(page))
+
+
+@pytest.fixture
+def shop_site(server):
+    """A shop at another origin (its own local HTTP server) that embeds the widget under a strict
+    policy: only its own styles, and the bot's origin for the script and the API calls."""
+    import http.server
+    import threading
+
+    page = (
+        '<!doctype html><html lang="it"><head><meta charset="utf-8"><title>Shop</title></head>'
+        f'<body><h1>Shop</h1><script async src="{server}/widget.js" data-color="#2f6f5e"></script>'
+        "</body></html>"
+    ).encode()
+    policy = (
+        f"default-src 'none'; script-src {server}; connect-src {server}; style-src 'self'; "
+        "img-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+    )
+
+    class Shop(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Security-Policy", policy)
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Shop)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+def test_the_widget_on_another_sites_page_with_a_strict_csp(shop_site, server, browser):
+    page = strict_page(browser)
+    response = page.goto(shop_site)
+    assert "style-src 'self'" in response.headers["content-security-policy"]
+    assert not shop_site.startswith(server), "another origin"
+    chat_in_widget(page)
+    assert violations(page) == []

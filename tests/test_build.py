@@ -157,7 +157,9 @@ def test_the_approximate_index_agrees_with_exact_search_on_new_queries():
 
     rng = np.random.default_rng(7)
     topics = rng.standard_normal((300, 48)).astype(np.float32)
-    vectors = topics[rng.integers(0, 300, 30_000)] + 0.6 * rng.standard_normal((30_000, 48)).astype(np.float32)
+    vectors = topics[rng.integers(0, 300, 30_000)] + 0.6 * rng.standard_normal((30_000, 48)).astype(
+        np.float32
+    )
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     index = make_faiss(vectors, ann_threshold=10_000)
     assert isinstance(index, faiss.IndexIVFFlat) and 1 <= index.nprobe < index.nlist

@@ -30,7 +30,7 @@ def test_an_unconfigured_channel_refuses_with_a_reason(open_page, graph):
     page = open_page(messenger_app_secret=None, messenger_verify_token=None)
     assert handshake(page).status_code == 403
     answer = page.client.post("/webhooks/messenger", content=b"{}")
-    assert answer.status_code == 503 and "FAQBOT_MESSENGER_APP_SECRET" in answer.json()["detail"]
+    assert answer.status_code == 404 and "FAQBOT_MESSENGER_APP_SECRET" in answer.json()["detail"]
     assert page.client.app.state.messenger is None and graph.calls == []
 
 
@@ -204,3 +204,14 @@ def _conversation(page, psid: str) -> str:
             Conversation.channel == "messenger", Conversation.external_id == psid
         )
         return session.scalars(query).one()
+
+
+def test_text_no_database_can_store_is_cleaned_not_lost(open_page, graph, database_url):
+    """A webhook cannot be answered with a 422, so NUL and lone surrogates are dropped or replaced
+    and the customer still gets an answer (the store would refuse them, on PostgreSQL above all)."""
+    page = open_page()
+    assert page.deliver(text("psid-nul", "Ho dimenticato la\x00 password \ud800")) == 200
+    page.settle()
+    assert len(graph.calls) == 1
+    (question,) = [m for m in page.store.messages(_conversation(page, "psid-nul")) if m.role == "user"]
+    assert question.text == "Ho dimenticato la password \ufffd"

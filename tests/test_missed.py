@@ -132,6 +132,22 @@ def test_clustering_groups_by_meaning_largest_then_newest():
     assert topics[2].examples == ("assumete?",)
 
 
+def test_questions_with_nothing_to_embed_form_their_own_topic(admin_client):
+    """Found by the OpenAPI fuzzer: a zero vector (here: only symbols) made clustering fail with 500."""
+    from bot.cluster import MissedItem, cluster
+    from tests.conftest import FakeEmbedder
+
+    now = dt.datetime.now(dt.UTC)
+    texts = ["spedite in svizzera?", "spedite in svizzera", "!!!", "🙂🙂", "assumete?"]
+    items = [MissedItem(i, text, "it", now - dt.timedelta(minutes=i)) for i, text in enumerate(texts)]
+    topics = cluster(items, FakeEmbedder())
+    assert sorted(t.ids for t in topics) == [(0, 1), (2, 3), (4,)]
+    assert cluster(items[2:4], FakeEmbedder())[0].ids == (2, 3)
+    for text in ("!!!", "🙂", "voglio parlare con un operatore"):
+        admin_client.post("/api/v1/chat", json={"text": text})
+    assert admin_client.get("/api/v1/admin/missed/clusters", headers=AUTH).status_code == 200
+
+
 def test_clusters_endpoint_proposes_articles(admin_client):
     for text in ("qual è la distanza da Giove?", "quanto dista Giove dalla Terra?", "assumete commessi?"):
         admin_client.post("/api/v1/chat", json={"text": text})

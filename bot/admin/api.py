@@ -6,9 +6,10 @@ import datetime as dt
 import secrets
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.fields import DB_INT_MAX, DbInt, Id, Text
 from bot.index import current_version
 
 router = APIRouter(prefix="/api/v1/admin")
@@ -85,13 +86,13 @@ def start_rebuild(settings, embedder, then) -> bool:
 @router.get("/missed", dependencies=[Depends(require_admin)])
 def missed(
     request: Request,
-    q: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[Text | None, Query(max_length=200)] = None,
     lang: Literal["it", "en"] | None = None,
     channel: Annotated[str | None, Query(pattern=r"^[a-z0-9_-]{1,32}$")] = None,
     since: dt.datetime | None = None,
     status: Literal["open", "resolved", "dismissed", "all"] = "open",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=DB_INT_MAX)] = 0,
 ) -> dict[str, Any]:
     """The missed-query log (redacted), newest first."""
     store = request.app.state.chat.store
@@ -148,16 +149,16 @@ class Resolve(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: Literal["add_question", "new_article", "dismiss"]
-    article_id: Annotated[str, Field(max_length=200)] | None = None
-    question: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    article_id: Annotated[Text, Field(max_length=200)] | None = None
+    question: Annotated[Text, Field(min_length=1, max_length=500)] | None = None
     lang: Literal["it", "en"] | None = None
-    title: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    body: Annotated[str, Field(max_length=20_000)] = ""
+    title: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    body: Annotated[Text, Field(max_length=20_000)] = ""
 
 
 @router.post("/missed/{missed_id}/resolve", dependencies=[Depends(require_admin)])
 def resolve(
-    missed_id: int, body: Resolve, request: Request, who: Annotated[str, Depends(staff)]
+    missed_id: Annotated[DbInt, Path()], body: Resolve, request: Request, who: Annotated[str, Depends(staff)]
 ) -> dict[str, Any]:
     """Turn a missed question into an alternate question or a draft article, or dismiss it.
 
@@ -209,16 +210,18 @@ def handoffs(request: Request) -> dict[str, Any]:
 class AgentReply(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    text: Annotated[str, Field(min_length=1, max_length=4000)]
+    text: Annotated[Text, Field(min_length=1, max_length=4000)]
     close: bool = False
 
 
 @router.post("/handoffs/{ticket_id}/reply", dependencies=[Depends(require_admin)])
-def handoff_reply(ticket_id: str, body: AgentReply, request: Request) -> dict[str, Any]:
+def handoff_reply(ticket_id: Id, body: AgentReply, request: Request) -> dict[str, Any]:
     """An agent answers the customer; with `close`, the conversation goes back to the bot.
 
     `delivered` says whether a channel that pushes messages (Messenger) got it to the customer,
     with the reason in `detail` if not; it is null on the web, whose widget fetches replies."""
+    if not body.text.strip():
+        raise HTTPException(422, "text: must not be blank")
     from bot.curation import agent_reply
 
     store, outbound = request.app.state.chat.store, request.app.state.outbound
@@ -235,7 +238,7 @@ def handoff_reply(ticket_id: str, body: AgentReply, request: Request) -> dict[st
 
 
 @router.post("/handoffs/{ticket_id}/close", dependencies=[Depends(require_admin)])
-def handoff_close(ticket_id: str, request: Request) -> dict[str, Any]:
+def handoff_close(ticket_id: Id, request: Request) -> dict[str, Any]:
     """Return the conversation to the bot, telling the customer so."""
     from bot.curation import return_to_bot
 
@@ -247,7 +250,7 @@ def handoff_close(ticket_id: str, request: Request) -> dict[str, Any]:
 
 
 @router.get("/conversations/{conversation_id}", dependencies=[Depends(require_admin)])
-def conversation(conversation_id: str, request: Request) -> dict[str, Any]:
+def conversation(conversation_id: Id, request: Request) -> dict[str, Any]:
     """The full transcript of a conversation."""
     messages = request.app.state.chat.store.messages(conversation_id)
     if not messages:

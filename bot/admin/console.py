@@ -19,10 +19,13 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.concurrency import run_in_threadpool
+
+from bot.fields import DbInt, is_id, text_problem
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -139,7 +142,10 @@ def _back(path: str, ok: str | None = None, error: str | None = None) -> Redirec
 
 
 def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
+    """The Secure cookie flag: FAQBOT_SECURE_COOKIES, or "auto": when the request came over https
+    (behind a TLS-terminating proxy, as X-Forwarded-Proto says when FAQBOT_TRUSTED_PROXIES trusts it)."""
+    mode = request.app.state.settings.secure_cookies
+    return mode == "always" or (mode == "auto" and request.url.scheme == "https")
 
 
 # --- sign in and out ---------------------------------------------------------------------------
@@ -294,7 +300,8 @@ def conversation(conversation_id: str, request: Request) -> Response:
     if isinstance(session, Response):
         return session
     store = request.app.state.chat.store
-    messages = [m for m in store.messages(conversation_id) if m.text or m.role != "bot"]
+    known = is_id(conversation_id)
+    messages = [m for m in store.messages(conversation_id) if m.text or m.role != "bot"] if known else []
     if not messages:
         text = f"No conversation {conversation_id!r}."
         return _render(request, "message.html", 404, session=session, title="Not found", text=text)
@@ -318,6 +325,8 @@ async def reply(conversation_id: str, request: Request) -> Response:
     text = form.get("text", "").strip()
     if not text or len(text) > MAX_REPLY:
         return _back(here, error=f"The reply must be 1 to {MAX_REPLY} characters.")
+    if text_problem(text) or not is_id(conversation_id):
+        return _back(here, error=f"The reply {text_problem(text) or 'is for an unknown conversation'}.")
     store = request.app.state.chat.store
 
     def send() -> str | None:
@@ -345,6 +354,8 @@ async def return_to_bot(conversation_id: str, request: Request) -> Response:
         return posted
 
     here = f"/admin/conversations/{quote(conversation_id, safe='')}"
+    if not is_id(conversation_id):
+        return _back(here, error="No such conversation.")
     store = request.app.state.chat.store
 
     def close() -> str | None:
@@ -393,7 +404,7 @@ def missed(request: Request) -> Response:
 
 
 @router.post("/missed/{missed_id}/resolve")
-async def resolve(missed_id: int, request: Request) -> Response:
+async def resolve(missed_id: Annotated[DbInt, PathParam()], request: Request) -> Response:
     """Add a missed question to an article's questions, or dismiss it (as the admin API's resolve)."""
     posted = await _posted(request)
     if isinstance(posted, Response):

@@ -10,19 +10,27 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.conversations import ChatService, Turn
+from bot.fields import Id, Text
+from bot.logs import log_turn
+from bot.ratelimit import retry_after
 from bot.render import to_html
 from bot.store import UnknownConversation
 
 STATIC = Path(__file__).resolve().parent / "static"
 router = APIRouter()
 
-Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+# The demo page is a shop page with the widget on it, under as strict a policy as the widget
+# supports: its own origin only, no inline script or style at all.
+DEMO_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 
 
 class ChatRequest(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    text: str
+    text: Text
     conversation_id: Id | None = None
     lang: Literal["it", "en"] | None = None
     channel: Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,32}$")] = "web"
@@ -65,11 +73,24 @@ class FeedbackRequest(BaseModel):
     conversation_id: Id
     message_id: Id | None = None
     helpful: bool
-    comment: Annotated[str, Field(max_length=2000)] | None = None
+    comment: Annotated[Text, Field(max_length=2000)] | None = None
 
 
 def _chat(request: Request) -> ChatService:
     return request.app.state.chat
+
+
+def _limit_conversation(request: Request, conversation_id: str | None) -> None:
+    """429 with Retry-After when one conversation sends messages faster than its token bucket."""
+    limiter = request.app.state.conversation_limiter
+    if limiter is None or conversation_id is None:
+        return
+    wait = limiter.take(conversation_id)
+    if wait > 0:
+        seconds = retry_after(wait)
+        request.app.state.metrics.rate_limited.labels("conversation").inc()
+        detail = f"too many messages in this conversation; retry in {seconds} s"
+        raise HTTPException(429, detail, headers={"Retry-After": str(seconds)})
 
 
 @router.post("/api/v1/chat", response_model=ChatResponse)
@@ -81,11 +102,18 @@ def chat(body: ChatRequest, request: Request) -> ChatResponse:
         raise HTTPException(422, "text: must not be empty")
     if len(text) > limit:
         raise HTTPException(422, f"text: at most {limit} characters, got {len(text)}")
+    _limit_conversation(request, body.conversation_id)
     try:
         turn = _chat(request).handle(text, body.conversation_id, body.lang, body.channel)
     except UnknownConversation as exc:
         raise HTTPException(404, f"unknown conversation {exc.args[0]!r}; start a new one") from exc
-    request.app.state.metrics.decisions.labels(turn.reply.decision, body.channel).inc()
+    reply = turn.reply
+    request.app.state.metrics.decisions.labels(reply.decision, body.channel).inc()
+    log_turn(
+        turn.conversation_id, turn.message_id, text, reply.decision, reply.reason, reply.confidence,
+        reply.lang, body.channel, reply.article.article_id if reply.article else None,
+        request.app.state.settings.log_text,
+    )  # fmt: skip
     return response_of(turn)
 
 
@@ -118,6 +146,7 @@ def response_of(turn: Turn) -> ChatResponse:
 def feedback(body: FeedbackRequest, request: Request) -> dict[str, Any]:
     """Was the answer helpful? Stored with the conversation (and message, when given). An
     unhelpful answer hands off to a person: `handoff` then says so (ticket and expected wait)."""
+    _limit_conversation(request, body.conversation_id)
     try:
         handoff = _chat(request).feedback(body.conversation_id, body.message_id, body.helpful, body.comment)
     except UnknownConversation as exc:
@@ -166,4 +195,13 @@ def widget() -> FileResponse:
 
 @router.get("/", include_in_schema=False)
 def demo() -> FileResponse:
-    return FileResponse(STATIC / "demo.html", media_type="text/html")
+    return FileResponse(
+        STATIC / "demo.html",
+        media_type="text/html; charset=utf-8",
+        headers={"Content-Security-Policy": DEMO_CSP},
+    )
+
+
+@router.get("/demo.css", include_in_schema=False)
+def demo_css() -> FileResponse:
+    return FileResponse(STATIC / "demo.css", media_type="text/css; charset=utf-8")

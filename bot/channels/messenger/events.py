@@ -10,6 +10,8 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from bot.fields import storable_text
+
 log = logging.getLogger("faqbot.messenger")
 
 
@@ -94,6 +96,8 @@ def _message(message: dict, psid: str, at: dt.datetime | None, standby: bool) ->
         return None  # our own message (or a person's, from the Page Inbox) coming back
     key = str(message["mid"])
     text = message.get("text")
+    if isinstance(text, str):
+        text = storable_text(text)
     if isinstance(text, str) and text.strip():
         quick = message.get("quick_reply")
         payload = quick.get("payload") if isinstance(quick, dict) else None

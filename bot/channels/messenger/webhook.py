@@ -55,7 +55,7 @@ async def receive(request: Request) -> str:
         detail = (
             "Messenger is not configured: set FAQBOT_MESSENGER_APP_SECRET and FAQBOT_MESSENGER_PAGE_TOKEN"
         )
-        raise HTTPException(503, detail)
+        raise HTTPException(404, detail)  # the channel does not exist here: nothing to retry
     body = await request.body()  # the raw bytes: the signature covers them, not a re-encoding
     if not signed_by(messenger.app_secret, body, request.headers.get("X-Hub-Signature-256")):
         raise HTTPException(403, "missing or wrong X-Hub-Signature-256")

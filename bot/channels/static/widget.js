@@ -9,6 +9,10 @@
  * cannot leak out. Customer and server text is only ever inserted with textContent; the one
  * exception is the answer HTML the server has already sanitised (answer.html), which goes
  * through an inert <template> inside the shadow root.
+ *
+ * It runs under a strict Content-Security-Policy on the host page: no inline script, no inline
+ * style, no eval. The page's policy only has to allow the bot's origin in script-src (this file)
+ * and connect-src (the API).
  */
 (() => {
   "use strict";
@@ -279,6 +283,24 @@ button:disabled { cursor: default; opacity: .55; }
     return template.content.textContent || "";
   }
 
+  /**
+   * Styles as a constructed stylesheet: a host page's Content-Security-Policy governs <style>
+   * elements (style-src without 'unsafe-inline' blocks them, even in a shadow root) but not
+   * constructed sheets, so the widget looks right under a strict policy. Browsers without
+   * constructable stylesheets get a <style> element.
+   */
+  function adoptStyles(root) {
+    try {
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS_TEXT);
+      root.adoptedStyleSheets = [sheet];
+    } catch (_) {
+      const style = el("style");
+      style.textContent = CSS_TEXT;
+      root.append(style);
+    }
+  }
+
   // ---------------------------------------------------------------- widget state
   let ui = null; // DOM references, set by mount()
   let busy = false; // a chat request is in flight
@@ -293,8 +315,6 @@ button:disabled { cursor: default; opacity: .55; }
     host.style.setProperty("display", "block", "important");
     const root = host.attachShadow({ mode: "open" });
 
-    const style = el("style");
-    style.textContent = CSS_TEXT;
     const wrap = el("div", { class: "fb-root" });
     const panelId = "fb-panel";
 
@@ -325,7 +345,8 @@ button:disabled { cursor: default; opacity: .55; }
     form.append(label, input, send);
     panel.append(header, messages, form);
     wrap.append(launcher, panel);
-    root.append(style, wrap);
+    adoptStyles(root);
+    root.append(wrap);
     document.body.appendChild(host);
 
     ui = { host, root, wrap, launcher, panel, messages, input, send, typing: null };

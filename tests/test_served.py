@@ -1,0 +1,113 @@
+"""A real `faqbot serve` behind a (simulated) trusted proxy: 429s over HTTP, slow and idle clients
+cut off, and its log stream: JSON lines with request ids and no customer text unredacted."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import REPO
+from tests.test_browser import free_port
+from tests.test_reload_live import wait_ready
+
+pytestmark = pytest.mark.model
+EMAIL = "anna.verdi@example.com"
+PHONE = "347 765 4321"
+
+
+@pytest.fixture(scope="module")
+def served(sample_home, tmp_path_factory):
+    """The server with low limits, a 1 s body deadline and keep-alive, 127.0.0.1 as trusted proxy
+    (so X-Forwarded-For picks the client); its stderr goes to a file the tests read."""
+    home = tmp_path_factory.mktemp("served")
+    shutil.copytree(sample_home / "index", home / "index", symlinks=True)
+    port = free_port()
+    env = {
+        **os.environ,
+        "FAQBOT_HOME": str(home),
+        "FAQBOT_KB_DIR": str(REPO / "kb_articles"),
+        "FAQBOT_RELOAD_INTERVAL": "0",
+        "FAQBOT_TRUSTED_PROXIES": '["127.0.0.1"]',
+        "FAQBOT_RATE_LIMIT_IP": "6",
+        "FAQBOT_RATE_LIMIT_IP_BURST": "3",
+        "FAQBOT_BODY_TIMEOUT": "1",
+        "FAQBOT_KEEPALIVE_TIMEOUT": "1",
+    }
+    log = home / "server.log"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("faqbot")), "serve", "--port", str(port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=stderr,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base, process, log=log)
+        yield base, port, log
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_a_client_over_its_rate_gets_429_with_retry_after(served):
+    base, _, _ = served
+    first = {"X-Forwarded-For": "192.0.2.10"}
+    codes = [httpx.get(f"{base}/api/v1/articles/order-status", headers=first).status_code for _ in range(3)]
+    assert codes == [200, 200, 200]
+    refused = httpx.post(f"{base}/api/v1/chat", json={"text": "ciao"}, headers=first)
+    assert refused.status_code == 429 and 1 <= int(refused.headers["retry-after"]) <= 10
+    other = httpx.get(f"{base}/api/v1/articles/order-status", headers={"X-Forwarded-For": "192.0.2.11"})
+    assert other.status_code == 200, "another client behind the proxy is unaffected"
+
+
+def test_a_body_that_trickles_in_is_cut_off_with_408(served):
+    _, port, _ = served
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(
+            b"POST /api/v1/chat HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\nX-Forwarded-For: 192.0.2.20\r\n\r\n" + b'{"text": "ci'
+        )
+        answer = s.recv(4096)
+    elapsed = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b"not received within 1 s" in answer
+    assert 0.9 <= elapsed < 5
+
+
+def test_an_idle_keep_alive_connection_is_closed(served):
+    _, port, _ = served
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+        assert s.recv(4096).startswith(b"HTTP/1.1 200")
+        started = time.monotonic()
+        assert s.recv(4096) == b"", "the server closed the idle connection"
+        assert time.monotonic() - started < 5
+
+
+def test_logs_are_json_lines_with_request_ids_and_redacted_text(served):
+    base, _, log = served
+    text = f"voglio parlare con un operatore, sono {EMAIL}, tel {PHONE}"
+    headers = {"X-Request-ID": "served-req-1", "X-Forwarded-For": "192.0.2.30"}
+    r = httpx.post(f"{base}/api/v1/chat", json={"text": text}, headers=headers)
+    assert r.status_code == 200 and r.headers["x-request-id"] == "served-req-1"
+    generated = httpx.get(f"{base}/healthz").headers["x-request-id"]
+    time.sleep(0.5)  # let the server flush the lines
+    raw = log.read_text(encoding="utf-8")
+    entries = [json.loads(line) for line in raw.splitlines() if line.strip()]
+    assert all({"time", "level", "logger", "message"} <= set(e) for e in entries)
+    assert any(e["logger"] == "uvicorn.error" for e in entries), "uvicorn's own lines are JSON too"
+    mine = [e for e in entries if e.get("request_id") == "served-req-1"]
+    assert {e["logger"] for e in mine} == {"faqbot.access", "faqbot.chat"}
+    turn = next(e for e in mine if e["logger"] == "faqbot.chat")
+    assert "[EMAIL]" in turn["text"] and "[PHONE]" in turn["text"] and turn["decision"] == "handoff"
+    assert EMAIL not in raw and PHONE not in raw
+    assert len(generated) == 32 and "uvicorn.access" not in {e["logger"] for e in entries}
