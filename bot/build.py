@@ -12,6 +12,7 @@ from typing import Protocol
 from bot.articles import Article, load_valid_kb
 from bot.config import Settings
 from bot.embed import Embedder, EmbeddingCache
+from bot.fusion import Fusion
 from bot.fusion_fit import fit_fusion
 from bot.head import Head
 from bot.index import (
@@ -20,6 +21,8 @@ from bot.index import (
     article_record,
     article_units,
     checksums,
+    fit_key,
+    fitted_version,
     kb_hash,
     write_version_files,
 )
@@ -104,12 +107,23 @@ def build_articles(
 
     writer = IndexWriter(root, keep=settings.keep_versions, log=progress.step)
     version, staging = writer.new_version()
-    faiss_type, lexical = write_version_files(staging, articles, units, vectors, settings.ann_threshold)
+    content = kb_hash(articles)
+    languages = [settings.default_lang, *settings.languages]
+    key = fit_key(content, embedder.model_id, int(vectors.shape[1]), languages)
+    fitted = fitted_version(root, key)  # nothing changed: the learned models are still right
+    folder = fitted[0] if fitted else None
+    faiss_type, lexical = write_version_files(
+        staging, articles, units, vectors, settings.ann_threshold, fitted=folder
+    )
     _call(hook, "written")
-    head = Head.load(staging / "head.npz") if (staging / "head.npz").is_file() else None
-    corpus = Corpus([article_record(a) for a in articles], units, vectors, lexical, head=head)
-    fusion = fit_fusion(corpus, LanguageDetector(settings.languages, settings.default_lang))
-    progress.step(f"fusion weights: {fusion.source} ({_stats(fusion)})")
+    if fitted is not None:
+        fusion = Fusion.from_dict(fitted[1].fusion)
+        progress.step(f"head and fusion weights reused from {folder.name} (same content and model)")
+    else:
+        head = Head.load(staging / "head.npz") if (staging / "head.npz").is_file() else None
+        corpus = Corpus([article_record(a) for a in articles], units, vectors, lexical, head=head)
+        fusion = fit_fusion(corpus, LanguageDetector(settings.languages, settings.default_lang))
+        progress.step(f"fusion weights: {fusion.source} ({_stats(fusion)})")
     manifest = Manifest(
         version=version,
         created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -118,9 +132,10 @@ def build_articles(
         metric="inner_product_normalised",
         faiss_type=faiss_type,
         counts=_counts(articles, units),
-        kb_hash=kb_hash(articles),
+        kb_hash=content,
         files=checksums(staging),
         fusion=fusion.to_dict(),
+        fit_key=key,
     )
     _call(hook, "manifest")
     folder = writer.finish(staging, manifest, publish)

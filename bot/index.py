@@ -9,7 +9,7 @@ import json
 import math
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,7 @@ class Manifest:
     metrics: dict[str, Any] = field(default_factory=dict)
     faqbot_version: str = __version__
     format: int = FORMAT
+    fit_key: str = ""  # what the head and fusion models were learned from (see `fit_key`)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
@@ -70,6 +71,31 @@ class Manifest:
             return cls(**data)
         except (OSError, ValueError, TypeError) as exc:
             raise IndexError_(f"{path}: unreadable manifest ({exc})") from exc
+
+
+FIT_FORMAT = 1  # bump when the head, the fusion features or the way they are fitted change
+
+
+def fit_key(kb: str, model: str, dimension: int, languages: Sequence[str]) -> str:
+    """The learned parts of a version (classification head, fusion models) depend only on the
+    indexed content, the model, the languages detected and the fitting code: equal keys, equal models."""
+    parts = [str(FIT_FORMAT), model, str(dimension), ",".join(languages), kb]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def fitted_version(root: Path, key: str) -> tuple[Path, Manifest] | None:
+    """A version under `root` whose head and fusion were fitted for `key` (the live one first)."""
+    live = current_version(root)
+    names = sorted((p.name for p in root.glob("v-*") if p.is_dir()), reverse=True)
+    for name in ([live] if live else []) + [n for n in names if n != live]:
+        try:
+            manifest = Manifest.from_file(root / name / MANIFEST)
+            verify(root / name, manifest)
+        except IndexError_:
+            continue
+        if manifest.fit_key == key:
+            return root / name, manifest
+    return None
 
 
 def article_units(articles: list[Article]) -> list[Unit]:
@@ -226,13 +252,19 @@ def write_version_files(
     units: list[Unit],
     vectors: np.ndarray,
     ann_threshold: int,
+    fitted: Path | None = None,
 ) -> tuple[str, LexicalIndex]:
-    """Write vectors.faiss, the lexical index and articles.json; return the FAISS type."""
+    """Write vectors.faiss, the classification head (copied from `fitted`, a version with the same
+    fit key, if given), the lexical index and articles.json; return the FAISS type."""
     index = make_faiss(vectors, ann_threshold)
     faiss.write_index(index, str(staging / "vectors.faiss"))
-    head = train_head(articles, units, vectors)
-    if head is not None:
-        head.save(staging / "head.npz")
+    if fitted is not None:
+        if (fitted / "head.npz").is_file():
+            shutil.copyfile(fitted / "head.npz", staging / "head.npz")
+    else:
+        head = train_head(articles, units, vectors)
+        if head is not None:
+            head.save(staging / "head.npz")
     lexical = LexicalIndex.build([u.text for u in units], [articles[u.article].lang for u in units])
     lexical.save(staging / "lexical")
     payload = {

@@ -63,6 +63,28 @@ def test_second_build_reembeds_nothing_and_one_change_reembeds_only_it(small_kb,
     assert embedder.encoded == ["vorrei rendere un ordine"] and third.embedded == 1
 
 
+def test_an_unchanged_kb_reuses_the_learned_models_and_a_change_refits_them(small_kb, settings, monkeypatch):
+    import bot.build
+
+    embedder = FakeEmbedder()
+    first = build_index(settings, embedder)
+    fits = []
+    real_fit = bot.build.fit_fusion
+    monkeypatch.setattr(bot.build, "fit_fusion", lambda *a, **k: fits.append(1) or real_fit(*a, **k))
+    second = build_index(settings, embedder)
+    assert fits == [] and second.manifest.fit_key == first.manifest.fit_key
+    assert second.manifest.fusion == first.manifest.fusion
+    head = (first.folder / "head.npz").read_bytes()
+    assert (second.folder / "head.npz").read_bytes() == head
+    retriever = Retriever.from_root(settings.index_path, embedder, LanguageDetector()).load()
+    assert retriever.search("ho perso la password").hits[0].article_id == "reset-password"
+
+    path = small_kb / "it" / "returns-how.md"
+    path.write_text(path.read_text().replace("voglio fare un reso", "vorrei rendere un ordine"))
+    third = build_index(settings, embedder)
+    assert fits == [1] and third.manifest.fit_key != first.manifest.fit_key
+
+
 def test_invalid_kb_fails_and_keeps_the_live_index(small_kb, settings):
     live = build_index(settings, FakeEmbedder()).version
     write_article(small_kb, "it", "broken", "title: X\nquestions: [q]\nmood: happy")
