@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import nh3
 
 from bot.text import markdown_html
@@ -26,6 +28,7 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 
 
+@functools.lru_cache(maxsize=2048)  # answers are articles: the same few texts again and again
 def to_html(source: str) -> str:
     """Markdown rendered to HTML; scripts, event handlers, styles and unsafe URLs removed."""
     html = markdown_html(source)

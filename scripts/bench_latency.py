@@ -37,7 +37,12 @@ from bot.embed import load_embedder  # noqa: E402
 from bot.evaluate import load_eval_set  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
-START, END = "<!-- bench_latency:start -->", "<!-- bench_latency:end -->"
+
+
+def markers(workers: int) -> tuple[str, str]:
+    """One block per server layout in docs/benchmarks.md (one worker keeps the original markers)."""
+    tag = "bench_latency" if workers == 1 else f"bench_latency:workers{workers}"
+    return f"<!-- {tag}:start -->", f"<!-- {tag}:end -->"
 
 
 def queries(n: int) -> list[str]:
@@ -60,7 +65,7 @@ def floor(texts: list[str]) -> dict[str, float]:
     return {"encode_p50_ms": float(np.median(times)), "batch_per_s": rate}
 
 
-def start_server(home: Path) -> tuple[subprocess.Popen, str]:
+def start_server(home: Path, workers: int = 1) -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -73,7 +78,10 @@ def start_server(home: Path) -> tuple[subprocess.Popen, str]:
     }
     faqbot = str(Path(sys.executable).with_name("faqbot"))
     process = subprocess.Popen(
-        [faqbot, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [faqbot, "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     for _ in range(600):
@@ -133,12 +141,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1, help="faqbot serve --workers")
     args = parser.parse_args()
     texts = queries(args.requests * 3 + 600)
     results = floor(texts[-600:])
     with tempfile.TemporaryDirectory(prefix="faqbot-bench-") as tmp:
         shutil.copytree(Settings().index_path, Path(tmp) / "index", symlinks=True)
-        process, base = start_server(Path(tmp))
+        process, base = start_server(Path(tmp), args.workers)
         try:
             results |= sequential(base, texts[: args.requests])
             results |= asyncio.run(concurrent(base, texts[args.requests : args.requests * 3], args.clients))
@@ -156,20 +165,23 @@ def main() -> None:
         ("sequential p50 / floor (goal ≤ 1.5)", f"{results['seq_p50_ms'] / results['encode_p50_ms']:.2f}"),
         ("throughput / batch rate (goal ≥ 0.5)", f"{results['conc_rps'] / results['batch_per_s']:.2f}"),
     ]  # fmt: skip
+    start, end = markers(args.workers)
     block = "\n".join(
         [
-            START,
+            start,
             f"Measured {dt.date.today().isoformat()} on {machine} with "
-            f"`python scripts/bench_latency.py --requests {args.requests} --clients {args.clients}` "
-            "(one `faqbot serve` worker, SQLite store, distinct query texts).",
+            f"`python scripts/bench_latency.py --requests {args.requests} --clients {args.clients} "
+            f"--workers {args.workers}` (`faqbot serve --workers {args.workers}`, SQLite store, "
+            "distinct query texts).",
             "",
             "| measure | value |",
             "|---|---|",
             *(f"| {name} | {value} |" for name, value in rows),
-            END,
+            end,
         ]
     )
-    write_block(DOC, START, END, "Latency and throughput", block)
+    heading = "Latency and throughput" + ("" if args.workers == 1 else f", {args.workers} workers")
+    write_block(DOC, start, end, heading, block)
     print(block)
 
 
