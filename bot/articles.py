@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 from collections.abc import Iterable
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import frontmatter
+import numpy as np
 import yaml
 from rapidfuzz import fuzz
 
@@ -309,28 +311,49 @@ def _same_answer(a: Article, b: Article) -> bool:
 
 def _near_duplicates(owner: dict[str, tuple[Article, int]]) -> list[Problem]:
     """Warn about very similar questions in two different articles of the same language."""
+    by_lang: dict[str, list[str]] = {}
+    for key, (article, _) in owner.items():
+        by_lang.setdefault(article.lang, []).append(key)
+    problems = []
+    for keys in by_lang.values():
+        for a, b in _similar_pairs(sorted(keys, key=len)):
+            (art_a, i), (art_b, j) = owner[a], owner[b]
+            if art_a.id != art_b.id and not _same_answer(art_a, art_b):
+                problems.append(
+                    Problem(
+                        art_b.path,
+                        f"questions[{j}]",
+                        f"very similar to {art_a.path} questions[{i}] ({art_a.questions[i]!r}): "
+                        "customers may get the wrong article",
+                        "warning",
+                    )
+                )
+    return problems
+
+
+def _similar_pairs(keys: list[str], block: int = 512) -> list[tuple[str, str]]:
+    """Pairs of `keys` (sorted by length) with a ratio of at least NEAR_DUPLICATE_RATIO.
+
+    A ratio r needs lengths within a factor (100 - (100 - r)) / (100 + (100 - r)) of each other, so
+    each block of keys is compared only with keys of similar length: time and memory stay modest
+    for tens of thousands of questions instead of growing with their square."""
     from rapidfuzz import process
 
-    keys = list(owner)
-    if len(keys) < 2:
-        return []
-    scores = process.cdist(keys, keys, scorer=fuzz.ratio, score_cutoff=NEAR_DUPLICATE_RATIO)
-    problems = []
-    for a, b in zip(*scores.nonzero(), strict=True):
-        if a >= b:
-            continue
-        (art_a, i), (art_b, j) = owner[keys[a]], owner[keys[b]]
-        if art_a.id != art_b.id and art_a.lang == art_b.lang and not _same_answer(art_a, art_b):
-            problems.append(
-                Problem(
-                    art_b.path,
-                    f"questions[{j}]",
-                    f"very similar to {art_a.path} questions[{i}] ({art_a.questions[i]!r}): "
-                    "customers may get the wrong article",
-                    "warning",
-                )
-            )
-    return problems
+    slack = 100.0 - NEAR_DUPLICATE_RATIO
+    factor = (100.0 - slack) / (100.0 + slack)
+    lengths = [len(k) for k in keys]
+    pairs = []
+    for start in range(0, len(keys), block):
+        rows = keys[start : start + block]
+        stop = bisect.bisect_right(lengths, len(rows[-1]) / factor)
+        columns = keys[start:stop]
+        scores = process.cdist(
+            rows, columns, scorer=fuzz.ratio, score_cutoff=NEAR_DUPLICATE_RATIO, dtype=np.uint8, workers=-1
+        )
+        for r, c in zip(*scores.nonzero(), strict=True):
+            if start + r < start + c:
+                pairs.append((rows[r], columns[c]))
+    return pairs
 
 
 def _first_line(exc: Exception) -> str:
