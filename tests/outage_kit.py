@@ -1,0 +1,59 @@
+"""Fixtures for outage tests: a throw-away schema on the test PostgreSQL, reached through a TCP proxy
+the test can cut (the shared server itself is never stopped)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.tcp_proxy import TcpProxy
+
+
+def _base_url() -> str:
+    url = os.environ.get("FAQBOT_TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("needs PostgreSQL: set FAQBOT_TEST_DATABASE_URL")
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def schema_url(base: str, schema: str, port: int | None = None) -> str:
+    """`base` with its search path set to `schema` (and its port changed, to go through a proxy)."""
+    url = make_url(base)
+    if port is not None:
+        url = url.set(host="127.0.0.1", port=port)
+    url = url.update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[str]:
+    """The name of a fresh, empty schema on the test PostgreSQL, dropped afterwards."""
+    base = _base_url()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    yield schema
+    with admin.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture
+def db_proxy() -> Iterator[TcpProxy]:
+    """A proxy to the test PostgreSQL that the test cuts and restores."""
+    url = make_url(_base_url())
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432).start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def proxied_url(pg_schema, db_proxy) -> str:
+    """A database URL for a fresh schema, reached through `db_proxy`."""
+    return schema_url(_base_url(), pg_schema, db_proxy.port)
