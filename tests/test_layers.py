@@ -9,7 +9,7 @@ CORE = [
     "articles", "text", "config", "embed", "lexical", "index", "fusion", "fusion_fit", "retrieve",
     "language", "policy", "escalation", "messages", "dialog", "evaluate", "build", "head", "calibrate",
     "bench", "conversations", "store", "render", "migrate", "metrics", "rebuild", "reload", "redact",
-    "cluster", "article_writer", "handoff", "curation", "models", "threads", "outbound", "engine",
+    "cluster", "article_writer", "handoff", "curation", "models", "threads", "outbound", "engine", "spool",
 ]  # fmt: skip
 FORBIDDEN = ("fastapi", "starlette", "typer", "click", "httpx", "bot.cli", "bot.api", "bot.channels")
 PACKAGE = Path(__file__).resolve().parent.parent / "bot"
