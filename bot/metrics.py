@@ -22,3 +22,9 @@ class Metrics:
             "faqbot_decisions", "Bot decisions", ["decision", "channel"], registry=self.registry
         )
         self.index = Gauge("faqbot_index_info", "Index version served", ["version"], registry=self.registry)
+        # Fed by the store's local spool (records accepted while the database was unreachable).
+        self.spool_pending = Gauge(
+            "faqbot_db_spool_pending",
+            "Records waiting in the local spool for the database",
+            registry=self.registry,
+        )

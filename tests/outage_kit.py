@@ -1,16 +1,21 @@
 """Fixtures for outage tests: a throw-away schema on the test PostgreSQL, reached through a TCP proxy
-the test can cut (the shared server itself is never stopped)."""
+the test can cut (the shared server itself is never stopped); a SQLite store that can be taken
+away; and a bot over the small KB with the fake embedder."""
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
+from bot.store import Store, StoreUnavailable
 from tests.tcp_proxy import TcpProxy
 
 
@@ -57,3 +62,54 @@ def db_proxy() -> Iterator[TcpProxy]:
 def proxied_url(pg_schema, db_proxy) -> str:
     """A database URL for a fresh schema, reached through `db_proxy`."""
     return schema_url(_base_url(), pg_schema, db_proxy.port)
+
+
+class SwitchableStore(Store):
+    """A store whose database can be taken away (every transaction then fails as an unreachable
+    one does) or made to fail right after committing (the connection dropped before the answer)."""
+
+    down = False
+    drop_after_commit = False
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        if self.down:
+            raise StoreUnavailable("database unreachable (taken away by the test)")
+        with super().session() as session:
+            yield session
+        if self.drop_after_commit:
+            self.drop_after_commit = False
+            raise StoreUnavailable("connection lost after COMMIT was sent (test)")
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        if self.down:
+            raise StoreUnavailable("database unreachable (taken away by the test)")
+        with super().reading() as session:
+            yield session
+
+
+@dataclass
+class Outage:
+    """A store, and how to take its database away and give it back."""
+
+    store: Store
+    cut: Callable[[], None]
+    restore: Callable[[], None]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def outage(request, tmp_path) -> Iterator[Outage]:
+    """SQLite taken away by a switch, or PostgreSQL cut off for real behind a TCP proxy."""
+    if request.param == "sqlite":
+        store = SwitchableStore(f"sqlite:///{tmp_path / 'outage.db'}").open()
+
+        def switch(down: bool) -> Callable[[], None]:
+            return lambda: setattr(store, "down", down)
+
+        yield Outage(store, switch(True), switch(False))
+    else:
+        proxy = request.getfixturevalue("db_proxy")
+        store = Store(request.getfixturevalue("proxied_url")).open()
+        yield Outage(store, proxy.cut, proxy.restore)
+    store.close()
