@@ -17,7 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.config import Settings
 from bot.conversations import ChatService
-from bot.engine import StoreUnavailable
+from bot.engine import Limits, StoreUnavailable
 from bot.handoff import BusinessHours
 from bot.metrics import Metrics
 from bot.outbound import Outbound
@@ -111,7 +111,8 @@ def _load_chat(settings: Settings) -> ChatService:
 
     tune_threads(serving_threads(settings.threads, settings.server_processes))
 
-    store = Store.for_settings(settings.database_url, settings.var_path, settings.db_connect_timeout).open()
+    limits = Limits(settings.db_connect_timeout, settings.db_lock_timeout, settings.db_idle_timeout)
+    store = Store.for_settings(settings.database_url, settings.var_path, limits).open()
     hours = BusinessHours.parse(settings.business_hours, settings.timezone)
     offline = None
     if settings.spool:

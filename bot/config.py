@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     spool_dir: Path | None = None  # default <var_dir>/spool; on this machine's own disk, never shared
     spool_max_mb: int = Field(default=512, ge=1)  # a full spool refuses turns (503) rather than fill the disk
     db_connect_timeout: float = Field(default=3.0, gt=0)  # seconds to reach the database
+    db_lock_timeout: float = Field(default=10.0, gt=0)  # seconds a turn waits for a locked conversation
+    db_idle_timeout: float = Field(default=60.0, gt=0)  # PostgreSQL ends a transaction of ours idle this long
     db_retry_interval: float = Field(default=1.0, ge=0)  # after it failed, turns skip the database this long
     replay_interval: float = Field(default=1.0, gt=0)  # seconds between offers of the spool to the database
     offline_memory: int = Field(default=10_000, ge=0)  # conversations each process remembers, for outages

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.dialog import ConversationState, Reply
-from bot.engine import READ_ONLY, StoreUnavailable, make_engine, translated
+from bot.engine import READ_ONLY, Limits, StoreUnavailable, make_engine, translated
 from bot.models import Base, Conversation, Feedback, Message, MissedQuery, Ticket, new_id, now
 
 __all__ = [
@@ -51,30 +51,28 @@ class UnknownConversation(LookupError):
 class Store:
     """The bot's persistence. `open()` migrates the schema to the latest version."""
 
-    def __init__(self, url: str, connect_timeout: float = 3.0) -> None:
+    def __init__(self, url: str, limits: Limits | None = None) -> None:
         if not url:
             raise ValueError("database URL must not be empty")
-        if connect_timeout <= 0:
-            raise ValueError(f"connect_timeout must be > 0 seconds, got {connect_timeout}")
         self.url = url
-        self.connect_timeout = connect_timeout
+        self.limits = limits or Limits()
         self.engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
         self._readers: sessionmaker[Session] | None = None
 
     @classmethod
-    def for_settings(cls, database_url: str | None, var_path: Path, connect_timeout: float = 3.0) -> Store:
+    def for_settings(cls, database_url: str | None, var_path: Path, limits: Limits | None = None) -> Store:
         """The configured URL, or a SQLite file `var/faqbot.db` under FAQBOT_HOME."""
         if database_url:
-            return cls(database_url, connect_timeout)
+            return cls(database_url, limits)
         var_path.mkdir(parents=True, exist_ok=True)
-        return cls(f"sqlite:///{var_path / 'faqbot.db'}", connect_timeout)
+        return cls(f"sqlite:///{var_path / 'faqbot.db'}", limits)
 
     def open(self) -> Store:
         """Connect and apply any pending migration."""
         from bot.migrate import upgrade
 
-        self.engine = make_engine(self.url, self.connect_timeout)
+        self.engine = make_engine(self.url, self.limits)
         with translated():
             upgrade(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -89,11 +87,17 @@ class Store:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A transaction, committed at the end; `StoreUnavailable` if the database is out of reach."""
+        """A transaction, committed at the end; `StoreUnavailable` if the database is out of reach
+        (with `in_doubt` set if that happened during the COMMIT itself)."""
         if self._sessions is None:
             raise RuntimeError("call open() first")
-        with translated(), self._sessions.begin() as session:
-            yield session
+        with self._sessions() as session:
+            with translated():
+                session.begin()
+                yield session
+                session.flush()
+            with translated(in_doubt=True):
+                session.commit()
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

@@ -19,7 +19,7 @@ from bot.store import Store, StoreUnavailable
 from tests.tcp_proxy import TcpProxy
 
 
-def _base_url() -> str:
+def base_url() -> str:
     url = os.environ.get("FAQBOT_TEST_DATABASE_URL")
     if not url:
         pytest.skip("needs PostgreSQL: set FAQBOT_TEST_DATABASE_URL")
@@ -38,7 +38,7 @@ def schema_url(base: str, schema: str, port: int | None = None) -> str:
 @pytest.fixture
 def pg_schema() -> Iterator[str]:
     """The name of a fresh, empty schema on the test PostgreSQL, dropped afterwards."""
-    base = _base_url()
+    base = base_url()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base)
     with admin.begin() as connection:
@@ -52,7 +52,7 @@ def pg_schema() -> Iterator[str]:
 @pytest.fixture
 def db_proxy() -> Iterator[TcpProxy]:
     """A proxy to the test PostgreSQL that the test cuts and restores."""
-    url = make_url(_base_url())
+    url = make_url(base_url())
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432).start()
     yield proxy
     proxy.stop()
@@ -61,7 +61,7 @@ def db_proxy() -> Iterator[TcpProxy]:
 @pytest.fixture
 def proxied_url(pg_schema, db_proxy) -> str:
     """A database URL for a fresh schema, reached through `db_proxy`."""
-    return schema_url(_base_url(), pg_schema, db_proxy.port)
+    return schema_url(base_url(), pg_schema, db_proxy.port)
 
 
 class SwitchableStore(Store):
@@ -79,7 +79,7 @@ class SwitchableStore(Store):
             yield session
         if self.drop_after_commit:
             self.drop_after_commit = False
-            raise StoreUnavailable("connection lost after COMMIT was sent (test)")
+            raise StoreUnavailable("connection lost after COMMIT was sent (test)", in_doubt=True)
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

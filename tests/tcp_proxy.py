@@ -16,9 +16,14 @@ FORWARD, CUT, HANG = "forward", "cut", "hang"
 
 
 def _reset(sock: socket.socket) -> None:
-    """Close with a TCP RST, as a crashed peer or a dropped link does, not a polite FIN."""
+    """End the connection at once, as a crashed peer or a dropped link does (RST where it can).
+
+    shutdown() first: close() alone does not wake a thread blocked in recv() on the socket, and the
+    connection would live on behind the test's back."""
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
     sock.close()
 
 
