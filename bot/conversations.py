@@ -18,7 +18,7 @@ from bot.offline import Offline, TurnIds
 from bot.policy import ANSWER, HANDOFF
 from bot.records import SpooledMissed, SpooledTicket, TurnRecord
 from bot.redact import EMAIL, redact
-from bot.store import Conversation, Store, StoreUnavailable
+from bot.store import Conversation, Store, StoreUnavailable, UnknownConversation
 
 
 @dataclass(frozen=True)
@@ -66,16 +66,22 @@ class ChatService:
 
         When this returns, the turn is committed to the store, or (database out of reach, spool
         configured) fsync'd to the spool; otherwise it raises StoreUnavailable or SpoolUnavailable."""
-        ids = TurnIds.new()
         if self.offline is not None and self.offline.bypass(conversation_id):
-            return self._offline_turn(text, conversation_id, lang, channel, ids)
+            return self._offline_turn(text, conversation_id, lang, channel, TurnIds.new(offline=True))
+        ids = TurnIds.new()
         try:
             turn = self._online_turn(text, conversation_id, lang, channel, ids)
-        except StoreUnavailable:
+        except StoreUnavailable as exc:
             if self.offline is None:
                 raise
             self.offline.went_down()
-            # Same ids: if the commit went through before the connection dropped, the replay skips it.
+            # In doubt (the COMMIT was sent), the same ids: if it went through, the replay skips it.
+            ids = ids if exc.in_doubt else ids.offline()
+            return self._offline_turn(text, conversation_id, lang, channel, ids)
+        except UnknownConversation:
+            if self.offline is None or not self.offline.born_offline(conversation_id):
+                raise
+            # Started in a spool that is not replayed yet: this turn waits in a spool too.
             return self._offline_turn(text, conversation_id, lang, channel, ids)
         if self.offline is not None:
             self.offline.went_up()

@@ -9,6 +9,7 @@ bot answers the message as the first of a conversation, and the turn is still re
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
@@ -23,7 +24,10 @@ from bot.spool import Spool
 from bot.store import UnknownConversation
 
 log = logging.getLogger("faqbot.offline")
-CONVERSATION_ID = re.compile(r"c_[0-9a-f]{32}")  # the ids the store hands out (bot.models.new_id)
+CONVERSATION_ID = re.compile(r"cs?_[0-9a-f]{32}")  # the ids conversations get (bot.models.new_id)
+# A conversation started by a turn that went to a spool: until that spool is replayed (by another
+# process, perhaps on another machine), the store does not know it, and that is no reason for a 404.
+BORN_OFFLINE = re.compile(r"cs_[0-9a-f]{32}")
 
 
 @dataclass(frozen=True)
@@ -46,8 +50,13 @@ class TurnIds:
     bot: str
 
     @classmethod
-    def new(cls) -> TurnIds:
-        return cls(new_id("c"), new_id("m"), new_id("m"))
+    def new(cls, offline: bool = False) -> TurnIds:
+        """Fresh ids; a conversation started offline gets an id that says so (see BORN_OFFLINE)."""
+        return cls(new_id("cs" if offline else "c"), new_id("m"), new_id("m"))
+
+    def offline(self) -> TurnIds:
+        """The same turn, now certain never to reach the store first: it starts any conversation offline."""
+        return dataclasses.replace(self, conversation=new_id("cs"))
 
 
 class Offline:
@@ -98,6 +107,10 @@ class Offline:
             self._memory[conversation_id] = Known(status, state, channel, ticket_id)
             while len(self._memory) > self.memory_size:
                 self._memory.popitem(last=False)
+
+    @staticmethod
+    def born_offline(conversation_id: str | None) -> bool:
+        return conversation_id is not None and BORN_OFFLINE.fullmatch(conversation_id) is not None
 
     def recall(self, conversation_id: str | None) -> Known | None:
         """What this process knows of the conversation; UnknownConversation for an id the store

@@ -19,7 +19,7 @@ from bot.policy import Thresholds
 from bot.replay import Replayer
 from bot.retrieve import Retriever
 from bot.spool import Spool
-from bot.store import StoreUnavailable, UnknownConversation
+from bot.store import Store, StoreUnavailable, UnknownConversation
 from tests.conftest import FakeEmbedder
 from tests.outage_kit import SwitchableStore
 
@@ -59,7 +59,7 @@ def test_a_turn_without_the_database_is_answered_spooled_and_stored_when_it_is_b
     outage.cut()
     turn = service.handle("Ho dimenticato la password", None, None, "web")
     assert turn.reply.decision == "answer" and turn.reply.article.article_id == "reset-password"
-    assert turn.conversation_id.startswith("c_") and spool.pending() == 1
+    assert turn.conversation_id.startswith("cs_") and spool.pending() == 1
     replayer = Replayer(outage.store, spool)
     assert replayer.drain().left == 1  # still away: the turn waits
     outage.restore()
@@ -229,4 +229,45 @@ def test_a_full_spool_is_a_503_never_a_200(make_bot, tmp_path):
     assert 200 in statuses and statuses[-1] == 503
     assert statuses.count(200) == spool.pending() and spool.pending() < 6
     spool.close()
+    store.close()
+
+
+def test_a_conversation_started_offline_elsewhere_goes_on_here_before_its_spool_is_replayed(
+    make_bot, database_url, tmp_path
+):
+    """Process one starts a conversation while the database is away; it is back, and the customer's
+    next turn reaches process two before process one has replayed: answered, not a 404."""
+    store = SwitchableStore(database_url).open()
+    one_spool, two_spool = Spool(tmp_path / "one").open(), Spool(tmp_path / "two").open()
+    one, two = offline_service(make_bot(), store, one_spool), offline_service(make_bot(), store, two_spool)
+    store.down = True
+    started = one.handle("spese di spedizione", None, None, "web")
+    assert started.conversation_id.startswith("cs_")  # says: born in a spool
+    store.down = False
+    went_on = two.handle("voglio fare un reso", started.conversation_id, None, "web")
+    assert went_on.conversation_id == started.conversation_id and two_spool.pending() == 1
+    with pytest.raises(UnknownConversation):  # an ordinary unknown id is still a 404
+        two.handle("ciao", "c_" + "9" * 32, None, "web")
+    Replayer(store, two_spool).drain()  # the second turn lands first...
+    Replayer(store, one_spool).drain()  # ...and the transcript is in order all the same
+    assert users(store, started.conversation_id) == ["spese di spedizione", "voglio fare un reso"]
+    for spool in (one_spool, two_spool):
+        spool.close()
+    store.close()
+
+
+def test_a_connection_lost_at_commit_spools_the_turn_with_the_same_ids(
+    make_bot, proxied_url, db_proxy, spool
+):
+    from sqlalchemy import event
+
+    store = Store(proxied_url).open()
+    service = offline_service(make_bot(), store, spool)
+    event.listen(store.engine, "commit", lambda connection: db_proxy.cut(), once=True)
+    turn = service.handle("spese di spedizione", None, None, "web")
+    assert turn.conversation_id.startswith("c_")  # in doubt: the id the COMMIT carried
+    db_proxy.restore()
+    drained = Replayer(store, spool).drain()
+    assert drained.applied + drained.duplicates == 1
+    assert [m.id for m in store.messages(turn.conversation_id)][1] == turn.message_id
     store.close()
