@@ -1,5 +1,6 @@
-"""Replaying the spool into the store once the database is back: in order, one short transaction
-per record, idempotent by record ids.
+"""Replaying the spool into the store once the database is back: in order, up to `batch` turns per
+transaction (a record that fails is retried alone, and set aside if it cannot be applied),
+idempotent by record ids.
 
 A turn whose customer message is already stored is skipped: it was replayed before (a crash in the
 middle of a replay), or the request's own transaction did commit before its connection dropped.
@@ -111,12 +112,15 @@ class Drained:
 class Replayer:
     """Offers the spool to the database every `interval` seconds, in a background thread."""
 
-    def __init__(self, store: Store, spool: Spool, interval: float = 1.0) -> None:
+    def __init__(self, store: Store, spool: Spool, interval: float = 1.0, batch: int = 100) -> None:
         if interval <= 0:
             raise ValueError(f"interval must be > 0 seconds, got {interval}")
+        if batch < 1:
+            raise ValueError(f"batch must be >= 1, got {batch}")
         self.store = store
         self.spool = spool
         self.interval = interval
+        self.batch = batch  # turns per transaction
         self._draining = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -161,10 +165,30 @@ class Replayer:
                 log.exception("spool replay failed; trying again in %.1fs", self.interval)
 
     def _segment(self, path: Path, counts: dict[str, int]) -> None:
-        for record in self.spool.records(path):
-            counts[self._apply(record)] += 1
-            self.spool.applied(path, record)
+        records = self.spool.records(path)
+        for start in range(0, len(records), self.batch):
+            chunk = records[start : start + self.batch]
+            if self._together(path, chunk, counts):
+                continue
+            for record in chunk:  # one of them fails: one by one, so that only it is set aside
+                counts[self._apply(record)] += 1
+                self.spool.applied(path, record)
         self.spool.finished(path)
+
+    def _together(self, path: Path, chunk: list[dict], counts: dict[str, int]) -> bool:
+        """Apply `chunk` in one transaction (one commit for many turns: a replay must outpace the
+        turns still arriving); False, with nothing applied, if any record in it fails."""
+        try:
+            turns = [TurnRecord.from_json(record) for record in chunk]
+            with self.store.session() as session:
+                stored = [apply_turn(session, turn) for turn in turns]
+        except (ValueError, SQLAlchemyError) as exc:
+            log.info("a chunk of %d records failed (%s): applying them one by one", len(chunk), exc)
+            return False
+        for record, applied in zip(chunk, stored, strict=True):
+            counts[APPLIED if applied else DUPLICATE] += 1
+            self.spool.applied(path, record)
+        return True
 
     def _apply(self, record: dict) -> str:
         """Apply one record; raises StoreUnavailable (the record then stays for later)."""

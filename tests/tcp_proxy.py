@@ -94,6 +94,8 @@ class TcpProxy:
                 _reset(client)
                 continue
             server.settimeout(None)
+            for sock in (client, server):  # as libpq and PostgreSQL do: no Nagle delay on small messages
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._lock:
                 self._open.update((client, server))
             for source, target in ((client, server), (server, client)):

@@ -172,7 +172,7 @@ def test_a_replay_cut_short_by_a_crash_is_finished_by_the_next_process_without_d
         return real_session()
 
     store.session = dies_after_two
-    assert Replayer(store, first).drain().applied == 2
+    assert Replayer(store, first, batch=1).drain().applied == 2
     first.close()  # the process dies here, its spool not finished
     store.session = real_session
     heir = Spool(tmp_path / "spool").open()

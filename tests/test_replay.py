@@ -108,3 +108,20 @@ def test_one_open_ticket_per_conversation_and_the_queue_keeps_its_order(store, s
     assert ticket.id != "t_first" and ticket.id.startswith("t_")
     missed_rows, total = store.missed()
     assert total == 1 and missed_rows[0].created_at.replace(tzinfo=dt.UTC) == other.at
+
+
+def test_many_turns_are_replayed_a_hundred_to_a_commit(store, spool):
+    """A replay must outpace the turns still arriving: a commit per chunk, not per turn."""
+    from sqlalchemy import event
+
+    commits = []
+    event.listen(store.engine, "commit", lambda connection: commits.append(1))
+    records = [
+        spooled("c_" + f"{n % 7:032x}", f"domanda {n}", T0 + dt.timedelta(seconds=n)) for n in range(250)
+    ]
+    drained = replay(store, spool, *records)
+    assert (drained.applied, drained.left) == (250, 0)
+    assert len(commits) == 3
+    assert [m.text for m in store.messages(records[0].conversation_id) if m.role == "user"] == [
+        f"domanda {n}" for n in range(0, 250, 7)
+    ]
