@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.config import Settings
 from bot.conversations import ChatService
+from bot.engine import Limits, StoreUnavailable
 from bot.handoff import BusinessHours
 from bot.logs import log_config, stamp_request_ids
 from bot.metrics import Metrics
@@ -23,6 +24,12 @@ from bot.middleware import BodyLimit, RateLimitByAddress, RequestContext, Truste
 from bot.outbound import Outbound
 from bot.ratelimit import RateLimiter
 from bot.reload import IndexWatcher
+from bot.replay import Replayer
+from bot.spool import SpoolUnavailable
+
+RETRY_AFTER_SECONDS = (
+    5  # what a client is told to wait when neither the database nor the spool can take a write
+)
 
 
 def create_app(settings: Settings | None = None, chat: ChatService | None = None) -> FastAPI:
@@ -37,14 +44,19 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
         app.state.chat = service
         metrics.index.labels(service.bot.retriever.version).set(1)
         watcher = _watch(app, service, settings, metrics)
+        replayer = _replay(service, settings, metrics)
         app.state.messenger = _messenger(settings, service, app.state.outbound, metrics)
         yield
         if app.state.messenger is not None:
             app.state.messenger.stop(app.state.outbound)
         if watcher is not None:
             watcher.stop()
+        if replayer is not None:
+            replayer.stop()  # one last replay; what is left stays on disk for the next process
         if chat is None:
             service.store.close()
+            if service.offline is not None:
+                service.offline.spool.close()
 
     # No Swagger UI or ReDoc: they load scripts from a CDN; the OpenAPI document stays at /openapi.json.
     app = FastAPI(title="faqbot", version="1", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -70,6 +82,7 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
     app.add_middleware(TrustedProxies, trusted=settings.trusted_proxies)
     app.add_middleware(RequestContext, metrics=metrics)
     _errors(app)
+    _outage(app)
     _health(app, metrics)
 
     from bot.admin.api import router as admin_router
@@ -108,14 +121,42 @@ def _watch(app: FastAPI, service: ChatService, settings: Settings, metrics: Metr
 
 def _load_chat(settings: Settings) -> ChatService:
     from bot.compute import serving_threads, tune_threads
+    from bot.offline import Offline
     from bot.service import load_bot
+    from bot.spool import Spool
     from bot.store import Store
 
     tune_threads(serving_threads(settings.threads, settings.server_processes))
 
-    store = Store.for_settings(settings.database_url, settings.var_path).open()
+    limits = Limits(settings.db_connect_timeout, settings.db_lock_timeout, settings.db_idle_timeout)
+    store = Store.for_settings(settings.database_url, settings.var_path, limits).open()
     hours = BusinessHours.parse(settings.business_hours, settings.timezone)
-    return ChatService(load_bot(settings), store, settings.minutes_per_ticket, hours)
+    offline = None
+    if settings.spool:
+        spool = Spool(settings.spool_path, settings.spool_max_mb * 2**20).open()
+        offline = Offline(spool, settings.offline_memory, settings.db_retry_interval)
+    return ChatService(load_bot(settings), store, settings.minutes_per_ticket, hours, offline=offline)
+
+
+def _replay(service: ChatService, settings: Settings, metrics: Metrics) -> Replayer | None:
+    """Replay the spool in the background, and report its size; None without a spool."""
+    if service.offline is None:
+        return None
+    spool = service.offline.spool
+    metrics.spool_pending.set_function(spool.pending)
+    return Replayer(service.store, spool, settings.replay_interval).start()
+
+
+def _outage(app: FastAPI) -> None:
+    """Neither the database nor the spool can take the write: 503, and when to try again."""
+
+    async def unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        detail = "the service cannot record this right now; try again shortly"
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        return JSONResponse({"detail": detail}, status_code=503, headers=headers)
+
+    app.add_exception_handler(StoreUnavailable, unavailable)
+    app.add_exception_handler(SpoolUnavailable, unavailable)
 
 
 def _health(app: FastAPI, metrics: Metrics) -> None:

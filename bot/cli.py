@@ -423,8 +423,10 @@ def render(reply: Reply) -> str:
 
 
 from bot.channels.messenger.cli import app as messenger_app  # noqa: E402 - a sub-command group
+from bot.spool_command import app as spool_app  # noqa: E402 - a sub-command group
 
 app.add_typer(messenger_app, name="messenger")
+app.add_typer(spool_app, name="spool")
 
 
 def main() -> None:

@@ -74,6 +74,18 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     default_lang: str = "it"
 
+    # Durability (see README, "Durability"). While the database is out of reach, turns are answered
+    # and written to a local spool (fsync'd before the reply), replayed in order when it is back.
+    spool: bool = True  # off: turns get 503 while the database is out of reach
+    spool_dir: Path | None = None  # default <var_dir>/spool; on this machine's own disk, never shared
+    spool_max_mb: int = Field(default=512, ge=1)  # a full spool refuses turns (503) rather than fill the disk
+    db_connect_timeout: float = Field(default=3.0, gt=0)  # seconds to reach the database
+    db_lock_timeout: float = Field(default=10.0, gt=0)  # seconds a turn waits for a locked conversation
+    db_idle_timeout: float = Field(default=60.0, gt=0)  # PostgreSQL ends a transaction of ours idle this long
+    db_retry_interval: float = Field(default=1.0, ge=0)  # after it failed, turns skip the database this long
+    replay_interval: float = Field(default=1.0, gt=0)  # seconds between offers of the spool to the database
+    offline_memory: int = Field(default=10_000, ge=0)  # conversations each process remembers, for outages
+
     # Serving speed (see README, "Speed"): recent query vectors kept in memory; concurrent queries
     # encoded together, up to this many per model call, optionally waiting this long to gather more.
     query_cache_size: int = Field(default=4096, ge=0)
@@ -171,6 +183,10 @@ class Settings(BaseSettings):
     @property
     def var_path(self) -> Path:
         return self.path("var_dir")
+
+    @property
+    def spool_path(self) -> Path:
+        return self.path("spool_dir") if self.spool_dir is not None else self.var_path / "spool"
 
     @property
     def messenger_configured(self) -> bool:

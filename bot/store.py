@@ -14,11 +14,12 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sqlalchemy import case, create_engine, delete, event, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.dialog import ConversationState, Reply
+from bot.engine import READ_ONLY, Limits, StoreUnavailable, make_engine, translated
 from bot.models import Base, Conversation, Feedback, Message, MissedQuery, Ticket, new_id, now
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "Message",
     "MissedQuery",
     "Store",
+    "StoreUnavailable",
     "Ticket",
     "UnknownConversation",
 ]
@@ -42,10 +44,6 @@ class Snapshot:
     updated_at: dt.datetime
 
 
-READ_ONLY = "faqbot_read_only"  # execution option: this transaction only reads
-SQLITE_BUSY_TIMEOUT_MS = 30_000
-
-
 class UnknownConversation(LookupError):
     """The client sent a conversation id that does not exist."""
 
@@ -53,28 +51,30 @@ class UnknownConversation(LookupError):
 class Store:
     """The bot's persistence. `open()` migrates the schema to the latest version."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, limits: Limits | None = None) -> None:
         if not url:
             raise ValueError("database URL must not be empty")
         self.url = url
+        self.limits = limits or Limits()
         self.engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
         self._readers: sessionmaker[Session] | None = None
 
     @classmethod
-    def for_settings(cls, database_url: str | None, var_path: Path) -> Store:
+    def for_settings(cls, database_url: str | None, var_path: Path, limits: Limits | None = None) -> Store:
         """The configured URL, or a SQLite file `var/faqbot.db` under FAQBOT_HOME."""
         if database_url:
-            return cls(database_url)
+            return cls(database_url, limits)
         var_path.mkdir(parents=True, exist_ok=True)
-        return cls(f"sqlite:///{var_path / 'faqbot.db'}")
+        return cls(f"sqlite:///{var_path / 'faqbot.db'}", limits)
 
     def open(self) -> Store:
         """Connect and apply any pending migration."""
         from bot.migrate import upgrade
 
-        self.engine = make_engine(self.url)
-        upgrade(self.engine)
+        self.engine = make_engine(self.url, self.limits)
+        with translated():
+            upgrade(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._readers = sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
@@ -87,25 +87,37 @@ class Store:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        """A transaction, committed at the end; `StoreUnavailable` if the database is out of reach
+        (with `in_doubt` set if that happened during the COMMIT itself)."""
         if self._sessions is None:
             raise RuntimeError("call open() first")
-        with self._sessions.begin() as session:
-            yield session
+        with self._sessions() as session:
+            with translated():
+                session.begin()
+                yield session
+                session.flush()
+            with translated(in_doubt=True):
+                session.commit()
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
         """A transaction that only reads: on SQLite it takes no write lock."""
         if self._readers is None:
             raise RuntimeError("call open() first")
-        with self._readers.begin() as session:
+        with translated(), self._readers.begin() as session:
             yield session
 
     def conversation_for_update(
-        self, session: Session, conversation_id: str | None, channel: str, lang: str | None
+        self,
+        session: Session,
+        conversation_id: str | None,
+        channel: str,
+        lang: str | None,
+        fresh_id: str | None = None,
     ) -> Conversation:
-        """The conversation, locked for this turn (PostgreSQL row lock), or a new one."""
+        """The conversation, locked for this turn (PostgreSQL row lock), or a new one (`fresh_id`)."""
         if conversation_id is None:
-            conversation = Conversation(id=new_id("c"), channel=channel, lang=lang, state={})
+            conversation = Conversation(id=fresh_id or new_id("c"), channel=channel, lang=lang, state={})
             session.add(conversation)
             session.flush()
             return conversation
@@ -130,15 +142,25 @@ class Store:
         return ConversationState(**data)
 
     def record_turn(
-        self, session: Session, conversation: Conversation, text: str, reply: Reply, state: ConversationState
+        self,
+        session: Session,
+        conversation: Conversation,
+        text: str,
+        reply: Reply,
+        state: ConversationState,
+        ids: tuple[str, str] | None = None,
     ) -> Message:
-        """Store the customer's message, the bot's reply and the new state in one transaction."""
+        """Store the customer's message, the bot's reply and the new state in one transaction.
+
+        `ids` (customer's, bot's message) are chosen by the caller when it may have to spool the
+        same turn should this transaction fail: a replay then recognises a turn that did commit."""
+        user_id, bot_id = ids or (new_id("m"), new_id("m"))
         stamp = now()
         session.add(
-            Message(id=new_id("m"), conversation_id=conversation.id, role="user", text=text, created_at=stamp)
+            Message(id=user_id, conversation_id=conversation.id, role="user", text=text, created_at=stamp)
         )
         bot_message = Message(
-            id=new_id("m"),
+            id=bot_id,
             conversation_id=conversation.id,
             role="bot",
             text=reply.text,
@@ -416,34 +438,3 @@ class Store:
                 select(Message).where(Message.conversation_id == conversation_id).order_by(Message.created_at)
             )
             return list(session.scalars(query))
-
-
-def make_engine(url: str) -> Engine:
-    """An engine; SQLite gets WAL, foreign keys and a busy timeout so several processes can share it.
-
-    SQLite write transactions start with BEGIN IMMEDIATE: a writer takes the lock up front and
-    waits its turn (busy timeout), instead of upgrading a read lock mid-transaction and failing
-    with "database is locked" under load. Reads (`Store.reading`) stay DEFERRED and never block.
-    synchronous=NORMAL in WAL mode keeps every committed turn across a process crash; only a power
-    loss can drop the last commits (use PostgreSQL where that matters)."""
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    engine = create_engine(url, pool_pre_ping=True)
-    if engine.dialect.name == "sqlite":
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(connection, _record) -> None:
-            connection.isolation_level = None  # transactions are begun below, not by the driver
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(connection) -> None:
-            reading = connection.get_execution_options().get(READ_ONLY, False)
-            connection.exec_driver_sql("BEGIN DEFERRED" if reading else "BEGIN IMMEDIATE")
-
-    return engine

@@ -14,7 +14,10 @@ from bot.config import Settings
 from bot.text import normalise
 
 REPO = Path(__file__).resolve().parent.parent
-pytest_plugins = ["tests.messenger_kit"]  # Messenger fixtures: open_page, graph (a fake Graph API)
+pytest_plugins = [
+    "tests.messenger_kit",  # Messenger fixtures: open_page, graph (a fake Graph API)
+    "tests.outage_kit",  # PostgreSQL through a proxy a test can cut: pg_schema, db_proxy, proxied_url
+]
 
 
 class FakeEmbedder:
