@@ -114,7 +114,7 @@ class Broken:
     """A chat service whose store fails, with customer text in the error (as a driver error may)."""
 
     def __init__(self, service) -> None:
-        self.bot, self.store = service.bot, service.store
+        self.bot, self.store, self.offline = service.bot, service.store, None
 
     def handle(self, text, *args):
         raise RuntimeError(f"database refused the row for {text}")
