@@ -193,9 +193,11 @@ def test_without_a_spool_an_outage_is_a_503_with_retry_after(make_bot, isolated_
     store.close()
 
 
-def test_over_http_chat_goes_on_feedback_waits_and_the_gauge_follows_the_spool(make_bot, outage, spool):
+def test_over_http_chat_goes_on_feedback_polling_and_admin_wait_and_the_gauge_follows_the_spool(
+    make_bot, outage, spool
+):
     service = offline_service(make_bot(), outage.store, spool)
-    settings = Settings(replay_interval=0.1)
+    settings = Settings(replay_interval=0.1, admin_token="staff-token")
     with TestClient(create_app(settings, service)) as client:
         before = client.post("/api/v1/chat", json={"text": "spese di spedizione"}).json()
         outage.cut()
@@ -208,6 +210,8 @@ def test_over_http_chat_goes_on_feedback_waits_and_the_gauge_follows_the_spool(m
         assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"
         polled = client.get(f"/api/v1/conversations/{before['conversation_id']}/messages")
         assert polled.status_code == 503
+        queue = client.get("/api/v1/admin/handoffs", headers={"Authorization": "Bearer staff-token"})
+        assert queue.status_code == 503 and queue.headers["Retry-After"] == "5"
         assert "faqbot_db_spool_pending 1.0" in client.get("/metrics").text
         time.sleep(0.3)  # the replayer tries, and fails, meanwhile
         outage.restore()
