@@ -132,6 +132,9 @@ def cluster(sample_home, tmp_path_factory):
         "FAQBOT_DB_CONNECT_TIMEOUT": "2",
         "FAQBOT_THREADS": "1",  # two processes on a small machine
         "FAQBOT_BUSINESS_HOURS": '["mon-sun 00:00-24:00"]',
+        # Every simulated customer comes from 127.0.0.1, and the shared conversation takes many turns.
+        "FAQBOT_RATE_LIMIT_IP": "0",
+        "FAQBOT_RATE_LIMIT_CONVERSATION": "0",
         "HF_HUB_OFFLINE": "1",
     }
     logs = tmp_path_factory.mktemp("replica-logs")
