@@ -19,6 +19,7 @@ import numpy as np
 
 from bot import __version__
 from bot.articles import Article
+from bot.durable import fsync_dir, fsync_file
 from bot.head import fit_head
 from bot.lexical import LexicalIndex
 
@@ -216,11 +217,11 @@ class IndexWriter:
         (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
         for path in staging.rglob("*"):
             if path.is_file():
-                _fsync_file(path)
-        _fsync_dir(staging)
+                fsync_file(path)
+        fsync_dir(staging)
         final = self.root / manifest.version
         os.replace(staging, final)
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
         if publish:
             self.publish(manifest.version)
             self.prune()
@@ -232,7 +233,7 @@ class IndexWriter:
         link.unlink(missing_ok=True)
         link.symlink_to(version, target_is_directory=True)
         os.replace(link, self.root / CURRENT)
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
         self.log(f"published index {version}")
 
     def prune(self) -> None:
@@ -293,9 +294,9 @@ def write_manifest(folder: Path, manifest: Manifest) -> None:
     """Replace a version's manifest atomically (e.g. to record its evaluation metrics)."""
     tmp = folder / f".{MANIFEST}.tmp"
     tmp.write_text(manifest.to_json(), encoding="utf-8")
-    _fsync_file(tmp)
+    fsync_file(tmp)
     os.replace(tmp, folder / MANIFEST)
-    _fsync_dir(folder)
+    fsync_dir(folder)
 
 
 def checksums(folder: Path) -> dict[str, str]:
@@ -340,16 +341,3 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _fsync_file(path: Path) -> None:
-    with path.open("rb") as handle:
-        os.fsync(handle.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

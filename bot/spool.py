@@ -29,6 +29,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.durable import fsync_dir
+
 log = logging.getLogger("faqbot.spool")
 PREFIX, MIDDLE, SUFFIX = b'{"sum":"', b'","rec":', b"}\n"
 DIGEST_HEX = 32
@@ -125,7 +127,7 @@ class Spool:
         self._lock_fd = _try_lock(self.directory / f"{self.owner}.lock")
         if self._lock_fd is None:
             raise RuntimeError(f"spool {self.directory}: cannot lock {self.owner}.lock")
-        _fsync_dir(self.directory)
+        fsync_dir(self.directory)
         return self
 
     def append(self, record: dict) -> None:
@@ -198,7 +200,7 @@ class Spool:
     def finished(self, path: Path) -> None:
         """Every record of `path` is dealt with: delete it (and an adopted owner's lock, once empty)."""
         path.unlink(missing_ok=True)
-        _fsync_dir(self.directory)
+        fsync_dir(self.directory)
         with self._lock:
             tracked = self._segments.pop(path)
             self._bytes -= tracked.size
@@ -276,7 +278,7 @@ class Spool:
         self._seq += 1
         path = self.directory / f"{self.owner}.{self._seq:08d}.jsonl"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
-        _fsync_dir(self.directory)  # the new file's name must survive a power loss too
+        fsync_dir(self.directory)  # the new file's name must survive a power loss too
         self._active = (path, fd)
         self._active_count = self._active_size = 0
         return fd
@@ -340,14 +342,6 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _try_lock(path: Path) -> int | None:
