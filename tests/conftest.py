@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -156,27 +157,36 @@ def database_urls() -> list[str]:
     return urls
 
 
-@pytest.fixture(params=database_urls())
-def database_url(request, tmp_path):
-    """A fresh, empty database: a SQLite file, or a throw-away PostgreSQL schema."""
+@contextmanager
+def scratch_database(kind: str, folder: Path, prefix: str = "t") -> Iterator[str]:
+    """A fresh, empty database: a SQLite file in `folder`, or a throw-away PostgreSQL schema
+    (named `prefix`_…, dropped afterwards) in the database FAQBOT_TEST_DATABASE_URL names."""
     import os
     import uuid
 
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.db'}"
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'test.db'}"
         return
     from sqlalchemy import create_engine, text
 
     base = os.environ["FAQBOT_TEST_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base)
     with admin.begin() as connection:
         connection.execute(text(f"CREATE SCHEMA {schema}"))
-    separator = "&" if "?" in base else "?"
-    yield f"{base}{separator}options=-csearch_path%3D{schema}"
-    with admin.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    try:
+        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture(params=database_urls())
+def database_url(request, tmp_path):
+    """A fresh, empty database: a SQLite file, or a throw-away PostgreSQL schema."""
+    with scratch_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

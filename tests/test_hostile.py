@@ -4,12 +4,7 @@ trace, a 4xx with a reason for what cannot be served, and customer text that sta
 from __future__ import annotations
 
 import json
-import os
 import re
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -25,7 +20,7 @@ from bot.language import LanguageDetector
 from bot.policy import Thresholds
 from bot.retrieve import Retriever
 from bot.store import Store
-from tests.conftest import SMALL_KB, FakeEmbedder, database_urls, write_article
+from tests.conftest import SMALL_KB, FakeEmbedder, database_urls, scratch_database, write_article
 
 TOKEN = "hostile-admin-token"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
@@ -95,27 +90,6 @@ def path_id(value: str) -> str:
     return quote(value.encode("utf-8", "surrogatepass"), safe="")
 
 
-@contextmanager
-def scratch_database(kind: str, folder: Path) -> Iterator[str]:
-    """A fresh, empty database for a whole module: a SQLite file, or a throw-away PostgreSQL schema."""
-    if kind == "sqlite":
-        yield f"sqlite:///{folder / 'hostile.db'}"
-        return
-    from sqlalchemy import create_engine, text
-
-    base = os.environ["FAQBOT_TEST_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)
-    schema = f"h_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-
 @pytest.fixture(scope="module", params=database_urls())
 def hostile_app(request, tmp_path_factory):
     """One running app per module and database: the small KB, the admin token set, limits off (the
@@ -130,7 +104,7 @@ def hostile_app(request, tmp_path_factory):
     embedder = FakeEmbedder()
     build_index(settings_, embedder)
     retriever = Retriever.from_root(settings_.index_path, embedder, LanguageDetector()).load()
-    with scratch_database(request.param, home) as url:
+    with scratch_database(request.param, home, prefix="h") as url:
         store = Store(url).open()
         service = ChatService(Bot(retriever, Thresholds()), store)
         app = create_app(settings_, service)
