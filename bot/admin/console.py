@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -294,6 +295,17 @@ def _open_ticket(store, conversation_id: str):
     return next(((t, c) for t, c in store.open_tickets() if c.id == conversation_id), None)
 
 
+def _on_open_ticket(store, conversation_id: str, action: Callable[[str], str | None]) -> str | None:
+    """Run a staff action on the conversation's open ticket; the error to show, or None."""
+    open_ = _open_ticket(store, conversation_id)
+    if open_ is None:
+        return "This conversation has no open hand-off."
+    try:
+        return action(open_[0].id)
+    except LookupError as exc:
+        return str(exc)
+
+
 @router.get("/conversations/{conversation_id}")
 def conversation(conversation_id: str, request: Request) -> Response:
     session = _session(request)
@@ -329,21 +341,15 @@ async def reply(conversation_id: str, request: Request) -> Response:
         return _back(here, error=f"The reply {text_problem(text) or 'is for an unknown conversation'}.")
     store = request.app.state.chat.store
 
-    def send() -> str | None:
+    def send(ticket_id: str) -> str | None:
         from bot.curation import agent_reply
 
-        open_ = _open_ticket(store, conversation_id)
-        if open_ is None:
-            return "This conversation has no open hand-off."
-        try:
-            _, delivery = agent_reply(store, open_[0].id, text, False, request.app.state.outbound)
-        except LookupError as exc:
-            return str(exc)
+        _, delivery = agent_reply(store, ticket_id, text, False, request.app.state.outbound)
         if delivery is not None and not delivery.delivered:
             return f"Reply saved, but the customer did not get it: {delivery.detail}"
         return None
 
-    error = await run_in_threadpool(send)
+    error = await run_in_threadpool(_on_open_ticket, store, conversation_id, send)
     return _back(here, error=error) if error else _back(here, ok="Reply sent.")
 
 
@@ -358,19 +364,12 @@ async def return_to_bot(conversation_id: str, request: Request) -> Response:
         return _back(here, error="No such conversation.")
     store = request.app.state.chat.store
 
-    def close() -> str | None:
+    def close(ticket_id: str) -> None:
         from bot.curation import return_to_bot
 
-        open_ = _open_ticket(store, conversation_id)
-        if open_ is None:
-            return "This conversation has no open hand-off."
-        try:
-            return_to_bot(store, open_[0].id, request.app.state.outbound)
-        except LookupError as exc:
-            return str(exc)
-        return None
+        return_to_bot(store, ticket_id, request.app.state.outbound)
 
-    error = await run_in_threadpool(close)
+    error = await run_in_threadpool(_on_open_ticket, store, conversation_id, close)
     return _back(here, error=error) if error else _back(here, ok="The conversation is back with the bot.")
 
 
