@@ -101,7 +101,8 @@ class ChatService:
             with self.store.session() as session:
                 return self._turn_locked(session, text, conversation_id, lang, channel, ids)
         reply, state = self.bot.reply(text, seen.state if seen else None, lang=lang)
-        with self.store.session() as session:
+
+        def write(session) -> Turn | None:
             conversation = self.store.conversation_for_update(
                 session, conversation_id, channel, lang, ids.conversation
             )
@@ -109,8 +110,14 @@ class ChatService:
                 seen.updated_at,
                 seen.status,
             ):
-                return self._turn_locked(session, text, conversation_id, lang, channel, ids, conversation)
+                return None  # another turn landed meanwhile: this one is answered again, under lock
             return self._record(session, conversation, text, reply, state, channel, ids)
+
+        turn = self.store.write(write)  # committed together with the turns of other requests
+        if turn is not None:
+            return turn
+        with self.store.session() as session:
+            return self._turn_locked(session, text, conversation_id, lang, channel, ids)
 
     def _turn_locked(
         self,

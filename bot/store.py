@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.engine import Engine
@@ -20,7 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.dialog import ConversationState, Reply
 from bot.engine import READ_ONLY, Limits, StoreUnavailable, make_engine, translated
+from bot.group_commit import GroupCommit
 from bot.models import Base, Conversation, Feedback, Message, MissedQuery, Ticket, new_id, now
+
+T = TypeVar("T")
 
 __all__ = [
     "Base",
@@ -59,6 +63,7 @@ class Store:
         self.engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
         self._readers: sessionmaker[Session] | None = None
+        self._group = GroupCommit(self.session)
 
     @classmethod
     def for_settings(cls, database_url: str | None, var_path: Path, limits: Limits | None = None) -> Store:
@@ -82,6 +87,7 @@ class Store:
         return self
 
     def close(self) -> None:
+        self._group.close()
         if self.engine is not None:
             self.engine.dispose()
 
@@ -98,6 +104,12 @@ class Store:
                 session.flush()
             with translated(in_doubt=True):
                 session.commit()
+
+    def write(self, job: Callable[[Session], T]) -> T:
+        """Run `job(session)` in a transaction shared with concurrent writers (one COMMIT for all,
+        see bot.group_commit); return its result once committed. For short writes only: the
+        writers queued behind wait for it."""
+        return self._group.run(job)
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
