@@ -199,6 +199,11 @@ class Settings(BaseSettings):
         return self.path("spool_dir") if self.spool_dir is not None else self.var_path / "spool"
 
     @property
+    def inbox_path(self) -> Path:
+        """Where channel events wait until handled (bot.inbox): beside the turns of the spool."""
+        return self.spool_path / "inbox"
+
+    @property
     def messenger_configured(self) -> bool:
         """Messenger needs the app secret (to trust deliveries) and the Page token (to answer)."""
         return self.messenger_app_secret is not None and self.messenger_page_token is not None
