@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.erasure import Tombstones
 from bot.spool import Spool
 from bot.store import StoreUnavailable
 
@@ -55,6 +56,7 @@ class Inbox:
         self.spool = spool
         self.handle = handle
         self.interval = interval
+        self.tombstones = Tombstones(spool.directory)  # events of erased customers are never handled
         self._lock = threading.Lock()
         self._flight: Counter[str] = Counter()  # keys a worker is handling
         self._handled: set[str] = set()  # keys a worker handled, until the replay passes them
@@ -150,7 +152,9 @@ class Inbox:
                     return False
                 handled = key in self._handled
                 self._handled.discard(key)
-            if not handled:
+            if self.tombstones.erased(record):
+                counts["erased"] += 1
+            elif not handled:
                 counts[self._handle(record)] += 1
             self._passed(key)
             self.spool.applied(path, record)
