@@ -22,7 +22,7 @@ from bot.logs import log_config, stamp_request_ids
 from bot.metrics import Metrics
 from bot.middleware import BodyLimit, RateLimitByAddress, RequestContext, TrustedProxies
 from bot.outbound import Outbound
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import Limiter, RateLimiter
 from bot.reload import IndexWatcher
 from bot.replay import Replayer
 from bot.spool import SpoolUnavailable
@@ -64,10 +64,7 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
     app.state.metrics = metrics
     app.state.outbound = Outbound()  # channels that push staff replies register here
     app.state.messenger = None
-    app.state.conversation_limiter = _limiter(
-        settings.rate_limit_conversation, settings.rate_limit_conversation_burst, settings.rate_limit_keys
-    )
-    ip_limiter = _limiter(settings.rate_limit_ip, settings.rate_limit_ip_burst, settings.rate_limit_keys)
+    ip_limiter, app.state.conversation_limiter = _limiters(settings, metrics)
     # add_middleware wraps: the last one added is the outermost.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
     app.add_middleware(RateLimitByAddress, limiter=ip_limiter, metrics=metrics)
@@ -184,8 +181,32 @@ def _health(app: FastAPI, metrics: Metrics) -> None:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def _limiter(per_minute: float, burst: int, keys: int) -> RateLimiter | None:
-    return RateLimiter(per_minute, burst, keys) if per_minute > 0 else None
+def _limiters(settings: Settings, metrics: Metrics) -> tuple[Limiter | None, Limiter | None]:
+    """The per-address and per-conversation limits (None when off): in this process's memory, or
+    shared by every replica in Redis when FAQBOT_REDIS_URL is set."""
+    limits = {
+        "address": (settings.rate_limit_ip, settings.rate_limit_ip_burst),
+        "conversation": (settings.rate_limit_conversation, settings.rate_limit_conversation_burst),
+    }
+    client = None
+    if settings.redis_url is not None:
+        from bot.ratelimit_shared import connect
+
+        client = connect(settings.redis_url.get_secret_value(), settings.redis_timeout)
+    made: list[Limiter | None] = []
+    for kind, (per_minute, burst) in limits.items():
+        if per_minute <= 0:
+            made.append(None)
+            continue
+        local = RateLimiter(per_minute, burst, settings.rate_limit_keys)
+        if client is None:
+            made.append(local)
+            continue
+        from bot.ratelimit_shared import SharedRateLimiter
+
+        counter = metrics.rate_limit_fallbacks.labels(kind)
+        made.append(SharedRateLimiter(client, kind, local, counter.inc))
+    return made[0], made[1]
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:

@@ -96,7 +96,8 @@ class Settings(BaseSettings):
     # Set by `faqbot serve --workers N`: how many server processes share this machine.
     server_processes: int = Field(default=1, ge=1)
 
-    # Abuse limits, per server process (N replicas or workers allow up to N times these rates).
+    # Abuse limits, per server process (N replicas or workers allow up to N times these rates)
+    # unless the buckets are shared in Redis (redis_url).
     # Requests a minute per client address (0: off), and the burst a client may send at once.
     rate_limit_ip: float = Field(default=120.0, ge=0.0)
     rate_limit_ip_burst: int = Field(default=60, ge=1)
@@ -105,6 +106,10 @@ class Settings(BaseSettings):
     rate_limit_conversation_burst: int = Field(default=10, ge=1)
     # Clients remembered per limit; the least recently seen is forgotten first (bounded memory).
     rate_limit_keys: int = Field(default=50_000, ge=1)
+    # Redis shared by every replica (redis://host:6379/0): the buckets live there, so the limits hold
+    # for the whole deployment. Unset: per process. Redis out of reach: per process until it is back.
+    redis_url: SecretStr | None = None  # may hold a password: environment only
+    redis_timeout: float = Field(default=0.25, gt=0)  # seconds to connect to or hear from Redis
     # Proxies (addresses or networks) whose X-Forwarded-For / X-Forwarded-Proto are believed.
     trusted_proxies: list[str] = []
     # Seconds a client has to send the whole request body (then 408).
@@ -133,6 +138,11 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_token_is_no_token(cls, value: SecretStr | None) -> SecretStr | None:
         # FAQBOT_ADMIN_TOKEN="" must disable the admin API, not accept "Authorization: Bearer ".
+        return value if value is not None and value.get_secret_value().strip() else None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _blank_url_is_no_url(cls, value: SecretStr | None) -> SecretStr | None:
         return value if value is not None and value.get_secret_value().strip() else None
 
     @field_validator("trusted_proxies")
@@ -187,6 +197,11 @@ class Settings(BaseSettings):
     @property
     def spool_path(self) -> Path:
         return self.path("spool_dir") if self.spool_dir is not None else self.var_path / "spool"
+
+    @property
+    def inbox_path(self) -> Path:
+        """Where channel events wait until handled (bot.inbox): beside the turns of the spool."""
+        return self.spool_path / "inbox"
 
     @property
     def messenger_configured(self) -> bool:

@@ -6,15 +6,21 @@ language, state), every message (the customer's, the bot's, agents'), feedback w
 hand-off tickets (with the contact address left for them) and missed questions (redacted text).
 Erasure deletes all of it in one transaction. Index files never hold customer text; log lines
 hold it only redacted and only as long as the operator keeps logs.
+
+Turns and Messenger events taken while the database was out of reach wait in this machine's spool
+directories until they are replayed: an access request lists them, and an erasure removes them
+there too, so that no replay recreates what was erased (see bot.erasure).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select
 
+from bot.erasure import Subject, Tombstones, purge, spooled
 from bot.models import Conversation, Feedback, Message, MissedQuery, Ticket
 from bot.store import Store
 
@@ -67,6 +73,36 @@ def erase(store: Store, conversation_ids: Iterable[str]) -> dict[str, int]:
             counts[model.__tablename__] = result.rowcount or 0
         result = session.execute(delete(Conversation).where(Conversation.id.in_(ids)))
         counts["conversations"] = result.rowcount or 0
+    return counts
+
+
+def export_spooled(
+    spools: Iterable[Path], conversation_ids: Iterable[str], users: Iterable[str]
+) -> list[dict]:
+    """The records of these conversations / channel users still waiting in these spool directories."""
+    return spooled(spools, Subject(frozenset(conversation_ids), frozenset(users)))
+
+
+def erase_everywhere(
+    store: Store, spools: Iterable[Path], conversation_ids: Iterable[str], users: Iterable[str] = ()
+) -> dict[str, int]:
+    """`erase`, plus the records waiting in this machine's spool directories. The spools get their
+    tombstone first, so no replay recreates a conversation after it is deleted; the store is erased
+    once more at the end, for a replay that had read its records just before the tombstone.
+
+    Counts: rows per table, `spooled_removed` (records deleted from spool files) and `spooled_held`
+    (records in files of running servers: never replayed, gone at their next replay)."""
+    ids, spools = sorted(set(conversation_ids)), [Path(d) for d in spools]
+    subject = Subject(frozenset(ids), frozenset(users))
+    for directory in spools:
+        if directory.is_dir():
+            Tombstones(directory).add(subject)
+    counts = erase(store, ids)
+    purged = [purge(directory, subject) for directory in spools]
+    for table, rows in erase(store, ids).items():
+        counts[table] += rows
+    counts["spooled_removed"] = sum(p.removed for p in purged)
+    counts["spooled_held"] = sum(p.held for p in purged)
     return counts
 
 

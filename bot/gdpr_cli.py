@@ -30,6 +30,12 @@ def _open():
     return Store.for_settings(settings.database_url, settings.var_path).open()
 
 
+def _spools() -> list[Path]:
+    """This machine's spool directories: turns, and channel events (see `faqbot spool`)."""
+    settings = Settings()
+    return [settings.spool_path, settings.inbox_path]
+
+
 def _subject(store, conversation: list[str] | None, messenger_user: str | None) -> list[str]:
     """The conversation ids the request is about; exactly one way of naming the customer."""
     from bot.gdpr import MessengerLookupUnavailable, messenger_conversations
@@ -53,8 +59,9 @@ def export_command(
     out: Annotated[Path | None, typer.Option("--out", help="Write the JSON here instead of stdout.")] = None,
 ) -> None:
     """Everything stored about the customer's conversations, as one JSON object: messages,
-    feedback, hand-off tickets and missed questions."""
-    from bot.gdpr import export
+    feedback, hand-off tickets and missed questions; and, under "spooled", what this machine's
+    spool still holds for the database (turns and Messenger events taken during an outage)."""
+    from bot.gdpr import export, export_spooled
 
     store = _open()
     try:
@@ -62,6 +69,14 @@ def export_command(
         data = {"request": {"conversation_ids": ids, "messenger_user": messenger_user}, **export(store, ids)}
     finally:
         store.close()
+    users = [messenger_user] if messenger_user else []
+    data["spooled"] = export_spooled(_spools(), ids, users)
+    if data["spooled"]:
+        typer.echo(
+            f"{len(data['spooled'])} records are still in this machine's spool, not yet in the database: "
+            'they are under "spooled"; other machines\' spools are not searched',
+            err=True,
+        )
     text = json.dumps(data, ensure_ascii=False, indent=2)
     if out is None:
         typer.echo(text)
@@ -77,15 +92,23 @@ def erase_command(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete the customer's conversations with their messages, feedback, tickets and missed
-    questions, in one transaction; prints how many rows of each went, as JSON."""
-    from bot.gdpr import erase
+    questions, in one transaction, and their records waiting in this machine's spool; prints how
+    many of each went, as JSON."""
+    from bot.gdpr import erase_everywhere
 
     store = _open()
     try:
         ids = _subject(store, conversation, messenger_user)
         if not yes:
             typer.confirm(f"Erase {len(ids)} conversation(s) and everything attached?", abort=True)
-        counts = erase(store, ids)
+        users = [messenger_user] if messenger_user else []
+        counts = erase_everywhere(store, _spools(), ids, users)
     finally:
         store.close()
+    if counts["spooled_held"]:
+        typer.echo(
+            f"{counts['spooled_held']} spooled records are in files of running servers: they will "
+            "never be replayed, and go at those servers' next replay",
+            err=True,
+        )
     typer.echo(json.dumps(counts))

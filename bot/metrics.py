@@ -36,6 +36,12 @@ class Metrics:
         self.rate_limited = Counter(
             "faqbot_rate_limited", "Requests refused with 429", ["kind"], registry=self.registry
         )
+        self.rate_limit_fallbacks = Counter(
+            "faqbot_rate_limit_fallbacks",
+            "Rate-limit checks made on this process's own buckets because Redis was out of reach",
+            ["kind"],
+            registry=self.registry,
+        )
         self.reload_failures = Counter(
             "faqbot_index_reload_failures",
             "Index versions that failed to load (the old version kept serving)",

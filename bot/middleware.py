@@ -18,7 +18,7 @@ import anyio
 
 from bot.logs import new_request_id, request_id
 from bot.metrics import Metrics
-from bot.ratelimit import RateLimiter, retry_after
+from bot.ratelimit import Limiter, retry_after
 
 access_log = logging.getLogger("faqbot.access")
 error_log = logging.getLogger("faqbot.error")
@@ -169,7 +169,7 @@ def _is_ip(value: str) -> bool:
 class RateLimitByAddress:
     """429 with Retry-After when a client address exceeds its token bucket (probes are exempt)."""
 
-    def __init__(self, app: Any, limiter: RateLimiter | None, metrics: Metrics) -> None:
+    def __init__(self, app: Any, limiter: Limiter | None, metrics: Metrics) -> None:
         self.app = app
         self.limiter = limiter
         self.metrics = metrics
@@ -185,7 +185,11 @@ class RateLimitByAddress:
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
-        wait = self.limiter.take(client[0] if client else "unknown")
+        key = client[0] if client else "unknown"
+        if getattr(self.limiter, "blocking", False):  # shared buckets: a round trip to Redis
+            wait = await anyio.to_thread.run_sync(self.limiter.take, key)
+        else:
+            wait = self.limiter.take(key)
         if wait > 0:
             seconds = retry_after(wait)
             self.metrics.rate_limited.labels("address").inc()

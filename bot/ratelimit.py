@@ -4,7 +4,8 @@ Each key has a bucket of `burst` tokens that refills at `per_minute / 60` tokens
 request takes one token or is refused with the seconds until one is back. Buckets live in an
 LRU map of at most `max_keys` entries, so memory stays bounded whatever the number of clients:
 the least recently seen key is forgotten first (it starts again with a full bucket). The limits
-are per process: with N replicas (or N workers) a client may get up to N times the rate.
+are per process: with N replicas (or N workers) a client may get up to N times the rate, unless
+the buckets are shared in Redis (`bot.ratelimit_shared`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,13 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Protocol
+
+
+class Limiter(Protocol):
+    """A rate limit: `take(key)` is 0.0 when the request may go ahead, else the seconds to wait."""
+
+    def take(self, key: str) -> float: ...
 
 
 class RateLimiter:

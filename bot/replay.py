@@ -18,13 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from bot.erasure import Tombstones
 from bot.models import Conversation, Message, MissedQuery, Ticket, new_id
 from bot.records import TurnRecord
 from bot.spool import Spool
 from bot.store import Store, StoreUnavailable
 
 log = logging.getLogger("faqbot.replay")
-APPLIED, DUPLICATE, REJECTED = "applied", "duplicate", "rejected"
+APPLIED, DUPLICATE, REJECTED, ERASED = "applied", "duplicate", "rejected", "erased"
 
 
 def apply_turn(session: Session, turn: TurnRecord) -> bool:
@@ -107,6 +108,7 @@ class Drained:
     duplicates: int
     rejected: int
     left: int  # still waiting: the database went away again, or turns arrived meanwhile
+    erased: int = 0  # skipped: their conversation was erased (faqbot gdpr erase) after they were spooled
 
 
 class Replayer:
@@ -121,6 +123,7 @@ class Replayer:
         self.spool = spool
         self.interval = interval
         self.batch = batch  # turns per transaction
+        self.tombstones = Tombstones(spool.directory)  # erased conversations are never replayed
         self._draining = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -128,7 +131,7 @@ class Replayer:
 
     def drain(self) -> Drained:
         """Replay what waits, in order, until done or the database is out of reach again."""
-        counts = {APPLIED: 0, DUPLICATE: 0, REJECTED: 0}
+        counts = {APPLIED: 0, DUPLICATE: 0, REJECTED: 0, ERASED: 0}
         with self._draining:
             try:
                 for path in self.spool.backlog():
@@ -143,7 +146,8 @@ class Replayer:
                     done, stored = counts[APPLIED], counts[DUPLICATE]
                     log.info("spool replayed: %d applied, %d already stored", done, stored)
                 self._waiting = False
-        return Drained(counts[APPLIED], counts[DUPLICATE], counts[REJECTED], self.spool.pending())
+        left = self.spool.pending()
+        return Drained(counts[APPLIED], counts[DUPLICATE], counts[REJECTED], left, counts[ERASED])
 
     def start(self) -> Replayer:
         self._thread = threading.Thread(target=self._run, name="faqbot-replayer", daemon=True)
@@ -179,19 +183,21 @@ class Replayer:
         """Apply `chunk` in one transaction (one commit for many turns: a replay must outpace the
         turns still arriving); False, with nothing applied, if any record in it fails."""
         try:
-            turns = [TurnRecord.from_json(record) for record in chunk]
+            turns = [None if self.tombstones.erased(r) else TurnRecord.from_json(r) for r in chunk]
             with self.store.session() as session:
-                stored = [apply_turn(session, turn) for turn in turns]
+                stored = [None if turn is None else apply_turn(session, turn) for turn in turns]
         except (ValueError, SQLAlchemyError) as exc:
             log.info("a chunk of %d records failed (%s): applying them one by one", len(chunk), exc)
             return False
         for record, applied in zip(chunk, stored, strict=True):
-            counts[APPLIED if applied else DUPLICATE] += 1
+            counts[ERASED if applied is None else APPLIED if applied else DUPLICATE] += 1
             self.spool.applied(path, record)
         return True
 
     def _apply(self, record: dict) -> str:
         """Apply one record; raises StoreUnavailable (the record then stays for later)."""
+        if self.tombstones.erased(record):
+            return ERASED
         try:
             turn = TurnRecord.from_json(record)
         except ValueError as exc:

@@ -6,6 +6,7 @@ appends to its own files in it:
     <owner>.lock            flock'ed by the live process that owns <owner>'s segments
     <owner>.<seq>.jsonl     segments: the process appends to its newest one, the others are sealed
     rejected.jsonl          records that can never be applied, kept for a person to look at
+    erased.jsonl            erasure requests: hashes of ids whose records are never replayed
 
 `append` returns only once the record is written and fsync'd (and a new segment's directory entry
 too). Each line is `{"sum":"<blake2b-128 of the record's bytes>","rec":<record JSON>}`, so a line
@@ -35,6 +36,7 @@ log = logging.getLogger("faqbot.spool")
 PREFIX, MIDDLE, SUFFIX = b'{"sum":"', b'","rec":', b"}\n"
 DIGEST_HEX = 32
 REJECTED = "rejected.jsonl"
+TOMBSTONES = "erased.jsonl"  # erasure requests (bot.erasure): whose records are never replayed
 
 
 class SpoolUnavailable(RuntimeError):
@@ -124,7 +126,7 @@ class Spool:
 
     def open(self) -> Spool:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._lock_fd = _try_lock(self.directory / f"{self.owner}.lock")
+        self._lock_fd = try_lock(self.directory / f"{self.owner}.lock")
         if self._lock_fd is None:
             raise RuntimeError(f"spool {self.directory}: cannot lock {self.owner}.lock")
         fsync_dir(self.directory)
@@ -142,7 +144,7 @@ class Spool:
                 raise SpoolUnavailable(f"spool {self.directory} is full ({self._bytes} bytes)")
             try:
                 fd = self._active[1] if self._active else self._start_segment()
-                _write_all(fd, line)
+                write_all(fd, line)
             except OSError as exc:
                 self._retire()  # never append after a partial line: start a new segment next time
                 raise SpoolUnavailable(f"spool {self.directory}: {exc}") from exc
@@ -214,9 +216,15 @@ class Spool:
     def reject(self, record: dict, reason: str) -> None:
         """Set aside a record that can never be applied, with the reason, for a person to look at."""
         line = encode({"reason": reason, "at": dt.datetime.now(dt.UTC).isoformat(), "record": record})
-        fd = os.open(self.directory / REJECTED, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        path = self.directory / REJECTED
+        while True:  # under the file's lock: an erasure (bot.erasure) may be rewriting it
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                break
+            os.close(fd)  # replaced while we waited: append to the new file
         try:
-            _write_all(fd, line)
+            write_all(fd, line)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -238,7 +246,7 @@ class Spool:
         for owner in self._owners():
             if owner == self.owner or owner in self._adopted:
                 continue
-            fd = _try_lock(self.directory / f"{owner}.lock")
+            fd = try_lock(self.directory / f"{owner}.lock")
             if fd is None:
                 continue  # alive, or just adopted by another process
             segments = sorted(self.directory.glob(f"{owner}.*.jsonl"))
@@ -326,7 +334,7 @@ class Spool:
 
     def _owners(self) -> set[str]:
         names = (p.name for p in self.directory.iterdir() if p.suffix in (".lock", ".jsonl"))
-        return {name.split(".", 1)[0] for name in names if name != REJECTED}
+        return {name.split(".", 1)[0] for name in names if name not in (REJECTED, TOMBSTONES)}
 
 
 def _owner_name() -> str:
@@ -338,13 +346,13 @@ def _digest(body: bytes) -> bytes:
     return hashlib.blake2b(body, digest_size=16).hexdigest().encode()
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
 
 
-def _try_lock(path: Path) -> int | None:
+def try_lock(path: Path) -> int | None:
     """An fd holding the exclusive flock of `path` (created if missing), or None if another holds it."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:

@@ -91,6 +91,7 @@ class Page:
     def __init__(self, client: TestClient, store: Store) -> None:
         self.client = client
         self.store = store
+        self.closed = False
 
     def deliver(self, *events: dict, standby: bool = False, secret: str = SECRET) -> int:
         """POST one signed delivery of `events`; the HTTP status."""
@@ -100,6 +101,12 @@ class Page:
             "Content-Type": "application/json",
         }
         return self.client.post("/webhooks/messenger", content=body, headers=headers).status_code
+
+    def close(self) -> None:
+        """Stop this app (as a server process shuts down), before the test ends."""
+        if not self.closed:
+            self.client.__exit__(None, None, None)
+            self.closed = True
 
     def settle(self) -> None:
         """Wait until the background workers handled everything delivered."""
@@ -114,20 +121,31 @@ class Page:
 def open_page(messenger_home, messenger_retriever, graph, tmp_path):
     """Start an app (as many as a test wants, e.g. two server processes over one store)."""
     home, _ = messenger_home
-    clients = []
+    pages = []
 
-    def start(database_url: str | None = None, thresholds: Thresholds | None = None, **overrides) -> Page:
-        store = Store(database_url or f"sqlite:///{tmp_path / 'store.db'}").open()
+    def start(
+        database_url: str | None = None,
+        thresholds: Thresholds | None = None,
+        store: Store | None = None,
+        **overrides,
+    ) -> Page:
+        """An app on `store` (else one opened from `database_url`, else a SQLite file of the test);
+        its spool (turns and the Messenger inbox) is the test's own, shared by every app it starts."""
+        owned = store is None
+        store = store or Store(database_url or f"sqlite:///{tmp_path / 'store.db'}").open()
         chat = ChatService(Bot(messenger_retriever, thresholds or Thresholds()), store)
+        overrides = {"spool_dir": tmp_path / "spool", **overrides}
         client = TestClient(create_app(messenger_settings(home, graph, **overrides), chat))
         client.__enter__()
-        clients.append((client, store))
-        return Page(client, store)
+        opened = Page(client, store)
+        pages.append((opened, owned))
+        return opened
 
     yield start
-    for client, store in clients:
-        client.__exit__(None, None, None)
-        store.close()
+    for opened, owned in pages:
+        opened.close()
+        if owned:
+            opened.store.close()
 
 
 def page(*events: dict, standby: bool = False) -> dict:

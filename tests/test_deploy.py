@@ -43,3 +43,13 @@ def test_the_image_runs_as_a_user_offline_with_cpu_torch_and_a_readiness_check()
     assert torch < dockerfile.index("pip install ."), "torch first, then the project"
     assert re.search(r"^USER faqbot$", dockerfile, re.M) and "HF_HUB_OFFLINE=1" in dockerfile
     assert "/readyz" in dockerfile.split("HEALTHCHECK", 1)[1]
+
+
+def test_the_replicas_share_their_rate_limits_in_the_composes_redis():
+    from bot.config import Settings
+
+    services = compose()["services"]
+    url = services["app"]["environment"]["FAQBOT_REDIS_URL"]
+    assert url.startswith("redis://redis:") and "redis" in services
+    assert services["app"]["depends_on"]["redis"]["condition"] == "service_started"
+    assert Settings(redis_url=url).redis_url is not None  # a setting the app knows

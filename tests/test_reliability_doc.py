@@ -1,4 +1,5 @@
-"""docs/reliability.md names only tests that exist, so the table cannot silently go stale."""
+"""docs/reliability.md and docs/reliability-durability.md name only tests that exist, so the tables
+cannot silently go stale."""
 
 from __future__ import annotations
 
@@ -15,9 +16,14 @@ def functions(path) -> set[str]:
     return {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
 
 
-def test_every_test_named_in_the_reliability_table_exists():
+def lines():
+    for name in ("reliability.md", "reliability-durability.md"):
+        yield from (REPO / "docs" / name).read_text(encoding="utf-8").splitlines()
+
+
+def test_every_test_named_in_the_reliability_tables_exists():
     named, missing = 0, []
-    for line in (REPO / "docs" / "reliability.md").read_text(encoding="utf-8").splitlines():
+    for line in lines():
         current = None
         for token in TOKEN.findall(line):
             file, _, name = token.partition("::")

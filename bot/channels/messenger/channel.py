@@ -1,19 +1,20 @@
 """The Messenger channel assembled from settings and started with the app: Graph client, event
-handler, background workers, and delivery of staff replies."""
+handler, background workers with their durable inbox, and delivery of staff replies."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 
+from bot.channels.messenger.delivery import Deliveries
 from bot.channels.messenger.events import Event
 from bot.channels.messenger.graph import GraphClient
 from bot.channels.messenger.handler import CHANNEL, Handler
 from bot.channels.messenger.handover import Handover
-from bot.channels.messenger.worker import Dispatcher
 from bot.config import Settings
 from bot.conversations import ChatService, Turn
 from bot.outbound import Outbound
+from bot.spool import Spool
 from bot.threads import Threads
 
 log = logging.getLogger("faqbot.messenger")
@@ -53,24 +54,29 @@ class Messenger:
             settings.messenger_typing_after,
             observe,
         )
-        self.dispatcher = Dispatcher(handler, settings.messenger_workers)
+        inbox = None
+        if settings.spool:  # deliveries are kept on disk before Meta gets its 200
+            inbox = Spool(settings.inbox_path, settings.spool_max_mb * 2**20, key="user").open()
+        self.deliveries = Deliveries(handler, settings.messenger_workers, inbox, settings.replay_interval)
+        self.dispatcher = self.deliveries.dispatcher
 
     @property
     def app_secret(self) -> bytes:
         return self.settings.messenger_app_secret.get_secret_value().encode()
 
     def start(self, outbound: Outbound) -> Messenger:
-        self.dispatcher.start()
+        self.deliveries.start()
         outbound.register(CHANNEL, self.handover)
         return self
 
-    def accept(self, events: list[Event]) -> bool:
-        """Queue a delivery's events for the background workers; False when overloaded."""
-        return self.dispatcher.submit(events)
+    def accept(self, events: list[tuple[Event, dict]]) -> bool:
+        """Keep a delivery's events (each with its raw JSON) and queue them for the workers; True
+        once they may be acknowledged (see Deliveries.accept)."""
+        return self.deliveries.accept(events)
 
     def stop(self, outbound: Outbound) -> None:
         outbound.unregister(CHANNEL)
-        self.dispatcher.stop()
+        self.deliveries.stop()
         self.graph.close()
 
 

@@ -11,8 +11,10 @@ import logging
 from dataclasses import dataclass
 
 from bot.fields import storable_text
+from bot.inbox import VERSION, event_record
 
 log = logging.getLogger("faqbot.messenger")
+CHANNEL = "messenger"
 
 
 @dataclass(frozen=True)
@@ -50,9 +52,14 @@ class ThreadControl(Event):
 
 def parse(body: dict) -> list[Event]:
     """Every event of a (verified) delivery we may act on, in delivery order."""
+    return [event for event, _raw in read(body)]
+
+
+def read(body: dict) -> list[tuple[Event, dict]]:
+    """Every event we may act on, each with the raw JSON it was read from (what the inbox keeps)."""
     if not isinstance(body, dict) or body.get("object") != "page":
         return []
-    events: list[Event] = []
+    events: list[tuple[Event, dict]] = []
     for entry in body.get("entry") or []:
         if not isinstance(entry, dict):
             continue
@@ -60,8 +67,26 @@ def parse(body: dict) -> list[Event]:
             for raw in entry.get(field) or []:
                 event = _event(raw, standby) if isinstance(raw, dict) else None
                 if event is not None:
-                    events.append(event)
+                    events.append((event, raw))
     return events
+
+
+def to_record(event: Event, raw: dict) -> dict:
+    """The inbox record of an event: its raw JSON, read again by `from_record`."""
+    return event_record(CHANNEL, event.key, event.psid, standby=event.standby, event=raw)
+
+
+def from_record(record: dict) -> Event:
+    """The event an inbox record holds; ValueError if it is not a Messenger event this version kept."""
+    if record.get("kind") != "event" or record.get("v") != VERSION or record.get("channel") != CHANNEL:
+        raise ValueError(
+            f"not a version {VERSION} Messenger event: {record.get('kind')!r} {record.get('v')!r}"
+        )
+    raw = record.get("event")
+    event = _event(raw, bool(record.get("standby"))) if isinstance(raw, dict) else None
+    if event is None:
+        raise ValueError("the record holds no event to act on")
+    return event
 
 
 def _event(raw: dict, standby: bool) -> Event | None:

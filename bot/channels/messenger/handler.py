@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from bot.channels.messenger import outgoing, payloads
-from bot.channels.messenger.events import Attachment, Event, Postback, Text, ThreadControl
+from bot.channels.messenger.events import CHANNEL, Attachment, Event, Postback, Text, ThreadControl
 from bot.channels.messenger.graph import GraphClient, GraphError
 from bot.channels.messenger.handover import Handover
 from bot.conversations import ChatService, Turn
@@ -21,7 +21,6 @@ from bot.messages import message
 from bot.store import UnknownConversation
 from bot.threads import BOT, INBOX, Thread, Threads
 
-CHANNEL = "messenger"
 EVENTS_KEPT = dt.timedelta(days=7)  # Meta stops redelivering a webhook long before this
 log = logging.getLogger("faqbot.messenger")
 

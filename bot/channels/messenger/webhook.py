@@ -1,5 +1,5 @@
 """The Messenger webhook: the subscription handshake, and deliveries checked against their
-signature, acknowledged at once and handled in the background."""
+signature, kept durably (bot.inbox), acknowledged, and handled in the background."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
+from starlette.concurrency import run_in_threadpool
 
-from bot.channels.messenger.events import parse
+from bot.channels.messenger.events import read
 
 router = APIRouter()
 PATH = "/webhooks/messenger"
@@ -49,7 +50,7 @@ def handshake(
 
 @router.post(PATH, response_class=PlainTextResponse)
 async def receive(request: Request) -> str:
-    """A delivery of events: 200 as soon as they are queued (Meta redelivers slow or failed ones)."""
+    """A delivery of events: 200 once they are on disk and queued (Meta redelivers refused ones)."""
     messenger = getattr(request.app.state, "messenger", None)
     if messenger is None:
         detail = (
@@ -63,6 +64,8 @@ async def receive(request: Request) -> str:
         payload = json.loads(body)
     except ValueError as exc:
         raise HTTPException(400, f"the body is not JSON: {exc}") from exc
-    if not messenger.accept(parse(payload)):
+    # Kept on disk (fsync) before the 200: blocking I/O, off the event loop. A spool that cannot
+    # keep them raises SpoolUnavailable: 503, and Meta redelivers.
+    if not await run_in_threadpool(messenger.accept, read(payload)):
         raise HTTPException(503, "too many events queued; redeliver later")
     return "EVENT_RECEIVED"

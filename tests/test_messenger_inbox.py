@@ -1,0 +1,118 @@
+"""Messenger deliveries are durable once Meta has its 200: kept (fsync'd) in the inbox, and answered
+once the database is back (SQLite taken away by a switch; PostgreSQL cut off behind a TCP proxy),
+after a restart, or by another process when the one that took them is SIGKILLed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from bot.spool import read_segment
+from bot.store import Store
+from tests.conftest import REPO
+from tests.messenger_kit import text
+
+
+def inbox(page):
+    return page.client.app.state.messenger.deliveries.inbox
+
+
+def wait_until(predicate, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def users(store: Store, conversation_id: str) -> list[str]:
+    return [m.text for m in store.messages(conversation_id) if m.role == "user"]
+
+
+def conversation_of(store: Store, psid: str) -> str:
+    from bot.gdpr import messenger_conversations
+
+    (conversation_id,) = messenger_conversations(store, psid)
+    return conversation_id
+
+
+def test_events_acknowledged_during_an_outage_are_answered_once_when_it_is_back(open_page, graph, outage):
+    page = open_page(store=outage.store)
+    first = text("psid-out", "Ho dimenticato la password", mid="m_outage_1")
+    second = text("psid-out", "quanto costa la spedizione", mid="m_outage_2")
+    outage.cut()
+    assert page.deliver(first) == 200 and page.deliver(second) == 200
+    assert page.deliver(first) == 200  # Meta redelivers: no answer came
+    page.settle()
+    assert graph.sent("psid-out") == [] and inbox(page).pending() == 3
+    outage.restore()
+    wait_until(lambda: inbox(page).pending() == 0 and len(graph.sent("psid-out")) == 2)
+    assert page.deliver(first) == 200  # a redelivery after the replay: still one answer
+    page.settle()
+    time.sleep(1.5)  # one more replay round
+    sent = [m["text"] for m in graph.sent("psid-out")]
+    assert len(sent) == 2 and sent[0].startswith("Clicca su Password dimenticata?")
+    conversation = conversation_of(outage.store, "psid-out")
+    assert users(outage.store, conversation) == ["Ho dimenticato la password", "quanto costa la spedizione"]
+    assert not list((page.client.app.state.settings.inbox_path).glob("*.jsonl"))
+
+
+def test_events_left_by_a_server_that_stopped_are_answered_after_a_restart(open_page, graph, outage):
+    before = open_page(store=outage.store)
+    outage.cut()
+    assert before.deliver(text("psid-restart", "Ho dimenticato la password", mid="m_restart")) == 200
+    before.close()  # shuts down while the database is away: the event stays on disk
+    assert graph.sent("psid-restart") == []
+    outage.restore()
+    after = open_page(store=outage.store)  # the next process on this machine adopts the inbox
+    wait_until(lambda: len(graph.sent("psid-restart")) == 1 and inbox(after).pending() == 0)
+    conversation = conversation_of(outage.store, "psid-restart")
+    assert users(outage.store, conversation) == ["Ho dimenticato la password"]
+
+
+KILLED_AFTER_THE_200 = """
+import os, signal, sys, types
+from pathlib import Path
+from fastapi.testclient import TestClient
+from bot.api import create_app
+from bot.conversations import ChatService
+from bot.dialog import Bot
+from bot.language import LanguageDetector
+from bot.policy import Thresholds
+from bot.retrieve import Retriever
+from tests.conftest import FakeEmbedder
+from tests.messenger_kit import Page, messenger_settings, text
+from tests.outage_kit import SwitchableStore
+
+home, graph_url, database, spool = sys.argv[1:5]
+settings = messenger_settings(Path(home), types.SimpleNamespace(url=graph_url), spool_dir=spool)
+store = SwitchableStore(database).open()
+store.down = True  # the event cannot be handled before the process dies
+retriever = Retriever.from_root(settings.index_path, FakeEmbedder(), LanguageDetector()).load()
+client = TestClient(create_app(settings, ChatService(Bot(retriever, Thresholds()), store)))
+client.__enter__()
+status = Page(client, store).deliver(text("psid-killed", "Ho dimenticato la password", mid="m_killed"))
+print(status, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_events_of_a_process_killed_right_after_the_200_are_answered_by_another(
+    open_page, graph, messenger_home, tmp_path
+):
+    home, _ = messenger_home
+    database, spool = f"sqlite:///{tmp_path / 'store.db'}", tmp_path / "spool"
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_THE_200, str(home), graph.url, database, str(spool)],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert killed.stdout.strip() == "200"  # Meta was told the event was received
+    kept = [r for path in (spool / "inbox").glob("*.jsonl") for r in read_segment(path).records]
+    assert graph.sent("psid-killed") == [] and [r["key"] for r in kept] == ["m_killed"]
+    survivor = open_page(database)  # another process on the same machine and database
+    wait_until(lambda: len(graph.sent("psid-killed")) == 1 and inbox(survivor).pending() == 0)
+    conversation = conversation_of(survivor.store, "psid-killed")
+    assert users(survivor.store, conversation) == ["Ho dimenticato la password"]
+    assert not list((spool / "inbox").glob("*.jsonl"))
