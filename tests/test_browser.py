@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import REPO
+from tests.serve_kit import serving
 
 pytestmark = pytest.mark.model
 ADMIN_TOKEN = "browser-test-token"
@@ -23,12 +20,6 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +33,6 @@ def browser_kb(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def server(sample_home, browser_kb, tmp_path_factory):
     """`faqbot serve` as a user starts it, on a free port, until the module's tests are done."""
-    port = free_port()
     env = {
         **os.environ,
         "FAQBOT_HOME": str(sample_home),
@@ -50,28 +40,8 @@ def server(sample_home, browser_kb, tmp_path_factory):
         "FAQBOT_BUSINESS_HOURS": '["mon-sun 00:00-24:00"]',  # staffed now, whatever the clock says
         "FAQBOT_ADMIN_TOKEN": ADMIN_TOKEN,
     }
-    command = [str(Path(sys.executable).with_name("faqbot")), "serve", "--port", str(port)]
-    # Output to a file: a pipe nobody reads fills up and blocks the server's logging.
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"faqbot serve exited: {log.read_text(encoding='utf-8', errors='replace')}")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("faqbot serve did not become ready")
-    yield base
-    process.terminate()
-    process.wait(timeout=20)
+    with serving(env, tmp_path_factory.mktemp("server") / "server.log") as (base, _port):
+        yield base
 
 
 @pytest.fixture(scope="module")

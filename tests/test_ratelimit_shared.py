@@ -17,8 +17,8 @@ from bot.api import create_app
 from bot.config import Settings
 from bot.ratelimit import RateLimiter
 from bot.ratelimit_shared import SharedRateLimiter, connect
+from tests.serve_kit import free_port
 from tests.tcp_proxy import TcpProxy
-from tests.test_browser import free_port
 
 ARTICLE = "/api/v1/articles/reset-password"
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,27 +15,10 @@ from bot.build import build_index
 from bot.config import Settings
 from bot.embed import load_embedder
 from tests.conftest import REPO
-from tests.test_browser import free_port
+from tests.serve_kit import free_port, start_serve, wait_ready
 
 pytestmark = pytest.mark.model
 QUESTIONS = ["dove è il mio ordine?", "how much is shipping", "voglio fare un reso", "password dimenticata"]
-
-
-def wait_ready(base: str, process: subprocess.Popen, timeout: float = 120, log: Path | None = None) -> dict:
-    """/readyz once the server is up; fails with its output (from `log`) if it exits first."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = log.read_text(encoding="utf-8", errors="replace") if log else ""
-            pytest.fail(f"faqbot serve exited: {output}")
-        try:
-            r = httpx.get(f"{base}/readyz", timeout=1)
-            if r.status_code == 200:
-                return r.json()
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    pytest.fail("server not ready")
 
 
 def test_rebuild_under_traffic_swaps_with_zero_failed_requests(sample_home, tmp_path):
@@ -52,13 +33,8 @@ def test_rebuild_under_traffic_swaps_with_zero_failed_requests(sample_home, tmp_
         "FAQBOT_RELOAD_INTERVAL": "0.5",
         "FAQBOT_RATE_LIMIT_IP": "0",  # four busy clients from one address: not what this test is about
     }
-    faqbot = str(Path(sys.executable).with_name("faqbot"))
-    # Output to a file: a pipe nobody reads fills up and blocks the server's logging.
     log = tmp_path / "server.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [faqbot, "serve", "--port", str(port)], env=env, stdout=output, stderr=subprocess.STDOUT
-        )
+    process = start_serve(env, log, port)
     try:
         before = wait_ready(base, process, log=log)["index_version"]
         stop = threading.Event()

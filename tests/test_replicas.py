@@ -10,7 +10,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -27,9 +26,8 @@ from bot.models import Message, MissedQuery, Ticket
 from bot.store import Store
 from tests.conftest import REPO
 from tests.outage_kit import schema_url
+from tests.serve_kit import free_port, start_serve, wait_ready
 from tests.tcp_proxy import TcpProxy
-from tests.test_browser import free_port
-from tests.test_reload_live import wait_ready
 
 pytestmark = pytest.mark.model
 QUESTIONS = [
@@ -51,14 +49,7 @@ class Replica:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Replica:
-        faqbot = str(Path(sys.executable).with_name("faqbot"))
-        with self.log.open("a") as out:  # a file, never an unread pipe
-            self.process = subprocess.Popen(
-                [faqbot, "serve", "--port", str(self.port)],
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        self.process = start_serve(self.env, self.log, self.port)
         return self
 
     def alive(self) -> bool:

@@ -7,17 +7,13 @@ import json
 import os
 import shutil
 import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import REPO
-from tests.test_browser import free_port
-from tests.test_reload_live import wait_ready
+from tests.serve_kit import serving
 
 pytestmark = pytest.mark.model
 EMAIL = "anna.verdi@example.com"
@@ -30,7 +26,6 @@ def served(sample_home, tmp_path_factory):
     (so X-Forwarded-For picks the client); its stderr goes to a file the tests read."""
     home = tmp_path_factory.mktemp("served")
     shutil.copytree(sample_home / "index", home / "index", symlinks=True)
-    port = free_port()
     env = {
         **os.environ,
         "FAQBOT_HOME": str(home),
@@ -43,18 +38,8 @@ def served(sample_home, tmp_path_factory):
         "FAQBOT_KEEPALIVE_TIMEOUT": "1",
     }
     log = home / "server.log"
-    with log.open("w") as stderr:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("faqbot")), "serve", "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=stderr,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(base, process, log=log)
+    with serving(env, log, only_stderr=True) as (base, port):
         yield base, port, log
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_a_client_over_its_rate_gets_429_with_retry_after(served):
