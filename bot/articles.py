@@ -7,6 +7,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -50,13 +51,17 @@ class Article:
     @property
     def summary(self) -> str:
         """The first paragraph as plain text: what a channel without rich text shows."""
-        return self.paragraphs()[0] if self.paragraphs() else ""
+        return self._paragraphs[0] if self._paragraphs else ""
 
     def paragraphs(self) -> list[str]:
         """The answer body as plain-text paragraphs (Markdown removed)."""
+        return list(self._paragraphs)
+
+    @cached_property
+    def _paragraphs(self) -> tuple[str, ...]:
         blocks = re.split(r"\n\s*\n", self.body.strip())
         texts = (markdown_to_text(block) for block in blocks)
-        return [text for text in texts if text]
+        return tuple(text for text in texts if text)
 
 
 @dataclass(frozen=True)
