@@ -85,7 +85,7 @@ def resolve_model_path(model: str) -> str | Path:
     return path
 
 
-def load_embedder(model: str, batch_size: int = 64) -> Embedder:
+def load_embedder(model: str, batch_size: int = 32) -> Embedder:
     """The embedder for a configured model name (tests replace this with a fake)."""
     return SentenceTransformerEmbedder(model, batch_size=batch_size)
 

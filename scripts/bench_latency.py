@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
 import os
 import platform
 import shutil
@@ -51,7 +52,8 @@ def queries(n: int) -> list[str]:
 
 
 def floor(texts: list[str]) -> dict[str, float]:
-    embedder = load_embedder(Settings().model)
+    settings = Settings()
+    embedder = load_embedder(settings.model, settings.embed_batch_size)
     embedder.encode(["warm up"])
     times = []
     for text in texts[:200]:
@@ -95,15 +97,46 @@ def start_server(home: Path, workers: int = 1) -> tuple[subprocess.Popen, str]:
     raise SystemExit("faqbot serve did not become ready")
 
 
-def sequential(base: str, texts: list[str]) -> dict[str, float]:
+class Connection:
+    """One keep-alive HTTP/1.1 connection that POSTs JSON: a lean client, so the load generator
+    takes as little as it can of the CPU it shares with the server."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, base: str) -> Connection:
+        host, port = base.removeprefix("http://").split(":")
+        return cls(*await asyncio.open_connection(host, int(port)))
+
+    async def post(self, path: str, payload: dict) -> int:
+        """The response's status code (its body is read and dropped)."""
+        body = json.dumps(payload).encode()
+        self.writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        headers = dict(line.lower().split(": ", 1) for line in head[1:] if ": " in line)
+        await self.reader.readexactly(int(headers.get("content-length", 0)))
+        return int(head[0].split()[1])
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def sequential(base: str, texts: list[str]) -> dict[str, float]:
     times = []
-    with httpx.Client(base_url=base, timeout=30) as client:
-        client.post("/api/v1/chat", json={"text": "warm up"})
-        for text in texts:
-            started = time.perf_counter()
-            r = client.post("/api/v1/chat", json={"text": text})
-            r.raise_for_status()
-            times.append((time.perf_counter() - started) * 1000)
+    connection = await Connection.open(base)
+    await connection.post("/api/v1/chat", {"text": "warm up"})
+    for text in texts:
+        started = time.perf_counter()
+        status = await connection.post("/api/v1/chat", {"text": text})
+        times.append((time.perf_counter() - started) * 1000)
+        if status != 200:
+            raise SystemExit(f"POST /api/v1/chat answered {status}")
+    connection.close()
     return {f"seq_p{q}_ms": float(np.percentile(times, q)) for q in (50, 95, 99)}
 
 
@@ -116,16 +149,18 @@ async def concurrent(base: str, texts: list[str], clients: int) -> dict[str, flo
 
     async def client_loop() -> None:
         nonlocal errors
-        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-            while not queue.empty():
-                text = queue.get_nowait()
-                started = time.perf_counter()
-                try:
-                    r = await client.post("/api/v1/chat", json={"text": text})
-                    errors += r.status_code != 200
-                except httpx.HTTPError:
-                    errors += 1
-                times.append((time.perf_counter() - started) * 1000)
+        connection = await Connection.open(base)
+        while not queue.empty():
+            text = queue.get_nowait()
+            started = time.perf_counter()
+            try:
+                errors += await connection.post("/api/v1/chat", {"text": text}) != 200
+            except (OSError, asyncio.IncompleteReadError, ValueError):
+                errors += 1
+                connection.close()
+                connection = await Connection.open(base)
+            times.append((time.perf_counter() - started) * 1000)
+        connection.close()
 
     started = time.perf_counter()
     await asyncio.gather(*(client_loop() for _ in range(clients)))
@@ -149,7 +184,7 @@ def main() -> None:
         shutil.copytree(Settings().index_path, Path(tmp) / "index", symlinks=True)
         process, base = start_server(Path(tmp), args.workers)
         try:
-            results |= sequential(base, texts[: args.requests])
+            results |= asyncio.run(sequential(base, texts[: args.requests]))
             results |= asyncio.run(concurrent(base, texts[args.requests : args.requests * 3], args.clients))
         finally:
             process.terminate()
