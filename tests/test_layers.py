@@ -10,7 +10,8 @@ CORE = [
     "language", "policy", "escalation", "messages", "dialog", "evaluate", "build", "head", "calibrate",
     "bench", "conversations", "store", "render", "migrate", "metrics", "rebuild", "reload", "redact",
     "cluster", "article_writer", "handoff", "curation", "models", "threads", "outbound", "ratelimit",
-    "logs", "fields", "gdpr", "engine", "spool", "records", "replay", "offline", "durable",
+    "logs", "fields", "gdpr", "engine", "spool", "records", "replay", "offline", "durable", "group_commit",
+    "query_encoder", "compute", "inbox", "erasure", "ratelimit_shared",
 ]  # fmt: skip
 FORBIDDEN = ("fastapi", "starlette", "typer", "click", "httpx", "bot.cli", "bot.api", "bot.channels")
 PACKAGE = Path(__file__).resolve().parent.parent / "bot"
