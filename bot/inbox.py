@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.erasure import Tombstones
+from bot.periodic import Periodic
 from bot.spool import Spool
 from bot.store import StoreUnavailable
 
@@ -49,8 +50,6 @@ class Inbox:
     and raises StoreUnavailable when it cannot yet (the record then stays for later)."""
 
     def __init__(self, spool: Spool, handle: Callable[[dict], None], interval: float = 1.0) -> None:
-        if interval <= 0:
-            raise ValueError(f"interval must be > 0 seconds, got {interval}")
         if spool.key != "user":
             raise ValueError(f"the inbox spool must be keyed by user, got {spool.key!r}")
         self.spool = spool
@@ -63,8 +62,7 @@ class Inbox:
         self._failed: dict[str, str] = {}  # key -> user, for events a worker could not handle
         self._behind: Counter[str] = Counter()  # users with failed events: their next ones wait too
         self._draining = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = Periodic("faqbot-inbox", interval, self.drain)
 
     def keep(self, records: list[dict]) -> None:
         """Write the events durably (fsync'd when this returns): only then may the webhook
@@ -125,23 +123,12 @@ class Inbox:
         return Drained(counts["handled"], counts["rejected"], self.pending())
 
     def start(self) -> Inbox:
-        self._thread = threading.Thread(target=self._run, name="faqbot-inbox", daemon=True)
-        self._thread.start()
+        self._loop.start()
         return self
 
     def stop(self) -> None:
         """Stop the thread after one last drain; what is left stays on disk for the next process."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-        self.drain()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.drain()
-            except Exception:  # noqa: BLE001 - the replay must outlive any one bad moment
-                log.exception("inbox replay failed; trying again in %.1fs", self.interval)
+        self._loop.stop()
 
     def _segment(self, path: Path, counts: Counter) -> bool:
         """Pass one segment's events; False if one is still with a worker (try again later)."""

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.erasure import Tombstones
 from bot.models import Conversation, Message, MissedQuery, Ticket, new_id
+from bot.periodic import Periodic
 from bot.records import TurnRecord
 from bot.spool import Spool
 from bot.store import Store, StoreUnavailable
@@ -115,8 +116,6 @@ class Replayer:
     """Offers the spool to the database every `interval` seconds, in a background thread."""
 
     def __init__(self, store: Store, spool: Spool, interval: float = 1.0, batch: int = 100) -> None:
-        if interval <= 0:
-            raise ValueError(f"interval must be > 0 seconds, got {interval}")
         if batch < 1:
             raise ValueError(f"batch must be >= 1, got {batch}")
         self.store = store
@@ -125,8 +124,7 @@ class Replayer:
         self.batch = batch  # turns per transaction
         self.tombstones = Tombstones(spool.directory)  # erased conversations are never replayed
         self._draining = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = Periodic("faqbot-replayer", interval, self.drain)
         self._waiting = False  # the last drain stopped on an unreachable database
 
     def drain(self) -> Drained:
@@ -150,23 +148,12 @@ class Replayer:
         return Drained(counts[APPLIED], counts[DUPLICATE], counts[REJECTED], left, counts[ERASED])
 
     def start(self) -> Replayer:
-        self._thread = threading.Thread(target=self._run, name="faqbot-replayer", daemon=True)
-        self._thread.start()
+        self._loop.start()
         return self
 
     def stop(self) -> None:
-        """Stop the thread after one last drain (what is left stays on disk for the next process)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-        self.drain()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.drain()
-            except Exception:  # noqa: BLE001 - the replayer must outlive any one bad moment
-                log.exception("spool replay failed; trying again in %.1fs", self.interval)
+        """Stop the thread after one last drain; what is left stays on disk for the next process."""
+        self._loop.stop()
 
     def _segment(self, path: Path, counts: dict[str, int]) -> None:
         records = self.spool.records(path)
