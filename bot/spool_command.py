@@ -33,11 +33,23 @@ def _open(directory: str | None):
 @app.command()
 def status(directory: DirOption = None) -> None:
     """How many records wait (those of running servers are theirs, and not counted)."""
-    _, spool = _open(directory)
+    settings, spool = _open(directory)
     try:
         typer.echo(f"{spool.pending()} records wait in {spool.directory} (left by servers that stopped)")
     finally:
         spool.close()
+    if directory is None and settings.inbox_path.is_dir():
+        from bot.spool import Spool
+
+        inbox = Spool(settings.inbox_path, key="user").open()
+        try:
+            inbox.adopt()
+            typer.echo(
+                f"{inbox.pending()} channel events wait in {inbox.directory} "
+                "(handled by the next server started with that channel configured)"
+            )
+        finally:
+            inbox.close()
 
 
 @app.command()

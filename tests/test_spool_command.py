@@ -60,3 +60,13 @@ def test_status_and_drain(isolated_home, monkeypatch):
     assert [m.text for m in store.messages(records[2].conversation_id)] == ["domanda 2", "risposta"]
     store.close()
     assert runner.invoke(app, ["spool", "status"]).output.startswith("0 records wait")
+
+
+def test_status_counts_channel_events_left_in_the_inbox(isolated_home):
+    settings = Settings()
+    stopped = Spool(settings.inbox_path, key="user").open()
+    stopped.append({"kind": "event", "user": "psid-1", "key": "mid.1", "event": {}})
+    stopped.close()
+    status = runner.invoke(app, ["spool", "status"])
+    assert status.exit_code == 0, status.output
+    assert "1 channel events wait" in status.output
