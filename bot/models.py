@@ -51,6 +51,7 @@ class InboundEvent(Base):
     channel: Mapped[str] = mapped_column(String(32), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
+    done_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # handling finished
 
 
 class Message(Base):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,13 +41,20 @@ class Threads:
         self.channel = channel
 
     def arrive(
-        self, external_id: str, event_id: str, at: dt.datetime | None, customer: bool = True
+        self,
+        external_id: str,
+        event_id: str,
+        at: dt.datetime | None,
+        customer: bool = True,
+        again: bool = False,
     ) -> Thread | None:
         """Take in one event of user `external_id`: None if `event_id` was taken in before (a
         redelivery), else the user's thread, created on first contact. A customer event moves the
-        last-message time to `at`."""
+        last-message time to `at`. With `again` (a replay of an event kept durably), an event
+        taken in whose handling never finished (see `done`) is taken in once more."""
         with self.store.session() as session:
-            if not _insert_new(session, InboundEvent, {"channel": self.channel, "event_id": event_id}):
+            key = {"channel": self.channel, "event_id": event_id}
+            if not _insert_new(session, InboundEvent, key) and not (again and self._unfinished(session, key)):
                 return None
             conversation = self._conversation(session, external_id)
             if customer and at is not None:
@@ -55,6 +62,23 @@ class Threads:
                 if last is None or _aware(last) < at:
                     conversation.last_customer_at = at
             return _thread(conversation)
+
+    def done(self, event_id: str) -> None:
+        """The event's handling finished: from now on it is a redelivery, even for a replay."""
+        with self.store.session() as session:
+            session.execute(
+                update(InboundEvent)
+                .where(InboundEvent.channel == self.channel, InboundEvent.event_id == event_id)
+                .values(done_at=now())
+            )
+
+    @staticmethod
+    def _unfinished(session: Session, key: dict) -> bool:
+        query = select(InboundEvent).where(
+            InboundEvent.channel == key["channel"], InboundEvent.event_id == key["event_id"]
+        )
+        event = session.scalars(query.with_for_update()).first()
+        return event is not None and event.done_at is None
 
     def get(self, conversation_id: str) -> Thread | None:
         """The thread of a conversation, or None if it is not one of this channel's."""

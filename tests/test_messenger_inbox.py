@@ -116,3 +116,26 @@ def test_events_of_a_process_killed_right_after_the_200_are_answered_by_another(
     conversation = conversation_of(survivor.store, "psid-killed")
     assert users(survivor.store, conversation) == ["Ho dimenticato la password"]
     assert not list((spool / "inbox").glob("*.jsonl"))
+
+
+def test_an_event_cut_short_after_it_was_taken_in_is_answered_by_the_replay(open_page, graph, monkeypatch):
+    from bot.store import StoreUnavailable
+
+    page = open_page(replay_interval=0.2)
+    chat = page.client.app.state.chat
+    real, calls = chat.handle, []
+
+    def cut_short(*args, **kwargs):  # the event's id is recorded, then the database goes away
+        calls.append(args[0])
+        if len(calls) == 1:
+            raise StoreUnavailable("server closed the connection unexpectedly")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(chat, "handle", cut_short)
+    assert page.deliver(text("psid-cut", "Ho dimenticato la password", mid="m_cut_1")) == 200
+    wait_until(lambda: inbox(page).pending() == 0 and len(graph.sent("psid-cut")) == 1)
+    assert calls == ["Ho dimenticato la password"] * 2
+    assert page.deliver(text("psid-cut", "Ho dimenticato la password", mid="m_cut_1")) == 200
+    page.settle()
+    time.sleep(0.5)  # a replay round: the finished event is not answered again
+    assert len(graph.sent("psid-cut")) == 1

@@ -96,3 +96,33 @@ def test_hold_owner_notes_start_over_and_forgetting_events(store):
     assert Threads(store, "other").get(conversation_id) is None and threads.get("c_nope") is None
     assert threads.forget_events(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)) == 1
     assert threads.arrive("psid-1", "mid:a", NOW) is not None  # forgotten: taken in again
+
+
+def test_a_replay_takes_in_again_an_event_whose_handling_never_finished(store):
+    threads = Threads(store, "messenger")
+    first = threads.arrive("psid-r", "mid.r1", NOW)
+    assert first is not None
+    assert threads.arrive("psid-r", "mid.r1", NOW) is None  # a redelivery while it is handled
+    again = threads.arrive("psid-r", "mid.r1", NOW, again=True)  # the handler died before done()
+    assert again is not None and again.conversation_id == first.conversation_id
+    threads.done("mid.r1")
+    assert threads.arrive("psid-r", "mid.r1", NOW, again=True) is None  # finished: never again
+
+
+def test_migration_0005_marks_events_taken_in_before_it_as_done(store):
+    from alembic import command
+    from sqlalchemy import text
+
+    from bot.migrate import alembic_config
+
+    threads = Threads(store, "messenger")
+    command.downgrade(alembic_config(store.engine), "0004")
+    with store.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO inbound_events (channel, event_id, created_at) VALUES ('messenger', 'old', :t)"
+            ),
+            {"t": NOW},
+        )
+    upgrade(store.engine)
+    assert threads.arrive("psid-o", "old", NOW, again=True) is None

@@ -24,7 +24,7 @@ class Deliveries:
 
     def __init__(
         self,
-        handle: Callable[[Event], None],
+        handle: Callable[..., None],  # handle(event, again=False)
         workers: int = 4,
         inbox_spool: Spool | None = None,
         interval: float = 1.0,
@@ -82,4 +82,4 @@ class Deliveries:
 
     def _again(self, record: dict) -> None:
         """The replay hands back a kept event (StoreUnavailable: it stays for later)."""
-        self.handle(from_record(record))
+        self.handle(from_record(record), again=True)

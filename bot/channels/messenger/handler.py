@@ -49,13 +49,19 @@ class Handler:
         self.observe = observe
         self._pruned = 0.0
 
-    def __call__(self, event: Event) -> None:
+    def __call__(self, event: Event, again: bool = False) -> None:
+        """Handle one event; with `again`, a replay from the inbox, which handles an event once more
+        if its earlier handling was cut short (the process died, the database went away)."""
         self._prune()
         control = isinstance(event, ThreadControl)
-        thread = self.threads.arrive(event.psid, event.key, event.at or _now(), customer=not control)
+        thread = self.threads.arrive(event.psid, event.key, event.at or _now(), not control, again)
         if thread is None:
             log.info("Messenger event %s already handled (a redelivery): skipped", event.key)
             return
+        self._handle(event, thread)
+        self.threads.done(event.key)
+
+    def _handle(self, event: Event, thread: Thread) -> None:
         if isinstance(event, ThreadControl):
             self.handover.on_control(event, thread)
         elif event.standby:
