@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
         service = chat or _load_chat(settings)
         app.state.chat = service
         metrics.index.labels(service.bot.retriever.version).set(1)
+        _observe_encoder(service, metrics)
         watcher = _watch(app, service, settings, metrics)
         replayer = _replay(service, settings, metrics)
         app.state.messenger = _messenger(settings, service, app.state.outbound, metrics)
@@ -114,6 +115,16 @@ def _watch(app: FastAPI, service: ChatService, settings: Settings, metrics: Metr
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, watcher.trigger)
     return watcher
+
+
+def _observe_encoder(service: ChatService, metrics: Metrics) -> None:
+    """Micro-batch sizes and cache hits of the query encoder (kept across index reloads)."""
+    from bot.query_encoder import QueryEncoder
+
+    encoder = service.bot.retriever.embedder
+    if isinstance(encoder, QueryEncoder):
+        encoder.on_batch = metrics.encode_batch.observe
+        encoder.on_hit = metrics.query_cache_hits.inc
 
 
 def _load_chat(settings: Settings) -> ChatService:

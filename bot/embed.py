@@ -32,7 +32,7 @@ class Embedder(Protocol):
 class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded from local files only."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64) -> None:
+    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 32) -> None:
         if not model.strip():
             raise ValueError("model name or path must not be empty")
         self.model_name = model

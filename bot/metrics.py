@@ -42,6 +42,17 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        self.encode_batch = Histogram(
+            "faqbot_query_encode_batch_size",
+            "Customer queries encoded together in one model call (micro-batching)",
+            buckets=(1, 2, 4, 8, 16, 32, 64),
+            registry=self.registry,
+        )
+        self.query_cache_hits = Counter(
+            "faqbot_query_cache_hits",
+            "Customer queries whose vector came from the cache",
+            registry=self.registry,
+        )
         self.reload_failures = Counter(
             "faqbot_index_reload_failures",
             "Index versions that failed to load (the old version kept serving)",

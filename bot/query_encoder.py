@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
 import numpy as np
@@ -49,6 +49,8 @@ class QueryEncoder:
         self._start_lock = threading.Lock()
         self.batches = 0  # model calls made by the encoder thread
         self.hits = 0
+        self.on_batch: Callable[[int], None] = lambda size: None  # texts per model call (metrics)
+        self.on_hit: Callable[[], None] = lambda: None  # a query answered from the cache (metrics)
 
     @property
     def model_id(self) -> str:
@@ -70,6 +72,7 @@ class QueryEncoder:
                 vector = self._cache.get(key)
             if vector is not None:
                 self.hits += 1
+                self.on_hit()
                 return vector
         future: Future = Future()
         self._ensure_worker()
@@ -110,6 +113,7 @@ class QueryEncoder:
                 future.set_exception(exc)
             return
         self.batches += 1
+        self.on_batch(len(texts))
         vectors.setflags(write=False)  # shared by the cache and every caller
         row = {text: vectors[i] for i, text in enumerate(texts)}
         for key, future in batch:

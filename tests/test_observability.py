@@ -190,3 +190,17 @@ def test_nothing_logs_the_admin_token(quick_service, monkeypatch, caplog):
     server = [r for r in caplog.records if not r.name.startswith("httpx")]
     assert token not in "\n".join(r.getMessage() for r in server)
     assert token not in json.dumps(formatted(caplog.records))
+
+
+def test_micro_batch_sizes_and_query_cache_hits_are_exported(quick_service):
+    from bot.query_encoder import QueryEncoder
+
+    service = quick_service()
+    retriever = service.bot.retriever
+    retriever.embedder = QueryEncoder(retriever.embedder)
+    with TestClient(create_app(Settings(), service)) as client:
+        for _ in range(2):
+            assert client.post("/api/v1/chat", json={"text": "come cambio la password"}).status_code == 200
+        metrics = client.get("/metrics").text
+    assert "faqbot_query_encode_batch_size_count 1.0" in metrics  # the second time, from the cache
+    assert "faqbot_query_cache_hits_total 1.0" in metrics
