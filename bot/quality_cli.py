@@ -1,0 +1,129 @@
+"""Quality commands: the KB's evaluation set, threshold calibration, public benchmarks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.cli_common import IndexOption, KbOption, fail, load_bot, settings_for
+
+app = typer.Typer()
+
+
+@app.command("eval")
+def evaluate_kb(
+    kb: KbOption = None,
+    index: IndexOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Run the KB's evaluation set (kb_articles/eval/) through the bot; report quality per language."""
+    from bot.evaluate import bot_asker, by_language, load_eval_set, run
+
+    settings = settings_for(kb, index)
+    items = load_eval_set(settings.kb_path / "eval")
+    if not items:
+        fail(f"no evaluation items in {settings.kb_path / 'eval'}", 2)
+    bot = load_bot(index)
+    report = by_language(run(items, bot_asker(bot)))
+    if as_json:
+        typer.echo(json.dumps({"index_version": bot.retriever.version, "languages": report}))
+    else:
+        typer.echo(metrics_table(report, f"{len(items)} questions, index {bot.retriever.version}"))
+
+
+@app.command()
+def calibrate(
+    kb: KbOption = None,
+    index: IndexOption = None,
+    target_wrong: Annotated[float, typer.Option(help="Highest acceptable share of wrong answers.")] = 0.05,
+    plot: Annotated[Path | None, typer.Option(help="PNG to write (default: var/calibration.png).")] = None,
+    write: Annotated[bool, typer.Option(help="Write the thresholds to faqbot.yaml.")] = True,
+) -> None:
+    """Pick answer/clarify thresholds from the evaluation set for a target wrong-answer rate."""
+    from bot.calibrate import pick_thresholds
+    from bot.calibrate import plot as draw
+    from bot.config import update_config_file
+    from bot.evaluate import bot_asker, load_eval_set, run
+
+    if not 0.0 <= target_wrong < 1.0:
+        fail(f"--target-wrong must be in [0, 1), got {target_wrong}", 2)
+    settings = settings_for(kb, index)
+    items = load_eval_set(settings.kb_path / "eval")
+    if not items:
+        fail(f"no evaluation items in {settings.kb_path / 'eval'}", 2)
+    bot = load_bot(index)
+    outcomes = run(items, bot_asker(bot))
+    chosen = pick_thresholds(outcomes, target_wrong)
+    image = draw(
+        outcomes, chosen, plot or settings.var_path / "calibration.png", f"faqbot {bot.retriever.version}"
+    )
+    typer.echo(
+        f"answer_threshold={chosen.answer_threshold} clarify_threshold={chosen.clarify_threshold} "
+        f"(on {len(items)} questions: correct {chosen.correct:.1%}, wrong {chosen.wrong:.1%}, "
+        f"clarify {chosen.clarify:.1%}, hand-off {chosen.handoff:.1%}); plot: {image}"
+    )
+    if write:
+        values = {"answer_threshold": chosen.answer_threshold, "clarify_threshold": chosen.clarify_threshold}
+        typer.echo(f"written to {update_config_file(settings, values)}")
+
+
+@app.command()
+def bench(
+    folder: Annotated[Path, typer.Argument(help="Data set folder with kb.jsonl and queries.jsonl.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    target_wrong: Annotated[float, typer.Option(help="Wrong-answer rate the dev thresholds aim at.")] = 0.05,
+    head_on_dev: Annotated[
+        bool, typer.Option(help="Also train the classification head on the dev questions.")
+    ] = True,
+) -> None:
+    """Quality on a benchmark data set: throw-away index, weights and thresholds fitted on dev,
+    every figure reported on test."""
+    from bot.bench import run_bench
+    from bot.embed import load_embedder
+
+    settings = settings_for()
+    try:
+        report = run_bench(
+            folder,
+            settings,
+            load_embedder(settings.model, settings.embed_batch_size),
+            target_wrong,
+            head_on_dev,
+        )
+    except (OSError, ValueError) as exc:
+        fail(f"bench failed: {exc}", 2)
+    if as_json:
+        typer.echo(json.dumps(report))
+    else:
+        typer.echo(
+            metrics_table({"test": report}, f"{folder.name}: fitted on {report['n_dev']} dev questions")
+        )
+
+
+def metrics_table(report: dict[str, dict[str, float]], caption: str) -> str:
+    """A readable table of `by_language` metrics."""
+    from rich.console import Console
+    from rich.table import Table
+
+    columns = [
+        "top1",
+        "top3",
+        "mrr10",
+        "auroc",
+        "correct",
+        "wrong",
+        "clarify",
+        "handoff",
+        "handoff_precision",
+    ]
+    table = Table("lang", "n_queries", *columns, "p50_ms", caption=caption)
+    for lang, m in report.items():
+        cells = [f"{m[c]:.3f}" for c in columns]
+        table.add_row(lang, str(m["n_queries"]), *cells, f"{m['p50_ms']:.1f}")
+    console = Console(width=160, record=True)
+    with console.capture() as capture:
+        console.print(table)
+    return capture.get()
