@@ -74,12 +74,13 @@ class Manifest:
             raise IndexError_(f"{path}: unreadable manifest ({exc})") from exc
 
 
-FIT_FORMAT = 1  # bump when the head, the fusion features or the way they are fitted change
+FIT_FORMAT = 1  # bump when the head, fusion features, BM25 tokenizer or how they are fitted change
 
 
 def fit_key(kb: str, model: str, dimension: int, languages: Sequence[str]) -> str:
-    """The learned parts of a version (classification head, fusion models) depend only on the
-    indexed content, the model, the languages detected and the fitting code: equal keys, equal models."""
+    """The learned parts of a version (classification head, fusion models) and its BM25 index depend
+    only on the indexed content, the model, the languages detected and the fitting code: equal keys,
+    equal files."""
     parts = [str(FIT_FORMAT), model, str(dimension), ",".join(languages), kb]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
@@ -256,7 +257,8 @@ def write_version_files(
     fitted: Path | None = None,
 ) -> tuple[str, LexicalIndex]:
     """Write vectors.faiss, the classification head (copied from `fitted`, a version with the same
-    fit key, if given), the lexical index and articles.json; return the FAISS type."""
+    fit key, if given), the lexical index (also copied from `fitted`) and articles.json; return the
+    FAISS type."""
     index = make_faiss(vectors, ann_threshold)
     faiss.write_index(index, str(staging / "vectors.faiss"))
     if fitted is not None:
@@ -266,8 +268,12 @@ def write_version_files(
         head = train_head(articles, units, vectors)
         if head is not None:
             head.save(staging / "head.npz")
-    lexical = LexicalIndex.build([u.text for u in units], [articles[u.article].lang for u in units])
-    lexical.save(staging / "lexical")
+    if fitted is not None and (fitted / "lexical").is_dir():
+        shutil.copytree(fitted / "lexical", staging / "lexical")
+        lexical = LexicalIndex.load(staging / "lexical")
+    else:
+        lexical = LexicalIndex.build([u.text for u in units], [articles[u.article].lang for u in units])
+        lexical.save(staging / "lexical")
     payload = {
         "articles": [article_record(a) for a in articles],
         "units": [[u.article, u.kind, u.text] for u in units],

@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.embed import EmbeddingCache
 from bot.index import IndexError_, Manifest, current_version, resolve, verify
 from bot.language import LanguageDetector
+from bot.lexical import LexicalIndex
 from bot.retrieve import Retriever
 from tests.conftest import FakeEmbedder, write_article
 
@@ -68,21 +69,23 @@ def test_an_unchanged_kb_reuses_the_learned_models_and_a_change_refits_them(smal
 
     embedder = FakeEmbedder()
     first = build_index(settings, embedder)
-    fits = []
-    real_fit = bot.build.fit_fusion
+    fits, bm25_builds = [], []
+    real_fit, real_build = bot.build.fit_fusion, LexicalIndex.build
     monkeypatch.setattr(bot.build, "fit_fusion", lambda *a, **k: fits.append(1) or real_fit(*a, **k))
+    monkeypatch.setattr(LexicalIndex, "build", lambda *a: bm25_builds.append(1) or real_build(*a))
     second = build_index(settings, embedder)
-    assert fits == [] and second.manifest.fit_key == first.manifest.fit_key
+    assert fits == [] and bm25_builds == [] and second.manifest.fit_key == first.manifest.fit_key
     assert second.manifest.fusion == first.manifest.fusion
     head = (first.folder / "head.npz").read_bytes()
     assert (second.folder / "head.npz").read_bytes() == head
+    assert second.manifest.files["lexical/lexical.json"] == first.manifest.files["lexical/lexical.json"]
     retriever = Retriever.from_root(settings.index_path, embedder, LanguageDetector()).load()
     assert retriever.search("ho perso la password").hits[0].article_id == "reset-password"
 
     path = small_kb / "it" / "returns-how.md"
     path.write_text(path.read_text().replace("voglio fare un reso", "vorrei rendere un ordine"))
     third = build_index(settings, embedder)
-    assert fits == [1] and third.manifest.fit_key != first.manifest.fit_key
+    assert fits == [1] and bm25_builds == [1] and third.manifest.fit_key != first.manifest.fit_key
 
 
 def test_invalid_kb_fails_and_keeps_the_live_index(small_kb, settings):
