@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import re
 from collections.abc import Iterable
@@ -12,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import frontmatter
-import numpy as np
 import yaml
-from rapidfuzz import fuzz
 
+from bot.near_duplicates import similar_pairs
 from bot.text import markdown_to_text, normalise
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -23,8 +21,6 @@ LANGUAGES = ("it", "en")
 STATUSES = ("draft", "published")
 REQUIRED = ("id", "lang", "title", "questions")
 OPTIONAL = ("tags", "translation_of", "status", "handoff", "follow_ups", "updated")
-# Questions of two articles this similar (rapidfuzz ratio on normalised text) are a likely conflict.
-NEAR_DUPLICATE_RATIO = 92.0
 
 
 @dataclass(frozen=True)
@@ -116,8 +112,9 @@ def article_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.md") if p.name.lower() != "readme.md")
 
 
-def load_kb(root: Path) -> KnowledgeBase:
-    """Load and validate every article under `root`; problems are collected, never raised."""
+def load_kb(root: Path, cache: Path | None = None) -> KnowledgeBase:
+    """Load and validate every article under `root`; problems are collected, never raised. With
+    `cache`, the near-duplicate check only compares the questions that are new since last time."""
     kb = KnowledgeBase(root=root)
     if not root.is_dir():
         kb.problems.append(Problem(root, "", "knowledge-base folder not found"))
@@ -126,13 +123,13 @@ def load_kb(root: Path) -> KnowledgeBase:
         article = parse_article(path, kb.problems)
         if article is not None:
             kb.articles.append(article)
-    kb.problems.extend(check_collection(kb.articles))
+    kb.problems.extend(check_collection(kb.articles, cache))
     return kb
 
 
-def load_valid_kb(root: Path) -> KnowledgeBase:
+def load_valid_kb(root: Path, cache: Path | None = None) -> KnowledgeBase:
     """Load a knowledge base and raise InvalidKnowledgeBase if it has any error."""
-    kb = load_kb(root)
+    kb = load_kb(root, cache)
     if kb.errors:
         raise InvalidKnowledgeBase(kb.errors)
     return kb
@@ -252,8 +249,9 @@ class _FieldChecker:
             self.fail("lang", f"{values['lang']!r} but the file is in the {folder!r} folder")
 
 
-def check_collection(articles: list[Article]) -> list[Problem]:
-    """Cross-article checks: duplicate ids, shared questions, dangling links, near-duplicates."""
+def check_collection(articles: list[Article], cache: Path | None = None) -> list[Problem]:
+    """Cross-article checks: duplicate ids, shared questions, dangling links, near-duplicates
+    (remembered in `cache` between runs, see bot.near_duplicates)."""
     problems: list[Problem] = []
     first_by_id: dict[str, Article] = {}
     for article in articles:
@@ -263,7 +261,7 @@ def check_collection(articles: list[Article]) -> list[Problem]:
         else:
             first_by_id[article.id] = article
     problems.extend(_check_links(articles, first_by_id))
-    problems.extend(_check_questions(articles))
+    problems.extend(_check_questions(articles, cache))
     return problems
 
 
@@ -282,7 +280,7 @@ def _check_links(articles: list[Article], by_id: dict[str, Article]) -> list[Pro
     return problems
 
 
-def _check_questions(articles: list[Article]) -> list[Problem]:
+def _check_questions(articles: list[Article], cache: Path | None) -> list[Problem]:
     problems: list[Problem] = []
     owner: dict[str, tuple[Article, int]] = {}
     for article in articles:
@@ -301,7 +299,7 @@ def _check_questions(articles: list[Article]) -> list[Problem]:
                 problems.append(
                     Problem(article.path, f"questions[{i}]", f"{question!r} is identical to {where}")
                 )
-    problems.extend(_near_duplicates(owner))
+    problems.extend(_near_duplicates(owner, cache))
     return problems
 
 
@@ -314,14 +312,15 @@ def _same_answer(a: Article, b: Article) -> bool:
     )
 
 
-def _near_duplicates(owner: dict[str, tuple[Article, int]]) -> list[Problem]:
+def _near_duplicates(owner: dict[str, tuple[Article, int]], cache: Path | None) -> list[Problem]:
     """Warn about very similar questions in two different articles of the same language."""
     by_lang: dict[str, list[str]] = {}
     for key, (article, _) in owner.items():
         by_lang.setdefault(article.lang, []).append(key)
+    pairs = similar_pairs(by_lang, cache)
     problems = []
-    for keys in by_lang.values():
-        for a, b in _similar_pairs(sorted(keys, key=len)):
+    for lang in by_lang:
+        for a, b in pairs[lang]:
             (art_a, i), (art_b, j) = owner[a], owner[b]
             if art_a.id != art_b.id and not _same_answer(art_a, art_b):
                 problems.append(
@@ -334,31 +333,6 @@ def _near_duplicates(owner: dict[str, tuple[Article, int]]) -> list[Problem]:
                     )
                 )
     return problems
-
-
-def _similar_pairs(keys: list[str], block: int = 512) -> list[tuple[str, str]]:
-    """Pairs of `keys` (sorted by length) with a ratio of at least NEAR_DUPLICATE_RATIO.
-
-    A ratio r needs lengths within a factor (100 - (100 - r)) / (100 + (100 - r)) of each other, so
-    each block of keys is compared only with keys of similar length: time and memory stay modest
-    for tens of thousands of questions instead of growing with their square."""
-    from rapidfuzz import process
-
-    slack = 100.0 - NEAR_DUPLICATE_RATIO
-    factor = (100.0 - slack) / (100.0 + slack)
-    lengths = [len(k) for k in keys]
-    pairs = []
-    for start in range(0, len(keys), block):
-        rows = keys[start : start + block]
-        stop = bisect.bisect_right(lengths, len(rows[-1]) / factor)
-        columns = keys[start:stop]
-        scores = process.cdist(
-            rows, columns, scorer=fuzz.ratio, score_cutoff=NEAR_DUPLICATE_RATIO, dtype=np.uint8, workers=-1
-        )
-        for r, c in zip(*scores.nonzero(), strict=True):
-            if start + r < start + c:
-                pairs.append((rows[r], columns[c]))
-    return pairs
 
 
 def _first_line(exc: Exception) -> str:

@@ -74,7 +74,7 @@ def build_index(
     """Validate the KB, then build (and with `publish`, publish) a new version; any failure raises
     and leaves `current` untouched. `hook(stage)` is called between stages (tests interrupt builds)."""
     progress = progress or SilentProgress()
-    kb = load_valid_kb(settings.kb_path)
+    kb = load_valid_kb(settings.kb_path, settings.index_path / "cache" / "near_duplicates.json")
     articles = kb.published
     if not articles:
         raise ValueError(f"{settings.kb_path}: no published articles to index")

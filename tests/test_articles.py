@@ -151,35 +151,3 @@ def test_drafts_load_but_are_not_published(tmp_path):
     write_article(tmp_path, "it", "a", "title: A\nquestions: [q]\nstatus: draft")
     kb = load_kb(tmp_path)
     assert kb.errors == [] and len(kb.articles) == 1 and kb.published == []
-
-
-def test_near_duplicate_search_finds_exactly_the_pairs_all_pairs_would():
-    import random
-
-    from rapidfuzz import fuzz
-
-    from bot.articles import NEAR_DUPLICATE_RATIO, _similar_pairs
-
-    rng = random.Random(3)
-    words = [
-        "ordine",
-        "reso",
-        "pacco",
-        "spedizione",
-        "rimborso",
-        "fattura",
-        "password",
-        "account",
-        "consegna",
-    ]
-    keys = {" ".join(rng.choice(words) for _ in range(rng.randint(2, 6))) for _ in range(1500)}
-    keys |= {k + "x" for k in list(keys)[:200]}  # near twins
-    keys = sorted(keys, key=len)
-    expected = {
-        (a, b)
-        for i, a in enumerate(keys)
-        for b in keys[i + 1 :]
-        if fuzz.ratio(a, b, score_cutoff=NEAR_DUPLICATE_RATIO)
-    }
-    found = set(_similar_pairs(keys, block=64))
-    assert len(expected) > 100 and found == expected

@@ -11,7 +11,7 @@ CORE = [
     "bench", "conversations", "store", "render", "migrate", "metrics", "rebuild", "reload", "redact",
     "cluster", "article_writer", "handoff", "curation", "models", "threads", "outbound", "ratelimit",
     "logs", "fields", "gdpr", "engine", "spool", "records", "replay", "offline", "durable", "group_commit",
-    "query_encoder", "compute", "inbox", "erasure", "ratelimit_shared", "periodic",
+    "query_encoder", "compute", "inbox", "erasure", "ratelimit_shared", "periodic", "near_duplicates",
 ]  # fmt: skip
 FORBIDDEN = ("fastapi", "starlette", "typer", "click", "httpx", "bot.cli", "bot.api", "bot.channels")
 PACKAGE = Path(__file__).resolve().parent.parent / "bot"
