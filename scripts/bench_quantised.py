@@ -32,7 +32,8 @@ class Int8Embedder(SentenceTransformerEmbedder):
             import torch
 
             super().warm_up()
-            self._model = torch.ao.quantization.quantize_dynamic(self._model, {torch.nn.Linear}, torch.qint8)
+            quantize = torch.ao.quantization.quantize_dynamic  # deprecated by PyTorch, still there in 2.13
+            self._model = quantize(self._model, {torch.nn.Linear}, torch.qint8)
         return self
 
     @property
