@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_MODEL = "bundled:all-MiniLM-L6-v2"
+DEFAULT_EMBED_BATCH = 32  # texts per model call: per-text cost is lowest around 8-32 on 2 cores
 
 
 class Settings(BaseSettings):
@@ -27,7 +28,7 @@ class Settings(BaseSettings):
     config_file: Path = Path("faqbot.yaml")
 
     model: str = DEFAULT_MODEL
-    embed_batch_size: int = Field(default=32, ge=1)  # per-text cost is lowest around 8-32 on 2 cores
+    embed_batch_size: int = Field(default=DEFAULT_EMBED_BATCH, ge=1)
     # From this many embedded texts on, the dense index is approximate (IVF); below, exact inner product.
     ann_threshold: int = Field(default=200_000, ge=1)
     keep_versions: int = Field(default=3, ge=1)

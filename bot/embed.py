@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from bot.config import DEFAULT_MODEL
+from bot.config import DEFAULT_EMBED_BATCH, DEFAULT_MODEL
 
 BUNDLED_PREFIX = "bundled:"
 
@@ -32,7 +32,7 @@ class Embedder(Protocol):
 class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded from local files only."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 32) -> None:
+    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = DEFAULT_EMBED_BATCH) -> None:
         if not model.strip():
             raise ValueError("model name or path must not be empty")
         self.model_name = model
@@ -85,7 +85,7 @@ def resolve_model_path(model: str) -> str | Path:
     return path
 
 
-def load_embedder(model: str, batch_size: int = 32) -> Embedder:
+def load_embedder(model: str, batch_size: int = DEFAULT_EMBED_BATCH) -> Embedder:
     """The embedder for a configured model name (tests replace this with a fake)."""
     return SentenceTransformerEmbedder(model, batch_size=batch_size)
 
