@@ -112,8 +112,11 @@ class Fusion:
         )
 
 
-def fit_linear(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> Linear | None:
-    """A logistic regression, or None when the data has a single class or too few rows.
+def fit_linear(
+    x: np.ndarray, y: np.ndarray, c: float = 1.0, weight: np.ndarray | None = None
+) -> Linear | None:
+    """A logistic regression (rows weighted by `weight`, if given), or None when the data has a
+    single class or too few rows.
 
     Features are left unscaled on purpose: they share a natural scale (similarities and
     probabilities in [0, 1]), and standardising them measured worse on the evaluation set."""
@@ -122,7 +125,7 @@ def fit_linear(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> Linear | None:
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(C=c, max_iter=5000)
-    model.fit(x, y)
+    model.fit(x, y, sample_weight=weight)
     return Linear(float(model.intercept_[0]), tuple(float(w) for w in model.coef_[0]))
 
 

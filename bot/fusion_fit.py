@@ -66,11 +66,15 @@ def fit_labelled(
         cands = scorer.candidates(q.text, dense, lexical, probs, head_logits=head)
         coverage = corpus.lexical.coverage(q.text, lang)
         examples.append(Example(lang, coverage, cands, q.gold, i % 2, for_ranker=q.gold >= 0))
-    return fit_examples(corpus, examples, source="labelled" + (" + self-supervised" if with_self else ""))
+    source = "labelled" + (" + self-supervised" if with_self else "")
+    return fit_examples(corpus, examples, source, balanced=True)
 
 
-def fit_examples(corpus: Corpus, examples: list[Example], source: str) -> Fusion:
-    """Per-language ranker and confidence models (pooled "*" as fallback); priors if too little data."""
+def fit_examples(corpus: Corpus, examples: list[Example], source: str, balanced: bool = False) -> Fusion:
+    """Per-language ranker and confidence models (pooled "*" as fallback); priors if too little data.
+
+    With `balanced`, answerable and unanswerable questions weigh alike in the confidence (see
+    `_balance`); self-supervised examples hold a fixed third of unanswerable ones and need not."""
     if sum(e.for_ranker for e in examples) < MIN_QUERIES:
         return Fusion.prior()
     prior = Fusion.prior()
@@ -87,7 +91,8 @@ def fit_examples(corpus: Corpus, examples: list[Example], source: str) -> Fusion
         # Cross-fitting: the confidence model sees ranker probabilities from the other fold.
         folds = [_fit_ranker([e for e in group if e.fold != f]) or ranker[name] for f in (0, 1)]
         x, y, held_out_top1 = _confidence_rows(corpus, group, folds)
-        confidence[name] = fit_linear(x, y) or prior.confidence["*"]
+        weight = _balance([e.gold >= 0 for e in group if e.for_confidence]) if balanced else None
+        confidence[name] = fit_linear(x, y, weight=weight) or prior.confidence["*"]
         stats[name] = {"queries": sum(e.for_ranker for e in group), "held_out_top1": held_out_top1}
     return Fusion(ranker, confidence, source=source, stats=stats)
 
@@ -165,6 +170,19 @@ def _fit_ranker(group: list[Example]) -> Linear | None:
     x = np.vstack([e.cands.features for e in usable])
     y = np.concatenate([(e.cands.articles == e.gold).astype(int) for e in usable])
     return fit_linear(x, y)
+
+
+def _balance(answerable: list[bool]) -> np.ndarray:
+    """Row weights giving answerable and unanswerable questions equal say in the confidence, however
+    few of either the questions hold: its job is telling them apart, and a dev set with 3% out of
+    scope would otherwise teach it right-versus-wrong answers only (measured: clinc150 dev AUROC,
+    fitted on one half and scored on the other, 0.977 -> 0.984; banking77-oos 0.908 -> 0.909)."""
+    answerable_ = np.asarray(answerable, dtype=bool)
+    weight = np.ones(len(answerable_))
+    n_in, n_out = int(answerable_.sum()), int((~answerable_).sum())
+    if n_in and n_out:
+        weight[~answerable_] = n_in / n_out
+    return weight
 
 
 def _confidence_rows(

@@ -61,6 +61,7 @@ class Manifest:
     faqbot_version: str = __version__
     format: int = FORMAT
     fit_key: str = ""  # what the head and fusion models were learned from (see `fit_key`)
+    base_model: str = ""  # set when `model` is a copy of this one tuned on the KB (in model/)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
@@ -74,7 +75,7 @@ class Manifest:
             raise IndexError_(f"{path}: unreadable manifest ({exc})") from exc
 
 
-FIT_FORMAT = 1  # bump when the head, fusion features, BM25 tokenizer or how they are fitted change
+FIT_FORMAT = 3  # bump when the head, fusion features, BM25 tokenizer or how they are fitted change
 
 
 def fit_key(kb: str, model: str, dimension: int, languages: Sequence[str]) -> str:
