@@ -121,10 +121,11 @@ def _observe_encoder(service: ChatService, metrics: Metrics) -> None:
     """Micro-batch sizes and cache hits of the query encoder (kept across index reloads)."""
     from bot.query_encoder import QueryEncoder
 
-    encoder = service.bot.retriever.embedder
-    if isinstance(encoder, QueryEncoder):
-        encoder.on_batch = metrics.encode_batch.observe
-        encoder.on_hit = metrics.query_cache_hits.inc
+    retriever = service.bot.retriever
+    for encoder in (retriever.embedder, retriever.switch.base):  # a tuned model, and the configured one
+        if isinstance(encoder, QueryEncoder):
+            encoder.on_batch = metrics.encode_batch.observe
+            encoder.on_hit = metrics.query_cache_hits.inc
 
 
 def _load_chat(settings: Settings) -> ChatService:

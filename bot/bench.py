@@ -102,7 +102,7 @@ def run_bench(
         built = build_articles(articles, settings, embedder, Path(tmp))
         retriever = Retriever(built.folder, embedder, detector).load()
     cache = EmbeddingCache(settings.index_path / "cache" / "embeddings.sqlite")
-    vectors = cache.embed(embedder, [q.text for q in queries])
+    vectors = cache.embed(retriever.embedder, [q.text for q in queries])  # the tuned model, if any
     by_text = {q.text: v for q, v in zip(queries, vectors, strict=True)}
     position = {a["id"]: i for i, a in enumerate(retriever.corpus.articles)}
 
@@ -127,6 +127,7 @@ def run_bench(
         clarify_threshold=calibration.clarify_threshold,
         n_dev=len(dev),
         fusion=retriever.fusion.source,
+        model=retriever.manifest.model,
         head_on_dev=head_on_dev,
     )
     return report

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,7 +13,7 @@ from typing import Protocol
 
 from bot.articles import Article, load_valid_kb
 from bot.config import Settings
-from bot.embed import Embedder, EmbeddingCache
+from bot.embed import Embedder, EmbeddingCache, SentenceTransformerEmbedder
 from bot.fusion import Fusion
 from bot.fusion_fit import fit_fusion
 from bot.head import Head
@@ -27,7 +29,9 @@ from bot.index import (
     write_version_files,
 )
 from bot.language import LanguageDetector
+from bot.model_switch import MODEL_DIR
 from bot.retrieve import Corpus
+from bot.tune import ModelTuner, Recipe, tunable
 
 
 class Progress(Protocol):
@@ -70,9 +74,11 @@ def build_index(
     progress: Progress | None = None,
     hook: Callable[[str], None] | None = None,
     publish: bool = True,
+    retune: bool = False,
 ) -> BuildResult:
     """Validate the KB, then build (and with `publish`, publish) a new version; any failure raises
-    and leaves `current` untouched. `hook(stage)` is called between stages (tests interrupt builds)."""
+    and leaves `current` untouched. `hook(stage)` is called between stages (tests interrupt builds);
+    `retune` tunes the model afresh even if a tuned model close enough exists."""
     progress = progress or SilentProgress()
     kb = load_valid_kb(settings.kb_path, settings.index_path / "cache" / "near_duplicates.json")
     articles = kb.published
@@ -81,7 +87,9 @@ def build_index(
     progress.step(
         f"validated {len(kb.articles)} articles ({len(articles)} published, {len(kb.warnings)} warnings)"
     )
-    result = build_articles(articles, settings, embedder, settings.index_path, progress, hook, publish)
+    result = build_articles(
+        articles, settings, embedder, settings.index_path, progress, hook, publish, retune
+    )
     result.warnings = [str(w) for w in kb.warnings]
     return result
 
@@ -94,11 +102,17 @@ def build_articles(
     progress: Progress | None = None,
     hook: Callable[[str], None] | None = None,
     publish: bool = True,
+    retune: bool = False,
 ) -> BuildResult:
-    """Embed, index and (with `publish`) publish already-validated articles under `root`."""
+    """Tune the model (if enabled), embed, index and (with `publish`) publish already-validated
+    articles under `root`."""
     progress = progress or SilentProgress()
     started = time.perf_counter()
     units = article_units(articles)
+    base_model = ""
+    tuned = _tuned_model(articles, units, settings, embedder, progress, retune)
+    if tuned is not None:
+        base_model, embedder = embedder.model_id, tuned[1]
     cache = EmbeddingCache(settings.index_path / "cache" / "embeddings.sqlite")
     progress.start_embedding(len(units))
     vectors = cache.embed(embedder, [u.text for u in units], on_progress=progress.advance)
@@ -115,6 +129,8 @@ def build_articles(
     faiss_type, lexical = write_version_files(
         staging, articles, units, vectors, settings.ann_threshold, fitted=folder
     )
+    if tuned is not None:
+        link_tree(tuned[0], staging / MODEL_DIR)
     _call(hook, "written")
     if fitted is not None:
         fusion = Fusion.from_dict(fitted[1].fusion)
@@ -136,6 +152,7 @@ def build_articles(
         files=checksums(staging),
         fusion=fusion.to_dict(),
         fit_key=key,
+        base_model=base_model,
     )
     _call(hook, "manifest")
     folder = writer.finish(staging, manifest, publish)
@@ -147,6 +164,39 @@ def build_articles(
         cache_hits=cache.hits,
         seconds=time.perf_counter() - started,
     )
+
+
+def _tuned_model(articles, units, settings, embedder, progress, retune) -> tuple[Path, Embedder] | None:
+    """The folder and embedder of the model tuned on these articles' titles and questions, or
+    None (tuning off, a model that cannot be tuned, or fewer than two articles to contrast)."""
+    examples = [(_group(articles[u.article]), u.text) for u in units if u.kind != "answer"]
+    if settings.tune_epochs == 0 or not tunable(embedder) or len({a for a, _ in examples}) < 2:
+        return None
+    recipe = Recipe(epochs=settings.tune_epochs)
+    tuner = ModelTuner(settings.index_path / "cache" / "models", recipe, log=progress.step)
+    progress.step(f"model: tuning on {len(examples)} titles and questions unless a tuned model fits")
+    tuned = tuner.tuned(embedder, examples, retune)
+    how = "reused" if tuned.reused else f"tuned in {tuned.seconds:.0f}s"
+    progress.step(f"model: {tuned.model_id} ({how})")
+    model = SentenceTransformerEmbedder(str(tuned.path), embedder.batch_size, model_id=tuned.model_id)
+    return tuned.path, model
+
+
+def _group(article: Article) -> str:
+    """Translations answer alike: their phrasings are positives for one another in tuning."""
+    return article.translation_of or article.id
+
+
+def link_tree(source: Path, target: Path) -> None:
+    """Hard-link a folder's files into a version (a copy where links are impossible)."""
+
+    def link(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(source, target, copy_function=link)
 
 
 def _counts(articles, units) -> dict[str, object]:

@@ -10,7 +10,16 @@ from typing import Annotated
 import typer
 
 from bot.articles import InvalidKnowledgeBase, load_kb
-from bot.cli_common import IndexOption, KbOption, LangOption, check_lang, fail, load_bot, settings_for
+from bot.cli_common import (
+    IndexOption,
+    KbOption,
+    LangOption,
+    RetuneOption,
+    check_lang,
+    fail,
+    load_bot,
+    settings_for,
+)
 from bot.dialog import ConversationState, Reply
 from bot.gdpr_cli import app as gdpr_app
 
@@ -37,8 +46,9 @@ def validate(kb: KbOption = None) -> None:
 
 
 @app.command()
-def build(kb: KbOption = None, index: IndexOption = None) -> None:
-    """Validate, embed what changed, build a new index version and publish it atomically."""
+def build(kb: KbOption = None, index: IndexOption = None, retune: RetuneOption = False) -> None:
+    """Validate, tune the model on the KB (or reuse a tuned one), embed what changed, build a new
+    index version and publish it atomically."""
     from bot.build import build_index
     from bot.embed import load_embedder
     from bot.progress import make_progress
@@ -47,7 +57,8 @@ def build(kb: KbOption = None, index: IndexOption = None) -> None:
     progress = make_progress(sys.stderr.isatty())
     try:
         with progress:
-            result = build_index(settings, load_embedder(settings.model, settings.embed_batch_size), progress)
+            embedder = load_embedder(settings.model, settings.embed_batch_size)
+            result = build_index(settings, embedder, progress, retune=retune)
     except InvalidKnowledgeBase as exc:
         fail(str(exc))
     except (ValueError, OSError) as exc:
@@ -67,6 +78,7 @@ def rebuild(
     margin: Annotated[
         float, typer.Option(help="Largest accepted drop of top-1 or hand-off precision.")
     ] = 0.02,
+    retune: RetuneOption = False,
 ) -> None:
     """Build a candidate, evaluate it, compare with the live index, publish or refuse.
 
@@ -79,7 +91,7 @@ def rebuild(
     log = LogProgress().step
     try:
         report = run_rebuild(
-            settings, load_embedder(settings.model, settings.embed_batch_size), force, margin, log
+            settings, load_embedder(settings.model, settings.embed_batch_size), force, margin, log, retune
         )
     except InvalidKnowledgeBase as exc:
         fail(f"rebuild failed, the live index is unchanged:\n{exc}")

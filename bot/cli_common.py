@@ -12,6 +12,9 @@ from bot.index import IndexError_
 
 KbOption = Annotated[Path | None, typer.Option("--kb", help="Knowledge-base folder (default: kb_articles).")]
 IndexOption = Annotated[Path | None, typer.Option("--index", help="Index folder (default: index).")]
+RetuneOption = Annotated[
+    bool, typer.Option("--retune", help="Tune the model on the KB afresh, even if a tuned one fits.")
+]
 LangOption = Annotated[
     str | None, typer.Option("--lang", help="Customer's language (it|en); detected if omitted.")
 ]

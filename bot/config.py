@@ -29,6 +29,9 @@ class Settings(BaseSettings):
 
     model: str = DEFAULT_MODEL
     embed_batch_size: int = Field(default=DEFAULT_EMBED_BATCH, ge=1)
+    # Epochs of tuning the model on the KB's own questions at build time (0: use the model as is).
+    # Off by default: see "Tuning the model" in the README for when it helps.
+    tune_epochs: int = Field(default=0, ge=0, le=20)
     # From this many embedded texts on, the dense index is approximate (IVF); below, exact inner product.
     ann_threshold: int = Field(default=200_000, ge=1)
     keep_versions: int = Field(default=3, ge=1)

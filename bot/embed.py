@@ -32,10 +32,13 @@ class Embedder(Protocol):
 class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded from local files only."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = DEFAULT_EMBED_BATCH) -> None:
+    def __init__(
+        self, model: str = DEFAULT_MODEL, batch_size: int = DEFAULT_EMBED_BATCH, model_id: str = ""
+    ) -> None:
         if not model.strip():
             raise ValueError("model name or path must not be empty")
         self.model_name = model
+        self._model_id = model_id or model  # a tuned model is named by its key, not its folder
         self.batch_size = batch_size
         self._model = None
 
@@ -53,7 +56,7 @@ class SentenceTransformerEmbedder:
 
     @property
     def model_id(self) -> str:
-        return self.model_name
+        return self._model_id
 
     @property
     def dimension(self) -> int:

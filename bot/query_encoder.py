@@ -21,6 +21,8 @@ from cachetools import LRUCache
 
 from bot.embed import Embedder
 
+_STOP = ("", Future())  # queued by `close`: the encoder thread exits once the queue is empty
+
 
 def cache_key(text: str) -> str:
     """Texts that any tokenizer sees alike share a key: Unicode NFC, whitespace collapsed."""
@@ -75,31 +77,44 @@ class QueryEncoder:
                 self.on_hit()
                 return vector
         future: Future = Future()
-        self._ensure_worker()
-        self._queue.put((key, future))
+        with self._start_lock:  # with `close`: a query is never left behind in a stopped queue
+            self._ensure_worker()
+            self._queue.put((key, future))
         vector = future.result()
         if self._cache is not None:
             with self._cache_lock:
                 self._cache[key] = vector
         return vector
 
-    def _ensure_worker(self) -> None:
-        if self._worker is not None:
-            return
-        with self._start_lock:
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._run, name="faqbot-query-encoder", daemon=True)
-                self._worker.start()
+    def close(self) -> None:
+        """Let the encoder thread finish what is queued and exit, so a replaced encoder (and its
+        model) can be freed; a later query starts the thread again."""
+        self._queue.put(_STOP)
+
+    def _ensure_worker(self) -> None:  # the caller holds _start_lock
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._run, name="faqbot-query-encoder", daemon=True)
+            self._worker.start()
 
     def _run(self) -> None:
         while True:
-            batch = [self._queue.get()]
+            first = self._queue.get()
+            if first is _STOP:
+                with self._start_lock:
+                    if self._queue.empty():
+                        self._worker = None
+                        return
+                continue
+            batch = [first]
             deadline = time.monotonic() + self.window
             while len(batch) < self.max_batch:
                 remaining = deadline - time.monotonic()
                 try:
                     item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
                 except queue.Empty:
+                    break
+                if item is _STOP:
+                    self._queue.put(_STOP)  # handled once this batch is done
                     break
                 batch.append(item)
             self._encode(batch)

@@ -98,6 +98,7 @@ def rebuild(
     force: bool = False,
     margin: float = 0.02,
     log: Callable[[str], None] = lambda line: None,
+    retune: bool = False,
 ) -> RebuildReport:
     """Validate, build a candidate, evaluate, gate, publish. Always writes a report; a failure or
     a refusal leaves the live index as it was."""
@@ -105,7 +106,7 @@ def rebuild(
     report = RebuildReport(started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     report.live_before = current_version(root)
     try:
-        _run(report, settings, embedder, force, margin, log)
+        _run(report, settings, embedder, force, margin, log, retune)
     except Exception as exc:  # every failure is reported, then re-raised for the exit code
         report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
         log(f"failed: {report.error}")
@@ -123,6 +124,7 @@ def _run(
     force: bool,
     margin: float,
     log: Callable[[str], None],
+    retune: bool = False,
 ) -> None:
     def step(name: str, action: Callable[[], Any]) -> Any:
         started = time.perf_counter()
@@ -133,7 +135,7 @@ def _run(
         log(f"{name} done in {seconds}s")
         return result
 
-    built = step("build", lambda: build_index(settings, embedder, publish=False))
+    built = step("build", lambda: build_index(settings, embedder, publish=False, retune=retune))
     report.candidate = built.version
     report.metrics = step("evaluate", lambda: evaluate_version(built.folder, settings, embedder))
     write_manifest(built.folder, dataclasses.replace(built.manifest, metrics=report.metrics))

@@ -64,13 +64,19 @@ class IndexWatcher:
                 return serving
             old = self.bot.retriever
             try:
-                fresh = Retriever(self.root / target, old.embedder, old.detector, old.per_signal).load()
+                fresh = Retriever(
+                    self.root / target, old.embedder, old.detector, old.per_signal, old.switch
+                ).load()
             except Exception as exc:  # noqa: BLE001 - any failure keeps the old index serving
                 self.refused[target] = f"{type(exc).__name__}: {exc}"
                 log.error("not loading index %s, still serving %s: %s", target, serving, self.refused[target])
                 self.on_failure(target, self.refused[target])
                 return serving
             self.bot.retriever = fresh  # one reference assignment: atomic for every reader
+            if fresh.embedder is not old.embedder and old.embedder is not old.switch.base:
+                close = getattr(old.embedder, "close", None)  # another tuned model: free the old one
+                if close is not None:
+                    close()
             log.info("now serving index %s (was %s)", target, serving)
             self.on_swap(serving, target)
             return target

@@ -18,6 +18,7 @@ from bot.head import Head, energy, softmax
 from bot.index import IndexError_, Manifest, Unit, resolve, verify
 from bot.language import LanguageDetector
 from bot.lexical import LexicalIndex
+from bot.model_switch import ModelSwitch
 from bot.text import normalise
 
 TITLE, QUESTION, ANSWER = 0, 1, 2
@@ -237,9 +238,11 @@ class Retriever:
         embedder: Embedder,
         detector: LanguageDetector,
         per_signal: int = 20,
+        switch: ModelSwitch | None = None,
     ) -> None:
         self.folder = folder
         self.embedder = embedder
+        self.switch = switch or ModelSwitch(embedder)
         self.detector = detector
         self.per_signal = per_signal
         self.corpus: Corpus | None = None
@@ -247,13 +250,16 @@ class Retriever:
         self.fusion = Fusion.prior()
 
     @classmethod
-    def from_root(cls, root: Path, embedder: Embedder, detector: LanguageDetector) -> Retriever:
+    def from_root(
+        cls, root: Path, embedder: Embedder, detector: LanguageDetector, switch: ModelSwitch | None = None
+    ) -> Retriever:
         """A retriever for the live version under an index root (`index/current`)."""
-        return cls(resolve(root), embedder, detector)
+        return cls(resolve(root), embedder, detector, switch=switch)
 
     def load(self) -> Retriever:
         """Read and verify the version; refuse one built with another model or dimension."""
         corpus, manifest, fusion = Corpus.load(self.folder)
+        self.embedder = self.switch.for_version(manifest, self.folder, self.embedder)
         if manifest.model != self.embedder.model_id:
             raise IndexError_(
                 f"{self.folder}: built with model {manifest.model!r}, serving {self.embedder.model_id!r}; "

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from bot.config import Settings
 from bot.dialog import Bot
-from bot.embed import load_embedder
+from bot.embed import Embedder, load_embedder
 from bot.language import LanguageDetector
+from bot.model_switch import ModelSwitch
 from bot.policy import Thresholds
 from bot.query_encoder import QueryEncoder
 from bot.retrieve import Retriever
@@ -24,14 +25,21 @@ def load_retriever(settings: Settings) -> Retriever:
     """The retriever over the live index version (raises if none is built or it is corrupt).
 
     Its queries go through a `QueryEncoder`: cached and micro-batched."""
-    embedder = QueryEncoder(
-        load_embedder(settings.model, settings.embed_batch_size),
-        cache_size=settings.query_cache_size,
-        max_batch=settings.encode_max_batch,
-        window_ms=settings.encode_window_ms,
-    )
+
+    def serving(model: Embedder, previous: Embedder | None = None) -> QueryEncoder:
+        encoder = QueryEncoder(
+            model,
+            cache_size=settings.query_cache_size,
+            max_batch=settings.encode_max_batch,
+            window_ms=settings.encode_window_ms,
+        )
+        if isinstance(previous, QueryEncoder):  # metrics observers carry over to the new model
+            encoder.on_batch, encoder.on_hit = previous.on_batch, previous.on_hit
+        return encoder
+
+    base = serving(load_embedder(settings.model, settings.embed_batch_size))
     detector = LanguageDetector(settings.languages, settings.default_lang)
-    return Retriever.from_root(settings.index_path, embedder, detector).load()
+    return Retriever.from_root(settings.index_path, base, detector, ModelSwitch(base, serving)).load()
 
 
 def load_bot(settings: Settings) -> Bot:

@@ -60,6 +60,7 @@ def isolated_home(tmp_path, monkeypatch) -> Path:
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("FAQBOT_HOME", str(home))
+    monkeypatch.setenv("FAQBOT_TUNE_EPOCHS", "0")  # builds use the model as is; tests/test_tune.py tunes
     for name in ("FAQBOT_KB_DIR", "FAQBOT_INDEX_DIR", "FAQBOT_MODEL"):
         monkeypatch.delenv(name, raising=False)
     return home

@@ -12,6 +12,7 @@ CORE = [
     "cluster", "article_writer", "handoff", "curation", "models", "threads", "outbound", "ratelimit",
     "logs", "fields", "gdpr", "engine", "spool", "records", "replay", "offline", "durable", "group_commit",
     "query_encoder", "compute", "inbox", "erasure", "ratelimit_shared", "periodic", "near_duplicates",
+    "tune", "model_switch",
 ]  # fmt: skip
 FORBIDDEN = ("fastapi", "starlette", "typer", "click", "httpx", "bot.cli", "bot.api", "bot.channels")
 PACKAGE = Path(__file__).resolve().parent.parent / "bot"
