@@ -45,10 +45,7 @@ class SentenceTransformerEmbedder:
     def warm_up(self) -> SentenceTransformerEmbedder:
         """Load the model (no network: HF_HUB_OFFLINE is set unless the user chose otherwise)."""
         if self._model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            offline_and_quiet()
             from sentence_transformers import SentenceTransformer
 
             self._model = SentenceTransformer(str(resolve_model_path(self.model_name)), device="cpu")
@@ -73,6 +70,15 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def offline_and_quiet() -> None:
+    """No network for models unless the user chose otherwise, and no progress bars in build logs;
+    read when the Hugging Face libraries are imported, so call this before importing them."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 def resolve_model_path(model: str) -> str | Path:

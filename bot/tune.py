@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bot.embed import Embedder, SentenceTransformerEmbedder, resolve_model_path
+from bot.embed import Embedder, SentenceTransformerEmbedder, offline_and_quiet, resolve_model_path
 
 RECIPE_FORMAT = 1  # bump when the training loop changes: older tuned models are then not reused
 TUNING_FILE = "faqbot_tuning.json"
@@ -145,6 +145,7 @@ def train(
     log: Callable[[str], None],
 ) -> None:
     """Tune a fresh copy of the base model on the examples and save it to `out`."""
+    offline_and_quiet()
     import torch
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
