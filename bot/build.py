@@ -25,6 +25,7 @@ from bot.index import (
     checksums,
     fit_key,
     fitted_version,
+    head_examples,
     kb_hash,
     write_version_files,
 )
@@ -169,7 +170,7 @@ def build_articles(
 def _tuned_model(articles, units, settings, embedder, progress, retune) -> tuple[Path, Embedder] | None:
     """The folder and embedder of the model tuned on these articles' titles and questions, or
     None (tuning off, a model that cannot be tuned, or fewer than two articles to contrast)."""
-    examples = [(_group(articles[u.article]), u.text) for u in units if u.kind != "answer"]
+    examples = [(_group(articles[units[i].article]), units[i].text) for i in head_examples(units)]
     if settings.tune_epochs == 0 or not tunable(embedder) or len({a for a, _ in examples}) < 2:
         return None
     recipe = Recipe(epochs=settings.tune_epochs)

@@ -90,8 +90,8 @@ def fit_examples(corpus: Corpus, examples: list[Example], source: str, balanced:
         ranker[name] = _fit_ranker(group) or prior.ranker["*"]
         # Cross-fitting: the confidence model sees ranker probabilities from the other fold.
         folds = [_fit_ranker([e for e in group if e.fold != f]) or ranker[name] for f in (0, 1)]
-        x, y, held_out_top1 = _confidence_rows(corpus, group, folds)
-        weight = _balance([e.gold >= 0 for e in group if e.for_confidence]) if balanced else None
+        x, y, answerable, held_out_top1 = _confidence_rows(corpus, group, folds)
+        weight = _balance(answerable) if balanced else None
         confidence[name] = fit_linear(x, y, weight=weight) or prior.confidence["*"]
         stats[name] = {"queries": sum(e.for_ranker for e in group), "held_out_top1": held_out_top1}
     return Fusion(ranker, confidence, source=source, stats=stats)
@@ -172,7 +172,7 @@ def _fit_ranker(group: list[Example]) -> Linear | None:
     return fit_linear(x, y)
 
 
-def _balance(answerable: list[bool]) -> np.ndarray:
+def _balance(answerable: Sequence[bool] | np.ndarray) -> np.ndarray:
     """Row weights giving answerable and unanswerable questions equal say in the confidence, however
     few of either the questions hold: its job is telling them apart, and a dev set with 3% out of
     scope would otherwise teach it right-versus-wrong answers only (measured: clinc150 dev AUROC,
@@ -187,12 +187,12 @@ def _balance(answerable: list[bool]) -> np.ndarray:
 
 def _confidence_rows(
     corpus: Corpus, group: list[Example], folds: list[Linear]
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """One row per example; label 1 when the top article is the right one."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """One row per example; label 1 when the top article is the right one. Also: which rows had
+    an answer in the KB, and the held-out top-1."""
     xs, ys, right, held_out = [], [], 0, 0
-    for e in group:
-        if not e.for_confidence:
-            continue
+    rows = [e for e in group if e.for_confidence]
+    for e in rows:
         if not len(e.cands.articles):
             xs.append(confidence_features(np.zeros(0), e.cands.features, e.coverage, e.cands.head_energy))
             ys.append(0)
@@ -204,4 +204,5 @@ def _confidence_rows(
         ys.append(int(correct))
         held_out += e.counts_as_held_out
         right += int(correct and e.counts_as_held_out)
-    return np.vstack(xs), np.array(ys), right / max(1, held_out)
+    answerable = np.array([e.gold >= 0 for e in rows], dtype=bool)
+    return np.vstack(xs), np.array(ys), answerable, right / max(1, held_out)

@@ -24,10 +24,14 @@ class ModelSwitch:
     `wrap(new, old)` dresses a freshly loaded model for serving (the query cache and batching)."""
 
     def __init__(
-        self, base: Embedder, wrap: Callable[[Embedder, Embedder], Embedder] = lambda new, old: new
+        self,
+        base: Embedder,
+        wrap: Callable[[Embedder, Embedder], Embedder] = lambda new, old: new,
+        batch_size: int = DEFAULT_EMBED_BATCH,
     ) -> None:
         self.base = base
         self.wrap = wrap
+        self.batch_size = batch_size
 
     def for_version(self, manifest: Manifest, folder: Path, current: Embedder) -> Embedder:
         """The encoder for `manifest`'s model; `current` when none fits (the caller then refuses
@@ -39,8 +43,5 @@ class ModelSwitch:
         tuned = folder / MODEL_DIR
         if manifest.base_model != self.base.model_id or not tuned.is_dir():
             return current
-        batch = getattr(self.base, "batch_size", None) or getattr(
-            getattr(self.base, "embedder", None), "batch_size", DEFAULT_EMBED_BATCH
-        )
-        model = SentenceTransformerEmbedder(str(tuned), batch, model_id=manifest.model).warm_up()
+        model = SentenceTransformerEmbedder(str(tuned), self.batch_size, model_id=manifest.model).warm_up()
         return self.wrap(model, current)

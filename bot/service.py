@@ -39,7 +39,8 @@ def load_retriever(settings: Settings) -> Retriever:
 
     base = serving(load_embedder(settings.model, settings.embed_batch_size))
     detector = LanguageDetector(settings.languages, settings.default_lang)
-    return Retriever.from_root(settings.index_path, base, detector, ModelSwitch(base, serving)).load()
+    switch = ModelSwitch(base, serving, settings.embed_batch_size)
+    return Retriever.from_root(settings.index_path, base, detector, switch).load()
 
 
 def load_bot(settings: Settings) -> Bot:
