@@ -68,8 +68,9 @@ def text_hashes(examples: Sequence[tuple[str, str]]) -> set[str]:
     return {hashlib.sha256(f"{a}\0{t}".encode()).hexdigest()[:16] for a, t in examples}
 
 
-def tuned_key(base_id: str, recipe: Recipe, examples: Sequence[tuple[str, str]]) -> str:
-    parts = [base_id, recipe.key_part(), *sorted(text_hashes(examples))]
+def tuned_key(base_id: str, recipe: Recipe, hashes: set[str]) -> str:
+    """The cache key of a model tuned from `base_id` with `recipe` on texts with these `hashes`."""
+    parts = [base_id, recipe.key_part(), *sorted(hashes)]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
 
 
@@ -88,17 +89,18 @@ class ModelTuner:
     def tuned(self, base: SentenceTransformerEmbedder, examples: list[tuple[str, str]], retune: bool = False):
         """The tuned model for `examples`: the exact one if cached, else (unless `retune`) the newest
         one that has seen all but `refresh` of them, else a new one."""
-        key = tuned_key(base.model_id, self.recipe, examples)
+        hashes = text_hashes(examples)  # hashed once: the key, the reuse check and the record
+        key = tuned_key(base.model_id, self.recipe, hashes)
         exact = self.cache_root / key
         if (exact / TUNING_FILE).is_file():
             return Tuned(tuned_model_id(base.model_id, key), exact, reused=True)
         if not retune:
-            close = self._close_enough(base.model_id, text_hashes(examples))
+            close = self._close_enough(base.model_id, hashes)
             if close is not None:
                 return Tuned(tuned_model_id(base.model_id, close.name), close, reused=True)
         started = time.perf_counter()
         train(base, examples, self.recipe, exact, self.log)
-        self._write_tuning(exact, base.model_id, examples, time.perf_counter() - started)
+        self._write_tuning(exact, base.model_id, hashes, examples, time.perf_counter() - started)
         self._prune(keep=exact)
         return Tuned(tuned_model_id(base.model_id, key), exact, False, time.perf_counter() - started)
 
@@ -117,11 +119,11 @@ class ModelTuner:
             return []
         return [p for p in self.cache_root.iterdir() if (p / TUNING_FILE).is_file()]
 
-    def _write_tuning(self, folder: Path, base_id: str, examples, seconds: float) -> None:
+    def _write_tuning(self, folder: Path, base_id: str, hashes: set[str], examples, seconds: float) -> None:
         info = {
             "base": base_id,
             "recipe": self.recipe.key_part(),
-            "texts": sorted(text_hashes(examples)),
+            "texts": sorted(hashes),
             "articles": len({a for a, _ in examples}),
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "seconds": round(seconds, 1),

@@ -18,7 +18,7 @@ from bot.model_switch import MODEL_DIR
 from bot.reload import IndexWatcher
 from bot.retrieve import Retriever
 from bot.service import load_bot
-from bot.tune import TUNING_FILE, ModelTuner, Recipe, pair_batches, tuned_key
+from bot.tune import TUNING_FILE, ModelTuner, Recipe, pair_batches, text_hashes, tuned_key
 from tests.conftest import write_article
 
 
@@ -79,7 +79,7 @@ def test_tuned_models_are_reused_until_too_many_texts_are_new(tmp_path, training
 
     first = tuner.tuned(base, examples)
     assert not first.reused and trainings.calls == 1
-    assert first.model_id == f"base-model+tuned-{tuned_key('base-model', Recipe(), examples)}"
+    assert first.model_id == f"base-model+tuned-{tuned_key('base-model', Recipe(), text_hashes(examples))}"
     assert tuner.tuned(base, examples).path == first.path and trainings.calls == 1
 
     two_new = examples + [("a0", "new phrasing one"), ("a1", "new phrasing two")]  # 2 of 22 new
