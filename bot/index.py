@@ -20,6 +20,7 @@ import numpy as np
 from bot import __version__
 from bot.articles import Article
 from bot.durable import fsync_dir, fsync_file
+from bot.fusion import CONF_FEATURES, RANK_FEATURES
 from bot.head import fit_head
 from bot.lexical import LexicalIndex
 
@@ -75,14 +76,16 @@ class Manifest:
             raise IndexError_(f"{path}: unreadable manifest ({exc})") from exc
 
 
-FIT_FORMAT = 3  # bump when the head, fusion features, BM25 tokenizer or how they are fitted change
+# Bump when the head, BM25 tokenizer or how they are fitted change (the fusion's features are in the key).
+FIT_FORMAT = 3
 
 
 def fit_key(kb: str, model: str, dimension: int, languages: Sequence[str]) -> str:
     """The learned parts of a version (classification head, fusion models) and its BM25 index depend
     only on the indexed content, the model, the languages detected and the fitting code: equal keys,
     equal files."""
-    parts = [str(FIT_FORMAT), model, str(dimension), ",".join(languages), kb]
+    features = ",".join((*RANK_FEATURES, *CONF_FEATURES))
+    parts = [str(FIT_FORMAT), features, model, str(dimension), ",".join(languages), kb]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 

@@ -88,6 +88,26 @@ def test_an_unchanged_kb_reuses_the_learned_models_and_a_change_refits_them(smal
     assert fits == [1] and bm25_builds == [1] and third.manifest.fit_key != first.manifest.fit_key
 
 
+def test_a_change_of_fusion_features_refits_instead_of_reusing_the_old_models(
+    small_kb, settings, monkeypatch
+):
+    """Reusing a fusion fitted on other features would fail the build ("trained on other features")."""
+    import bot.build
+    import bot.fusion
+    import bot.index
+
+    embedder = FakeEmbedder()
+    first = build_index(settings, embedder)
+    added = (*bot.fusion.RANK_FEATURES, "a_new_signal")
+    monkeypatch.setattr(bot.index, "RANK_FEATURES", added)
+    monkeypatch.setattr(bot.fusion, "RANK_FEATURES", added)
+    monkeypatch.setattr(bot.fusion, "PRIOR_RANK", {**bot.fusion.PRIOR_RANK, "weights": [0.0] * len(added)})
+    monkeypatch.setattr(bot.build, "fit_fusion", lambda *a, **k: bot.fusion.Fusion.prior())
+    second = build_index(settings, embedder)
+    assert second.manifest.fit_key != first.manifest.fit_key
+    assert second.manifest.fusion["rank_features"] == list(added)
+
+
 def test_invalid_kb_fails_and_keeps_the_live_index(small_kb, settings):
     live = build_index(settings, FakeEmbedder()).version
     write_article(small_kb, "it", "broken", "title: X\nquestions: [q]\nmood: happy")
