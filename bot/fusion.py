@@ -26,6 +26,8 @@ RANK_FEATURES = (
     "fuzzy_gap",  # fuzzy minus the best candidate's
     "head",  # P(article | question) from the classification head (0 without a head)
     "head_gap",  # head minus the best candidate's
+    "chars",  # best share of the question's character n-grams held by its title or a question
+    "chars_answer",  # the same, over its answer paragraphs
 )
 CONF_FEATURES = (
     "p1",
@@ -40,8 +42,12 @@ CONF_FEATURES = (
 )
 
 # Used when a knowledge base is too small to learn from (fewer than MIN_QUERIES held-out questions):
-# the pooled models learned on the sample knowledge base (kb_articles/), rounded.
-PRIOR_RANK = {"bias": -7.3, "weights": [1.1, 3.4, -0.2, 0.7, 3.5, 2.0, 0.5, 6.5, 2.2, 0.0, 0.0]}
+# the pooled models learned on the sample knowledge base (kb_articles/), rounded; the character
+# n-gram signals, added later, weigh 0 there (a tiny KB ranks as it did before them).
+PRIOR_RANK = {
+    "bias": -7.3,
+    "weights": [1.1, 3.4, -0.2, 0.7, 3.5, 2.0, 0.5, 6.5, 2.2, 0.0, 0.0, 0.0, 0.0],
+}
 PRIOR_CONF = {"bias": -4.7, "weights": [3.0, -1.5, 2.8, 0.4, 1.4, -0.1, 2.4, 0.0, 0.0, 0.0, 0.0]}
 MIN_QUERIES = 40
 

@@ -76,7 +76,8 @@ class Manifest:
             raise IndexError_(f"{path}: unreadable manifest ({exc})") from exc
 
 
-# Bump when the head, BM25 tokenizer or how they are fitted change (the fusion's features are in the key).
+# Bump when the head, BM25 tokenizer, how a fusion feature is computed or how they are fitted change
+# (the features' names are in the key).
 FIT_FORMAT = 3
 
 

@@ -12,6 +12,7 @@ import faiss
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from bot.char_ngrams import CharNgrams
 from bot.embed import Embedder
 from bot.fusion import Fusion, confidence_features
 from bot.head import Head, energy, softmax
@@ -70,6 +71,7 @@ class Corpus:
     linked: list[set[int]] = field(init=False)
     exact: dict[str, list[int]] = field(init=False)
     position: dict[str, int] = field(init=False)
+    chars: CharNgrams = field(init=False)
 
     def __post_init__(self) -> None:
         self.unit_article = np.array([u.article for u in self.units], dtype=np.int64)
@@ -79,6 +81,7 @@ class Corpus:
         self.starts = np.searchsorted(self.unit_article, np.arange(len(self.articles) + 1))
         self.unit_norm = [normalise(u.text) if u.kind != "answer" else "" for u in self.units]
         self.article_lang = [a["lang"] for a in self.articles]
+        self.chars = CharNgrams([normalise(u.text) for u in self.units])
         self.exact = {}
         for unit, norm in enumerate(self.unit_norm):
             if norm:
@@ -139,6 +142,14 @@ class Scorer:
     def __init__(self, corpus: Corpus, per_signal: int = 20) -> None:
         self.corpus = corpus
         self.per_signal = per_signal
+        self._chars: tuple[str, np.ndarray] = ("", np.zeros(0))
+
+    def char_scores(self, text: str) -> np.ndarray:
+        """Share of `text`'s character n-grams held by every unit (the last text's are kept: the
+        fusion fit scores one question under several conditions)."""
+        if self._chars[0] != text or len(self._chars[1]) != len(self.corpus.units):
+            self._chars = (text, self.corpus.chars.scores(text))
+        return self._chars[1]
 
     def per_article(self, unit_scores: np.ndarray, kind_mask: np.ndarray, floor: float) -> np.ndarray:
         """Max of `unit_scores` over each article's units where `kind_mask` holds (else `floor`)."""
@@ -169,8 +180,12 @@ class Scorer:
         dense_a = np.maximum(self.per_article(dense, answer, -1.0), 0.0)
         lex_q = self.per_article(lexical, short, 0.0)
         lex_a = self.per_article(lexical, answer, 0.0)
+        char_units = self.char_scores(text)
+        chars = self.per_article(char_units, short, 0.0)
+        chars_a = self.per_article(char_units, answer, 0.0)
         alive = self.per_article(np.ones(len(c.units)), short, 0.0) > 0
         chosen = self._top(dense_q, alive) | self._top(np.where(lex_q > 0, lex_q, -1.0), alive)
+        chosen |= self._top(np.where(chars > 0, chars, -1.0), alive)
         logits = None if head_logits is None else np.where(alive, head_logits, -np.inf)
         head = np.zeros(len(c.articles)) if logits is None else softmax(logits)
         chosen |= self._top(np.where(head > 0, head, -1.0), alive)
@@ -191,6 +206,8 @@ class Scorer:
                 fuzzy - (fuzzy.max() if len(fuzzy) else 0.0),
                 head[arts],
                 head[arts] - (head.max() if len(head) else 0.0),
+                chars[arts],
+                chars_a[arts],
             ]
         ).astype(np.float64)
         head_energy = energy(logits) if logits is not None else (0.0, 0.0)
@@ -389,6 +406,7 @@ def _hit(corpus: Corpus, cands: Candidates, i: int, score: float) -> Hit:
         "lexical": float(row[2]),
         "fuzzy": float(row[5]),
         "lang": float(row[6]),
+        "chars": float(row[11]),
     }
     return Hit(article["id"], article["title"], article["lang"], score, unit.text, unit.kind, signals)
 

@@ -53,7 +53,7 @@ def test_hit_carries_the_matching_question_as_evidence(retriever):
     hit = retriever.search("password dimenticata").hits[0]
     assert hit.matched_kind in {"question", "title"}
     assert "password" in hit.matched.lower()
-    assert set(hit.signals) == {"dense", "lexical", "fuzzy", "lang"}
+    assert set(hit.signals) == {"dense", "lexical", "fuzzy", "lang", "chars"}
 
 
 def test_only_one_language_version_of_an_article_is_listed(retriever):
