@@ -79,9 +79,12 @@ class Corpus:
         if len(self.unit_article) and np.any(np.diff(self.unit_article) < 0):
             raise ValueError("units must be grouped by article")
         self.starts = np.searchsorted(self.unit_article, np.arange(len(self.articles) + 1))
-        self.unit_norm = [normalise(u.text) if u.kind != "answer" else "" for u in self.units]
+        normalised = [normalise(u.text) for u in self.units]
+        self.chars = CharNgrams(normalised)
+        self.unit_norm = [
+            t if u.kind != "answer" else "" for u, t in zip(self.units, normalised, strict=True)
+        ]
         self.article_lang = [a["lang"] for a in self.articles]
-        self.chars = CharNgrams([normalise(u.text) for u in self.units])
         self.exact = {}
         for unit, norm in enumerate(self.unit_norm):
             if norm:
@@ -142,12 +145,12 @@ class Scorer:
     def __init__(self, corpus: Corpus, per_signal: int = 20) -> None:
         self.corpus = corpus
         self.per_signal = per_signal
-        self._chars: tuple[str, np.ndarray] = ("", np.zeros(0))
+        self._chars: tuple[str, np.ndarray] | None = None
 
     def char_scores(self, text: str) -> np.ndarray:
         """Share of `text`'s character n-grams held by every unit (the last text's are kept: the
         fusion fit scores one question under several conditions)."""
-        if self._chars[0] != text or len(self._chars[1]) != len(self.corpus.units):
+        if self._chars is None or self._chars[0] != text:
             self._chars = (text, self.corpus.chars.scores(text))
         return self._chars[1]
 

@@ -127,10 +127,13 @@ def row(dataset: str, method: str, m: dict) -> str:
     return "| " + " | ".join([dataset, method, *cells]).replace("nan", "–") + " |"
 
 
+def data_folders(named: list[Path]) -> list[Path]:
+    """The folders named, or every benchmark data set under ../shared/data/."""
+    return named or sorted(p.parent for p in (ROOT.parent / "shared" / "data").glob("*/kb.jsonl"))
+
+
 def main(argv: list[str]) -> None:
-    folders = [Path(a) for a in argv] or sorted(
-        p.parent for p in (ROOT.parent / "shared" / "data").glob("*/kb.jsonl")
-    )
+    folders = data_folders([Path(a) for a in argv])
     lines = [
         "| data set | method | " + " | ".join(COLUMNS) + " |",
         "|---|---|" + "---|" * len(COLUMNS),

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench_quality import data_folders, faqbot  # the same `faqbot bench` run as the test-split table
+
 METRICS = ("top1", "top3", "auroc", "correct", "wrong")
 
 
@@ -40,29 +38,17 @@ def halves(folder: Path, target: Path, fold: int) -> None:
     (target / "queries.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
-def bench(folder: Path, tune_epochs: int) -> dict:
-    command = [
-        str(Path(sys.executable).with_name("faqbot")),
-        *("bench", str(folder), "--json", "--tune-epochs", str(tune_epochs)),
-    ]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    return json.loads(subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="*", type=Path)
     parser.add_argument("--tune-epochs", type=int, default=3)
     args = parser.parse_args()
-    folders = args.folders or sorted(
-        p for p in (ROOT.parent / "shared" / "data").glob("*/") if (p / "kb.jsonl").is_file()
-    )
-    for folder in folders:
+    for folder in data_folders(args.folders):
         scores = []
         with tempfile.TemporaryDirectory(prefix="faqbot-devcv-") as tmp:
             for fold in (0, 1):
                 halves(folder, Path(tmp) / str(fold), fold)
-                scores.append(bench(Path(tmp) / str(fold), args.tune_epochs))
+                scores.append(faqbot(Path(tmp) / str(fold), head_on_dev=True, tune_epochs=args.tune_epochs))
         cells = "  ".join(
             f"{m} {scores[0][m]:.4f}/{scores[1][m]:.4f} (mean {(scores[0][m] + scores[1][m]) / 2:.4f})"
             for m in METRICS
