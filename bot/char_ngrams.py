@@ -26,8 +26,7 @@ NGRAM_RANGE = (2, 4)
 
 
 class CharNgrams:
-    """Share of a question's n-gram weight found in each unit. Units given as "" (answer
-    paragraphs, when only titles and questions are wanted) score 0."""
+    """Share of a question's n-gram weight found in each unit; a unit given as "" scores 0."""
 
     def __init__(self, texts: Sequence[str]) -> None:
         self.n_units = len(texts)
