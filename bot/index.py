@@ -76,9 +76,9 @@ class Manifest:
             raise IndexError_(f"{path}: unreadable manifest ({exc})") from exc
 
 
-# Bump when the head, BM25 tokenizer, how a fusion feature is computed or how they are fitted change
-# (the features' names are in the key).
-FIT_FORMAT = 3
+# Bump when the head, BM25 tokenizer, language detection, how a fusion feature is computed or how
+# they are fitted change (the features' names are in the key).
+FIT_FORMAT = 4
 
 
 def fit_key(kb: str, model: str, dimension: int, languages: Sequence[str]) -> str:

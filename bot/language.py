@@ -1,13 +1,28 @@
-"""Which language a customer writes in (Italian or English), tuned for short texts (lingua)."""
+"""Which language a customer writes in (Italian or English), tuned for short texts (lingua).
+
+lingua weighs every word, so a question framed in one language around the other's terms ("i have
+a partita iva, how do i get fattura elettronica") reads as the terms' language. The frame is in
+the function words: each one found in a single language's stop-word list multiplies that
+language's odds by FUNCTION_WORD_ODDS.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from functools import lru_cache
 
 from lingua import Language, LanguageDetectorBuilder
 
+from bot.lexical import stopwords
+from bot.text import normalise
+
 _LINGUA = {"it": Language.ITALIAN, "en": Language.ENGLISH}
+FUNCTION_WORD_ODDS = 4.0
+# Stop words of one list that are common words of the other language too (Italian "no", "me",
+# "so", "do"; English "come", "era", "ad"), and single letters (English "s" of "it's", Italian
+# "l" of "l'ordine", but also a stray "e" of "e-mail"): no evidence either way.
+_AMBIGUOUS = frozenset({"no", "me", "so", "do", "come", "era", "ad"})
 
 
 class LanguageDetector:
@@ -40,7 +55,7 @@ class LanguageDetector:
                     by_code[code] = float(value.value)
         if sum(by_code.values()) == 0.0:
             by_code[self.default] = 1.0
-        return by_code
+        return _with_function_words(by_code, normalise(text).split())
 
     def detect(self, text: str) -> str:
         probs = self.probabilities(text)
@@ -51,3 +66,28 @@ class LanguageDetector:
 def _build(languages: tuple[str, ...]):
     langs = [_LINGUA[code] for code in languages]
     return LanguageDetectorBuilder.from_languages(*langs).with_preloaded_language_models().build()
+
+
+def _with_function_words(probs: dict[str, float], words: list[str]) -> dict[str, float]:
+    """`probs` updated with the odds of each language's exclusive function words in `words`."""
+    exclusive = _exclusive_function_words(tuple(probs))
+    counts = {code: sum(w in exclusive[code] for w in words) for code in probs}
+    if not any(counts.values()):
+        return probs
+    logs = {
+        code: math.log(max(p, 1e-9)) + counts[code] * math.log(FUNCTION_WORD_ODDS)
+        for code, p in probs.items()
+    }
+    top = max(logs.values())
+    total = sum(math.exp(v - top) for v in logs.values())
+    return {code: math.exp(v - top) / total for code, v in logs.items()}
+
+
+@lru_cache(maxsize=4)
+def _exclusive_function_words(languages: tuple[str, ...]) -> dict[str, frozenset[str]]:
+    """Per language, its stop words that are in no other language's list (nor ambiguous)."""
+    lists = {code: {w for w in stopwords(code) if len(w) > 1} - _AMBIGUOUS for code in languages}
+    return {
+        code: frozenset(words.difference(*(lists[o] for o in languages if o != code)))
+        for code, words in lists.items()
+    }

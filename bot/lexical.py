@@ -36,13 +36,14 @@ def _stemmer(lang: str) -> Stemmer.Stemmer | None:
 
 
 @cache
-def _stopwords(lang: str) -> frozenset[str]:
+def stopwords(lang: str) -> frozenset[str]:
+    """The language's stop words, normalised (empty for a language without a list)."""
     return frozenset(normalise(word) for word in _STOPWORDS.get(lang, ()))
 
 
 def tokenize(text: str, lang: str) -> list[str]:
     """Stemmed content words of `text` (accents and case removed, stop words dropped)."""
-    stops = _stopwords(lang)
+    stops = stopwords(lang)
     words = [w for w in normalise(text).split() if len(w) > 1 and w not in stops]
     stemmer = _stemmer(lang)
     return stemmer.stemWords(words) if stemmer else words

@@ -1,0 +1,59 @@
+"""Language detection: lingua's reading, corrected by the function words that frame a question."""
+
+import pytest
+
+import bot.language as language
+from bot.language import LanguageDetector
+
+
+@pytest.fixture(scope="module")
+def detector() -> LanguageDetector:
+    return LanguageDetector(["it", "en"], "it").warm_up()
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # English frames around Italian terms: lingua alone reads them as Italian
+        ("what is codice destinatario", "en"),
+        ("i dont have a codice destinatario, can i use my pec", "en"),
+        # Italian frames around English terms
+        ("come mi tolgo dalla mailing list?", "it"),
+        ("non riesco a fare il login con la mia password", "it"),
+        ("dove trovo il tracking del mio ordine?", "it"),
+        ("where can i track my order?", "en"),
+    ],
+)
+def test_the_frame_decides_the_language(detector, text, lang):
+    assert detector.detect(text) == lang
+
+
+def test_lingua_alone_misread_the_mixed_questions(detector, monkeypatch):
+    """The function-word correction is what gets the mixed questions right."""
+    monkeypatch.setattr(language, "FUNCTION_WORD_ODDS", 1.0)
+    assert detector.detect("what is codice destinatario") == "it"
+    assert detector.detect("come mi tolgo dalla mailing list?") == "en"
+
+
+def test_no_function_words_leaves_lingua_alone(detector, monkeypatch):
+    corrected = detector.probabilities("reset password")
+    monkeypatch.setattr(language, "FUNCTION_WORD_ODDS", 1.0)
+    assert detector.probabilities("reset password") == pytest.approx(corrected)
+
+
+def test_words_common_to_both_languages_are_no_evidence():
+    words = language._exclusive_function_words(("it", "en"))
+    for word in ("no", "me", "so", "come", "a", "i", "in"):
+        assert word not in words["it"] and word not in words["en"]
+    assert "the" in words["en"] and "della" in words["it"]
+    assert not words["it"] & words["en"]
+
+
+def test_probabilities_still_sum_to_one(detector):
+    probs = detector.probabilities("i have a partita iva, how do i get fattura elettronica")
+    assert sum(probs.values()) == pytest.approx(1.0)
+    assert set(probs) == {"it", "en"}
+
+
+def test_one_language_is_certain():
+    assert LanguageDetector(["en"], "en").probabilities("the the the") == {"en": 1.0}
