@@ -23,7 +23,7 @@ from bot.embed import Embedder, EmbeddingCache
 from bot.evaluate import EvalItem, Outcome, metrics
 from bot.fusion_fit import Labelled, fit_labelled
 from bot.head import fit_head
-from bot.language import LanguageDetector
+from bot.language import LanguageDetector, lingua_language
 from bot.policy import Thresholds, decide
 from bot.retrieve import ANSWER, Corpus, Retriever
 
@@ -90,8 +90,7 @@ def run_bench(
     With `head_on_dev`, the dev questions also train the classification head, as the questions of
     a KB's missed-query log do once staff add them to articles."""
     articles, queries = load_dataset(folder)
-    languages = sorted({a.lang for a in articles} | {q.lang for q in queries})
-    detector = LanguageDetector([lang for lang in ("it", "en") if lang in languages] or ["en"], languages[0])
+    detector = bench_detector(sorted({a.lang for a in articles} | {q.lang for q in queries}))
     dev = [q for q in queries if q.split == "dev"]
     test = [q for q in queries if q.split == "test"]
     if not dev or not test:
@@ -131,6 +130,13 @@ def run_bench(
         head_on_dev=head_on_dev,
     )
     return report
+
+
+def bench_detector(languages: list[str]) -> LanguageDetector:
+    """A detector among the data set's languages that lingua knows (all of them when there is one)."""
+    known = [lang for lang in languages if lingua_language(lang) is not None]
+    chosen = languages if len(languages) == 1 else known or languages[:1]
+    return LanguageDetector(chosen, chosen[0])
 
 
 def _train_head_on_dev(corpus: Corpus, dev_vectors: np.ndarray, gold: np.ndarray) -> np.ndarray:

@@ -1,4 +1,7 @@
-"""Which language a customer writes in (Italian or English), tuned for short texts (lingua).
+"""Which language a customer writes in, tuned for short texts (lingua).
+
+The bot serves Italian and English (see bot.config); `faqbot bench` detects among any data set's
+languages that lingua knows (ISO 639-1 codes). One language needs no detection, whatever its code.
 
 lingua weighs every word, so a question framed in one language around the other's terms ("i have
 a partita iva, how do i get fattura elettronica") reads as the terms' language. The frame is in
@@ -12,12 +15,11 @@ import math
 from collections.abc import Sequence
 from functools import lru_cache
 
-from lingua import Language, LanguageDetectorBuilder
+from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
 from bot.lexical import stopwords
 from bot.text import normalise
 
-_LINGUA = {"it": Language.ITALIAN, "en": Language.ENGLISH}
 FUNCTION_WORD_ODDS = 4.0
 # Stop words of one list that are common words of the other language too (Italian "no", "me",
 # "so", "do"; English "come", "era", "ad"), and single letters (English "s" of "it's", Italian
@@ -29,9 +31,9 @@ class LanguageDetector:
     """Probabilities over the configured languages; falls back to a default for empty text."""
 
     def __init__(self, languages: Sequence[str] = ("it", "en"), default: str = "it") -> None:
-        unknown = [lang for lang in languages if lang not in _LINGUA]
-        if unknown:
-            raise ValueError(f"unsupported languages {unknown}; supported: {sorted(_LINGUA)}")
+        unknown = [lang for lang in languages if lingua_language(lang) is None]
+        if unknown and len(languages) > 1:
+            raise ValueError(f"cannot tell apart languages {unknown}: not ISO 639-1 codes that lingua knows")
         if default not in languages:
             raise ValueError(f"default language {default!r} is not among {list(languages)}")
         self.languages = tuple(languages)
@@ -50,9 +52,7 @@ class LanguageDetector:
         values = self.warm_up()._detector.compute_language_confidence_values(text)
         by_code = {code: 0.0 for code in self.languages}
         for value in values:
-            for code, lang in _LINGUA.items():
-                if value.language == lang and code in by_code:
-                    by_code[code] = float(value.value)
+            by_code[value.language.iso_code_639_1.name.lower()] = float(value.value)
         if sum(by_code.values()) == 0.0:
             by_code[self.default] = 1.0
         return _with_function_words(by_code, normalise(text).split())
@@ -62,9 +62,17 @@ class LanguageDetector:
         return max(self.languages, key=lambda code: probs[code])
 
 
+def lingua_language(code: str) -> Language | None:
+    """lingua's language for an ISO 639-1 code, or None."""
+    try:
+        return Language.from_iso_code_639_1(IsoCode639_1.from_str(code))
+    except ValueError:
+        return None
+
+
 @lru_cache(maxsize=4)
 def _build(languages: tuple[str, ...]):
-    langs = [_LINGUA[code] for code in languages]
+    langs = [lingua_language(code) for code in languages]
     return LanguageDetectorBuilder.from_languages(*langs).with_preloaded_language_models().build()
 
 

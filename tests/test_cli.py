@@ -120,32 +120,34 @@ def test_calibrate_rejects_a_bad_target(small_kb, fake_embedder):
     assert invoke("calibrate", "--target-wrong", "1.5").exit_code == 2
 
 
-def write_benchmark(folder, n_entries=8, per=6):
-    """A tiny data set in the shared benchmark format."""
+def write_benchmark(folder, n_entries=8, per=6, langs=("en",)):
+    """A tiny data set in the shared benchmark format; entry i (and its queries) in langs[i % len]."""
     import random
 
     folder.mkdir()
     topics = ["password", "shipping", "refund", "invoice", "store", "gift", "warranty", "account"]
     rng = random.Random(0)
     with (folder / "kb.jsonl").open("w") as kb:
-        for t in topics[:n_entries]:
+        for n, t in enumerate(topics[:n_entries]):
             questions = [f"{t} question number {i} about {t}" for i in range(per)]
+            lang = langs[n % len(langs)]
             kb.write(
                 json.dumps(
-                    {"id": t, "lang": "en", "title": t, "questions": questions, "answer": f"About {t}"}
+                    {"id": t, "lang": lang, "title": t, "questions": questions, "answer": f"About {t}"}
                 )
                 + "\n"
             )
     with (folder / "queries.jsonl").open("w") as qs:
         for split in ("dev", "test"):
-            for t in topics[:n_entries]:
+            for n, t in enumerate(topics[:n_entries]):
+                lang = langs[n % len(langs)]
                 for k in range(3):
                     text = f"help with my {t} {rng.choice(['now', 'please', 'today'])} {k} {split}"
-                    qs.write(json.dumps({"text": text, "lang": "en", "gold": [t], "split": split}) + "\n")
+                    qs.write(json.dumps({"text": text, "lang": lang, "gold": [t], "split": split}) + "\n")
             for k in range(4):
                 qs.write(
                     json.dumps(
-                        {"text": f"weather on mars {k} {split}", "lang": "en", "gold": [], "split": split}
+                        {"text": f"weather on mars {k} {split}", "lang": langs[0], "gold": [], "split": split}
                     )
                     + "\n"
                 )
@@ -160,6 +162,16 @@ def test_bench_reports_test_metrics_in_json(tmp_path, fake_embedder):
         assert key in report
     assert report["n_queries"] == 8 * 3 + 4 and report["n_dev"] == 8 * 3 + 4
     assert report["top1"] > 0.9
+
+
+@pytest.mark.parametrize("langs", [("de",), ("xx",), ("de", "fr"), ("it", "xx")])
+def test_bench_runs_a_data_set_in_any_language(tmp_path, fake_embedder, langs):
+    """Not only Italian and English: a language lingua knows, one it does not, and mixes."""
+    write_benchmark(tmp_path / "tiny", langs=langs)
+    result = invoke("bench", str(tmp_path / "tiny"), "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["n_queries"] == 8 * 3 + 4 and report["top1"] > 0.9
 
 
 def test_bench_names_the_broken_line(tmp_path, fake_embedder):

@@ -57,3 +57,20 @@ def test_probabilities_still_sum_to_one(detector):
 
 def test_one_language_is_certain():
     assert LanguageDetector(["en"], "en").probabilities("the the the") == {"en": 1.0}
+
+
+def test_any_language_lingua_knows():
+    detector = LanguageDetector(["de", "fr"], "de")
+    assert detector.detect("wie lange dauert der Versand meiner Bestellung") == "de"
+    assert detector.detect("combien de temps dure la livraison de ma commande") == "fr"
+
+
+def test_one_language_needs_no_detection_whatever_its_code():
+    assert LanguageDetector(["xx"], "xx").probabilities("anything at all") == {"xx": 1.0}
+
+
+def test_unknown_codes_cannot_be_told_apart():
+    with pytest.raises(ValueError, match="xx"):
+        LanguageDetector(["xx", "en"], "en")
+    with pytest.raises(ValueError, match="default"):
+        LanguageDetector(["it", "en"], "de")
