@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -29,7 +30,7 @@ def evaluate_kb(
     bot = load_bot(index)
     report = by_language(run(items, bot_asker(bot)))
     if as_json:
-        typer.echo(json.dumps({"index_version": bot.retriever.version, "languages": report}))
+        typer.echo(json_text({"index_version": bot.retriever.version, "languages": report}))
     else:
         typer.echo(metrics_table(report, f"{len(items)} questions, index {bot.retriever.version}"))
 
@@ -102,11 +103,31 @@ def bench(
     except (OSError, ValueError) as exc:
         fail(f"bench failed: {exc}", 2)
     if as_json:
-        typer.echo(json.dumps(report))
+        typer.echo(json_text(report))
     else:
         typer.echo(
             metrics_table({"test": report}, f"{folder.name}: fitted on {report['n_dev']} dev questions")
         )
+
+
+def json_text(value: Any) -> str:
+    """Strict JSON: an undefined metric (NaN, such as AUROC on a set with no unanswerable question)
+    is null, not the NaN that JSON parsers reject."""
+    return json.dumps(_defined(value), allow_nan=False)
+
+
+def _defined(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _defined(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_defined(v) for v in value]
+    return value
+
+
+def _cell(value: float) -> str:
+    return f"{value:.3f}" if math.isfinite(value) else "–"
 
 
 def metrics_table(report: dict[str, dict[str, float]], caption: str) -> str:
@@ -127,7 +148,7 @@ def metrics_table(report: dict[str, dict[str, float]], caption: str) -> str:
     ]
     table = Table("lang", "n_queries", *columns, "p50_ms", caption=caption)
     for lang, m in report.items():
-        cells = [f"{m[c]:.3f}" for c in columns]
+        cells = [_cell(m[c]) for c in columns]
         table.add_row(lang, str(m["n_queries"]), *cells, f"{m['p50_ms']:.1f}")
     console = Console(width=160, record=True)
     with console.capture() as capture:

@@ -123,8 +123,12 @@ def peer_report(folder: Path, dev, test, dev_scores: np.ndarray, test_scores: np
 
 
 def row(dataset: str, method: str, m: dict) -> str:
-    cells = [f"{m[c]:.1f}" if c == "p50_ms" else f"{m[c]:.3f}" for c in COLUMNS]
-    return "| " + " | ".join([dataset, method, *cells]).replace("nan", "–") + " |"
+    """A table row; an undefined figure (None from `faqbot bench --json`, or NaN) shows as –."""
+    cells = [
+        "–" if m[c] is None or m[c] != m[c] else f"{m[c]:.1f}" if c == "p50_ms" else f"{m[c]:.3f}"
+        for c in COLUMNS
+    ]
+    return "| " + " | ".join([dataset, method, *cells]) + " |"
 
 
 def data_folders(named: list[Path]) -> list[Path]:

@@ -120,7 +120,7 @@ def test_calibrate_rejects_a_bad_target(small_kb, fake_embedder):
     assert invoke("calibrate", "--target-wrong", "1.5").exit_code == 2
 
 
-def write_benchmark(folder, n_entries=8, per=6, langs=("en",)):
+def write_benchmark(folder, n_entries=8, per=6, langs=("en",), out_of_scope=4):
     """A tiny data set in the shared benchmark format; entry i (and its queries) in langs[i % len]."""
     import random
 
@@ -144,7 +144,7 @@ def write_benchmark(folder, n_entries=8, per=6, langs=("en",)):
                 for k in range(3):
                     text = f"help with my {t} {rng.choice(['now', 'please', 'today'])} {k} {split}"
                     qs.write(json.dumps({"text": text, "lang": lang, "gold": [t], "split": split}) + "\n")
-            for k in range(4):
+            for k in range(out_of_scope):
                 qs.write(
                     json.dumps(
                         {"text": f"weather on mars {k} {split}", "lang": langs[0], "gold": [], "split": split}
@@ -172,6 +172,21 @@ def test_bench_runs_a_data_set_in_any_language(tmp_path, fake_embedder, langs):
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["n_queries"] == 8 * 3 + 4 and report["top1"] > 0.9
+
+
+def test_bench_json_is_strict_when_a_metric_is_undefined(tmp_path, fake_embedder):
+    """No out-of-scope query: AUROC is undefined, printed as null (NaN is not JSON) and as – in the table."""
+    write_benchmark(tmp_path / "tiny", out_of_scope=0)
+    result = invoke("bench", str(tmp_path / "tiny"), "--json")
+    assert result.exit_code == 0, result.output
+
+    def reject(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    report = json.loads(result.output, parse_constant=reject)
+    assert report["auroc"] is None and report["top1"] > 0.9
+    table = invoke("bench", str(tmp_path / "tiny"))
+    assert table.exit_code == 0 and "–" in table.output and "nan" not in table.output
 
 
 def test_bench_names_the_broken_line(tmp_path, fake_embedder):
