@@ -39,22 +39,30 @@ class BenchQuery:
 
 
 def load_dataset(folder: Path) -> tuple[list[Article], list[BenchQuery]]:
-    """Entries and queries of a benchmark folder; errors name the file and line."""
-    articles = [
-        Article(
-            id=str(row["id"]),
-            lang=row["lang"],
-            title=row.get("title") or str(row["id"]),
-            questions=tuple(row["questions"]),
-            body=row.get("answer") or "",
-            path=folder / "kb.jsonl",
+    """Entries and queries of a benchmark folder; errors name the file, the line and the field."""
+    kb_path = folder / "kb.jsonl"
+    articles, seen = [], {}
+    for where, row in _jsonl(kb_path, {"id": (str, int), "lang": str, "questions": list}):
+        _strings(where, row, "questions")
+        entry = str(row["id"])
+        if entry in seen:
+            raise ValueError(f"{where}: id {entry!r} is already used at {seen[entry]}")
+        seen[entry] = where
+        articles.append(
+            Article(
+                id=entry,
+                lang=row["lang"],
+                title=str(row.get("title") or entry),
+                questions=tuple(str(q) for q in row["questions"]),
+                body=str(row.get("answer") or ""),
+                path=kb_path,
+            )
         )
-        for row in _jsonl(folder / "kb.jsonl", ("id", "lang", "questions"))
-    ]
-    queries = [
-        BenchQuery(row["text"], row["lang"], tuple(row["gold"]), row["split"])
-        for row in _jsonl(folder / "queries.jsonl", ("text", "lang", "gold", "split"))
-    ]
+    queries = []
+    fields = {"text": str, "lang": str, "gold": list, "split": str}
+    for where, row in _jsonl(folder / "queries.jsonl", fields):
+        _strings(where, row, "gold")
+        queries.append(BenchQuery(row["text"], row["lang"], tuple(str(g) for g in row["gold"]), row["split"]))
     known = {a.id for a in articles}
     unknown = sorted({g for q in queries for g in q.gold} - known)
     if unknown:
@@ -62,20 +70,39 @@ def load_dataset(folder: Path) -> tuple[list[Article], list[BenchQuery]]:
     return articles, queries
 
 
-def _jsonl(path: Path, required: tuple[str, ...]) -> list[dict[str, Any]]:
+def _jsonl(path: Path, fields: dict[str, type | tuple[type, ...]]) -> list[tuple[str, dict[str, Any]]]:
+    """(file:line, row) for each non-blank line; each of `fields` must be there, of its type. A
+    byte-order mark at the start is allowed."""
     rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
         if not line.strip():
             continue
+        where = f"{path}:{number}"
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{number}: not JSON ({exc.msg})") from exc
-        missing = [k for k in required if k not in row]
+            raise ValueError(f"{where}: not JSON ({exc.msg})") from exc
+        if not isinstance(row, dict):
+            raise ValueError(f"{where}: expected a JSON object")
+        missing = [k for k in fields if k not in row]
         if missing:
-            raise ValueError(f"{path}:{number}: missing {', '.join(missing)}")
-        rows.append(row)
+            raise ValueError(f"{where}: missing {', '.join(missing)}")
+        for name, kind in fields.items():
+            if not isinstance(row[name], kind) or isinstance(row[name], bool):
+                raise ValueError(f"{where}: {name} must be {_kind(kind)}, not {type(row[name]).__name__}")
+        rows.append((where, row))
     return rows
+
+
+def _strings(where: str, row: dict[str, Any], name: str) -> None:
+    if not all(isinstance(item, str | int) and not isinstance(item, bool) for item in row[name]):
+        raise ValueError(f"{where}: {name} must be a list of strings")
+
+
+def _kind(kind: type | tuple[type, ...]) -> str:
+    names = {str: "a string", int: "a number", list: "a list"}
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(names[k] for k in kinds)
 
 
 def run_bench(

@@ -197,6 +197,54 @@ def test_bench_names_the_broken_line(tmp_path, fake_embedder):
     assert result.exit_code == 2 and "queries.jsonl:" in result.output
 
 
+@pytest.mark.parametrize(
+    ("file", "line", "error"),
+    [
+        (
+            "kb.jsonl",
+            {"id": "password", "lang": "en", "questions": []},
+            "kb.jsonl:9: id 'password' is already used",
+        ),
+        (
+            "kb.jsonl",
+            {"id": "x", "lang": "en", "questions": "one question"},
+            "kb.jsonl:9: questions must be a list",
+        ),
+        (
+            "kb.jsonl",
+            {"id": "x", "lang": "en", "questions": [["nested"]]},
+            "questions must be a list of strings",
+        ),
+        ("kb.jsonl", ["not", "an", "object"], "kb.jsonl:9: expected a JSON object"),
+        (
+            "queries.jsonl",
+            {"text": "hi", "lang": "en", "gold": "password", "split": "dev"},
+            "gold must be a list",
+        ),
+        ("queries.jsonl", {"text": 3, "lang": "en", "gold": [], "split": "dev"}, "text must be a string"),
+        ("queries.jsonl", {"text": "hi", "lang": "en", "gold": []}, "missing split"),
+    ],
+)
+def test_bench_data_errors_name_the_line_and_field(tmp_path, file, line, error):
+    from bot.bench import load_dataset
+
+    write_benchmark(tmp_path / "tiny")
+    with (tmp_path / "tiny" / file).open("a") as out:
+        out.write(json.dumps(line) + "\n")
+    with pytest.raises(ValueError, match=error.replace("[", r"\[")):
+        load_dataset(tmp_path / "tiny")
+
+
+def test_bench_data_may_start_with_a_byte_order_mark(tmp_path):
+    from bot.bench import load_dataset
+
+    write_benchmark(tmp_path / "tiny")
+    kb = tmp_path / "tiny" / "kb.jsonl"
+    kb.write_bytes(b"\xef\xbb\xbf" + kb.read_bytes())
+    articles, queries = load_dataset(tmp_path / "tiny")
+    assert articles[0].id == "password" and len(articles) == 8 and len(queries) == 2 * (8 * 3 + 4)
+
+
 def test_purge_reports_what_it_deleted(isolated_home):
     result = invoke("purge", "--days", "30")
     assert result.exit_code == 0, result.output
