@@ -40,18 +40,35 @@ class Outcome:
 
 
 def load_eval_set(folder: Path) -> list[EvalItem]:
-    """Every item of every `*.yaml` file in `folder`; errors name the file and the item."""
+    """Every item of every `*.yaml` file in `folder`; errors (ValueError) name the file and the item."""
     items: list[EvalItem] = []
     for path in sorted(folder.glob("*.y*ml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{path}: not valid YAML ({exc})") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("items") or [], list):
+            raise ValueError(f"{path}: expected a mapping with an `items` list")
         lang = data.get("lang")
         for i, raw in enumerate(data.get("items") or []):
             if not isinstance(raw, dict) or not isinstance(raw.get("text"), str):
                 raise ValueError(f"{path}: items[{i}]: expected a mapping with a text")
-            label = raw.get("article")
-            gold = () if label in NONE_LABELS else tuple([label] if isinstance(label, str) else label)
-            items.append(EvalItem(raw["text"], raw.get("lang", lang), gold))
+            item_lang = raw.get("lang", lang)
+            if not isinstance(item_lang, str):
+                raise ValueError(f"{path}: items[{i}]: no lang (set `lang` on the file or the item)")
+            items.append(EvalItem(raw["text"], item_lang, _gold(raw.get("article"), f"{path}: items[{i}]")))
     return items
+
+
+def _gold(label: object, where: str) -> tuple[str, ...]:
+    """The article ids an item accepts: none for `none` (or `[]`, as in the benchmark format), one
+    id, or a list of ids."""
+    if label in NONE_LABELS or label == []:
+        return ()
+    labels = [label] if isinstance(label, str) else label
+    if not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x for x in labels):
+        raise ValueError(f"{where}: article must be an article id, a list of ids, or none")
+    return tuple(labels)
 
 
 def metrics(outcomes: Iterable[Outcome]) -> dict[str, float]:

@@ -21,10 +21,10 @@ def evaluate_kb(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Run the KB's evaluation set (kb_articles/eval/) through the bot; report quality per language."""
-    from bot.evaluate import bot_asker, by_language, load_eval_set, run
+    from bot.evaluate import bot_asker, by_language, run
 
     settings = settings_for(kb, index)
-    items = load_eval_set(settings.kb_path / "eval")
+    items = _eval_items(settings.kb_path / "eval")
     if not items:
         fail(f"no evaluation items in {settings.kb_path / 'eval'}", 2)
     bot = load_bot(index)
@@ -47,12 +47,12 @@ def calibrate(
     from bot.calibrate import pick_thresholds
     from bot.calibrate import plot as draw
     from bot.config import update_config_file
-    from bot.evaluate import bot_asker, load_eval_set, run
+    from bot.evaluate import bot_asker, run
 
     if not 0.0 <= target_wrong < 1.0:
         fail(f"--target-wrong must be in [0, 1), got {target_wrong}", 2)
     settings = settings_for(kb, index)
-    items = load_eval_set(settings.kb_path / "eval")
+    items = _eval_items(settings.kb_path / "eval")
     if not items:
         fail(f"no evaluation items in {settings.kb_path / 'eval'}", 2)
     bot = load_bot(index)
@@ -108,6 +108,15 @@ def bench(
         typer.echo(
             metrics_table({"test": report}, f"{folder.name}: fitted on {report['n_dev']} dev questions")
         )
+
+
+def _eval_items(folder: Path) -> list:
+    from bot.evaluate import load_eval_set
+
+    try:
+        return load_eval_set(folder)
+    except ValueError as exc:
+        fail(f"bad evaluation set: {exc}", 2)
 
 
 def json_text(value: Any) -> str:

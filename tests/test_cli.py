@@ -116,6 +116,16 @@ def test_calibrate_writes_thresholds_and_plot(small_kb, fake_embedder, isolated_
     assert (isolated_home / "var" / "calibration.png").is_file()
 
 
+def test_eval_and_calibrate_refuse_a_malformed_eval_file(small_kb, fake_embedder):
+    (small_kb / "eval").mkdir(exist_ok=True)
+    (small_kb / "eval" / "it.yaml").write_text("lang: it\nitems:\n  - text: [\n", encoding="utf-8")
+    invoke("build")
+    for command in ("eval", "calibrate"):
+        result = invoke(command)
+        assert result.exit_code == 2, result.output
+        assert "bad evaluation set" in result.output and "it.yaml: not valid YAML" in result.output
+
+
 def test_calibrate_rejects_a_bad_target(small_kb, fake_embedder):
     assert invoke("calibrate", "--target-wrong", "1.5").exit_code == 2
 

@@ -45,3 +45,34 @@ def test_eval_file_errors_name_file_and_item(tmp_path):
     (tmp_path / "it.yaml").write_text("lang: it\nitems:\n  - article: x\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"it.yaml: items\[0\]"):
         load_eval_set(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ('lang: it\nitems:\n  - text: "open\n', r"it.yaml: not valid YAML"),
+        ("- a\n- b\n", r"it.yaml: expected a mapping with an `items` list"),
+        ("lang: it\nitems: one\n", r"it.yaml: expected a mapping with an `items` list"),
+        ("items:\n  - text: ciao\n    article: x\n", r"it.yaml: items\[0\]: no lang"),
+        ("lang: it\nitems:\n  - text: ciao\n    article: 5\n", r"it.yaml: items\[0\]: article must be"),
+        ("lang: it\nitems:\n  - text: ciao\n    article: [x, 3]\n", r"it.yaml: items\[0\]: article must be"),
+    ],
+)
+def test_malformed_eval_files_are_refused_with_their_name(tmp_path, text, error):
+    (tmp_path / "it.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=error):
+        load_eval_set(tmp_path)
+
+
+def test_eval_labels_one_id_several_or_none(tmp_path):
+    body = "lang: en\nitems:\n  - text: a\n    article: x\n  - text: b\n    article: [x, y]\n"
+    body += "  - text: c\n    article: none\n  - text: d\n    lang: it\n  - text: e\n    article: []\n"
+    (tmp_path / "en.yaml").write_text(body, encoding="utf-8")
+    items = load_eval_set(tmp_path)
+    assert [(i.gold, i.lang) for i in items] == [
+        (("x",), "en"),
+        (("x", "y"), "en"),
+        ((), "en"),
+        ((), "it"),
+        ((), "en"),
+    ]
