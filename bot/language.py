@@ -22,9 +22,10 @@ from bot.text import normalise
 
 FUNCTION_WORD_ODDS = 4.0
 # Stop words of one list that are common words of the other language too (Italian "no", "me",
-# "so", "do"; English "come", "era", "ad"), and single letters (English "s" of "it's", Italian
-# "l" of "l'ordine", but also a stray "e" of "e-mail"): no evidence either way.
-_AMBIGUOUS = frozenset({"no", "me", "so", "do", "come", "era", "ad"})
+# "so", "do", "ve" of "ve lo mando"; English "come", "era", "ad", "ai"), and single letters
+# (English "s" of "it's", Italian "l" of "l'ordine", but also a stray "e" of "e-mail"): no
+# evidence either way.
+_AMBIGUOUS = frozenset({"no", "me", "so", "do", "ve", "come", "era", "ad", "ai"})
 
 
 class LanguageDetector:

@@ -21,6 +21,7 @@ def detector() -> LanguageDetector:
         ("come mi tolgo dalla mailing list?", "it"),
         ("non riesco a fare il login con la mia password", "it"),
         ("dove trovo il tracking del mio ordine?", "it"),
+        ("ve lo rimando indietro", "it"),
         ("where can i track my order?", "en"),
     ],
 )
@@ -43,7 +44,7 @@ def test_no_function_words_leaves_lingua_alone(detector, monkeypatch):
 
 def test_words_common_to_both_languages_are_no_evidence():
     words = language._exclusive_function_words(("it", "en"))
-    for word in ("no", "me", "so", "come", "a", "i", "in"):
+    for word in ("no", "me", "so", "ve", "come", "ai", "a", "i", "in"):
         assert word not in words["it"] and word not in words["en"]
     assert "the" in words["en"] and "della" in words["it"]
     assert not words["it"] & words["en"]
