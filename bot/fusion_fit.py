@@ -198,7 +198,8 @@ def _confidence_rows(
             ys.append(0)
             continue
         p = folds[e.fold](e.cands.features)
-        order = collapse_translations(corpus, e.cands.articles, np.argsort(-p, kind="stable"))
+        # as served: the version in the question's language is the one shown
+        order = collapse_translations(corpus, e.cands.articles, np.argsort(-p, kind="stable"), lang=e.lang)
         correct = e.gold >= 0 and int(e.cands.articles[order[0]]) == e.gold
         xs.append(confidence_features(p[order], e.cands.features[order], e.coverage, e.cands.head_energy))
         ys.append(int(correct))

@@ -78,7 +78,7 @@ class Manifest:
 
 # Bump when the head, BM25 tokenizer, language detection, how a fusion feature is computed or how
 # they are fitted change (the features' names are in the key).
-FIT_FORMAT = 4
+FIT_FORMAT = 5
 
 
 def fit_key(kb: str, model: str, dimension: int, languages: Sequence[str]) -> str:

@@ -321,7 +321,7 @@ class Retriever:
         head = self.corpus.head.logits(vector) if self.corpus.head is not None else None
         scorer = Scorer(self.corpus, self.per_signal)
         args = (text, query_lang, probs, dense, lexical, coverage)
-        return rank(self.corpus, self.fusion, scorer, *args, k=k, prefer=lang or "", head=head)
+        return rank(self.corpus, self.fusion, scorer, *args, k=k, prefer=query_lang, head=head)
 
 
 def rank(
@@ -341,7 +341,8 @@ def rank(
 ) -> SearchResult:
     """Score candidates, rank them, keep one language version per article, estimate confidence.
 
-    `prefer` is a language the caller stated (not detected): its version of an article is shown.
+    `prefer` is the customer's language (stated, or else detected): its version of an article is
+    shown.
     """
     cands = scorer.candidates(text, dense, lexical, probs, excluded, head)
     p = fusion.rank(lang, cands.features) if len(cands.articles) else np.zeros(0)

@@ -68,6 +68,23 @@ def test_customer_language_picks_between_language_versions(retriever):
     assert retriever.search("password", lang="en").lang == "en"
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("what if i have forgotten the password of my account", "reset-password-en"),
+        ("what is the meaning of password persa", "reset-password-en"),
+        ("how is it with my password dimenticata", "reset-password-en"),
+        ("non ricordo la password del mio account", "reset-password"),
+    ],
+)
+def test_detected_language_picks_between_language_versions(retriever, text, expected):
+    """An unstated language is detected, and its version is shown: the reply's messages are in
+    that language too, so the article matches them."""
+    result = retriever.search(text)
+    assert result.hits[0].article_id == expected
+    assert expected.endswith("-en") == (result.lang == "en")
+
+
 def test_falls_back_to_the_other_language(retriever):
     # "returns" exists only in Italian: an English customer still gets it ranked first
     hit = retriever.search("reso restituzione", lang="en").hits[0]
