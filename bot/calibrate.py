@@ -27,8 +27,11 @@ def pick_thresholds(
     outcomes: list[Outcome], target_wrong: float = 0.05, clarify_precision: float = 0.5
 ) -> Calibration:
     """The lowest answer threshold whose wrong-answer rate stays within `target_wrong`; then the
-    lowest clarify threshold below it whose band still holds the right article among the top 3
-    suggestions for at least `clarify_precision` of its questions (below it: hand-off)."""
+    clarify threshold below it (below that: hand-off) where "did you mean" helps most: a question
+    in the band is worth it when the right article is among the top 3 suggestions, and
+    `clarify_precision` is the share of such questions at which a band breaks even. So the band
+    holds at least that share, one out-of-scope question just under the answer threshold does not
+    close it, and a tail of hopeless questions below the useful ones is handed off."""
     if not outcomes:
         raise ValueError("no outcomes to calibrate on")
     conf = np.array([o.confidence for o in outcomes])
@@ -43,14 +46,14 @@ def pick_thresholds(
             answer = float(c)
             break
     clarify = answer
-    for c in candidates[::-1]:  # descending: widen the band while it stays useful
-        if c >= answer:
-            continue
-        band = (conf >= c) & (conf < answer)
-        if band.any() and top3[band].mean() >= clarify_precision:
-            clarify = float(c)
-        else:
-            break
+    below = candidates[candidates < answer][::-1]  # descending from the answer threshold
+    if len(below):
+        # each question let into the band is worth +(1 - p) when its right article is among the
+        # suggestions and -p when not: the band ends where the running total peaks
+        gains = np.array([(top3[conf == c] - clarify_precision).sum() for c in below])
+        total = np.cumsum(gains)
+        if total.max() > 0:
+            clarify = float(below[int(np.argmax(total))])
     answered = conf >= answer
     band = (conf >= clarify) & ~answered
     return Calibration(

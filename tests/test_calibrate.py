@@ -33,11 +33,26 @@ def test_answer_threshold_is_the_lowest_meeting_the_wrong_rate():
 
 def test_clarify_band_stops_where_suggestions_stop_helping():
     chosen = pick_thresholds(OUTCOMES, target_wrong=0.1, clarify_precision=0.5)
-    # band [0.2, 0.6): the 0.3 question has its gold in the top 3, the 0.2 one is out of scope: 1/2
-    assert chosen.clarify_threshold == 0.2
-    assert chosen.clarify == pytest.approx(0.2) and chosen.handoff == pytest.approx(0.1)
-    stricter = pick_thresholds(OUTCOMES, target_wrong=0.1, clarify_precision=0.9)
-    assert stricter.clarify_threshold == 0.3
+    # under 0.6: the 0.3 question has its gold in the top 3; the 0.2 and 0.1 ones are out of scope
+    assert chosen.clarify_threshold == 0.3
+    assert chosen.clarify == pytest.approx(0.1) and chosen.handoff == pytest.approx(0.2)
+    lenient = pick_thresholds(OUTCOMES, target_wrong=0.1, clarify_precision=0.3)
+    assert lenient.clarify_threshold == 0.3  # a lower bound only adds out-of-scope questions
+
+
+def test_one_bad_question_under_the_answer_threshold_does_not_close_the_band():
+    near_misses = [outcome(g, "x", c, g) for g, c in (("d", 0.5), ("e", 0.45), ("f", 0.4))]
+    outcomes = [*OUTCOMES, outcome(None, "x", 0.55), *near_misses]  # out of scope right under 0.6
+    chosen = pick_thresholds(outcomes, target_wrong=0.1, clarify_precision=0.5)
+    assert chosen.answer_threshold == 0.6
+    # under 0.6: out of scope at 0.55, then four near misses down to 0.3, then out of scope
+    assert chosen.clarify_threshold == 0.3 and chosen.clarify == pytest.approx(5 / 14)
+
+
+def test_no_useful_band_means_no_clarification():
+    outcomes = [outcome("a", "a", 0.9), outcome(None, "x", 0.5), outcome(None, "x", 0.4)]
+    chosen = pick_thresholds(outcomes, target_wrong=0.0)
+    assert chosen.clarify_threshold == chosen.answer_threshold == 0.9 and chosen.clarify == 0.0
 
 
 def test_no_outcomes_is_an_error():
