@@ -321,7 +321,7 @@ class Retriever:
         head = self.corpus.head.logits(vector) if self.corpus.head is not None else None
         scorer = Scorer(self.corpus, self.per_signal)
         args = (text, query_lang, probs, dense, lexical, coverage)
-        return rank(self.corpus, self.fusion, scorer, *args, k=k, prefer=query_lang, head=head)
+        return rank(self.corpus, self.fusion, scorer, *args, k=k, head=head)
 
 
 def rank(
@@ -336,12 +336,11 @@ def rank(
     coverage: float,
     excluded: np.ndarray | None = None,
     k: int = 5,
-    prefer: str = "",
     head: np.ndarray | None = None,
 ) -> SearchResult:
     """Score candidates, rank them, keep one language version per article, estimate confidence.
 
-    `prefer` is the customer's language (stated, or else detected): its version of an article is
+    `lang` is the customer's language (stated, or else detected): its version of an article is
     shown.
     """
     cands = scorer.candidates(text, dense, lexical, probs, excluded, head)
@@ -351,7 +350,7 @@ def rank(
     if exact is not None:
         ranking = np.concatenate([[exact], ranking[ranking != exact]])
     p = p.copy()
-    order = collapse_translations(corpus, cands.articles, ranking, p, prefer)
+    order = collapse_translations(corpus, cands.articles, ranking, p, lang)
     conf_x = confidence_features(p[order], cands.features[order], coverage, cands.head_energy)
     confidence = float(fusion.confident(lang, conf_x[None, :])[0]) if len(order) else 0.0
     if exact is not None:
