@@ -140,7 +140,9 @@ def run_bench(
         for i, q in enumerate(dev)
     ]
     retriever.fusion = fit_labelled(retriever.corpus, detector, labelled)
-    calibration = pick_thresholds(_outcomes(retriever, dev, by_text), target_wrong)
+    # Dev questions are scored with the cross-fitted head, as for the fusion fit: the head trained
+    # on all of dev would make them look surer than test questions, and the thresholds too low.
+    calibration = pick_thresholds(_outcomes(retriever, dev, by_text, heads=oof), target_wrong)
     thresholds = Thresholds(
         calibration.answer_threshold, calibration.clarify_threshold, settings.clarify_margin
     )
@@ -154,6 +156,7 @@ def run_bench(
         answer_threshold=calibration.answer_threshold,
         clarify_threshold=calibration.clarify_threshold,
         n_dev=len(dev),
+        out_of_scope_class=retriever.corpus.head is not None and retriever.corpus.head.oos is not None,
         fusion=retriever.fusion.source,
         model=retriever.manifest.model,
         head_on_dev=head_on_dev,
@@ -175,14 +178,22 @@ def _train_head_on_dev(corpus: Corpus, dev_vectors: np.ndarray, gold: np.ndarray
     kb_x, kb_y = corpus.vectors[rows], corpus.unit_article[rows]
     n = len(corpus.articles)
     halves = np.arange(len(gold)) % 2
-    oof = np.full((len(gold), n), -np.inf)
+    unscoped = gold < 0
+    oof = np.full((len(gold), n + int(unscoped.any())), -np.inf)
     for half in (0, 1):
-        train = (halves != half) & (gold >= 0)
-        head = fit_head(np.vstack([kb_x, dev_vectors[train]]), np.concatenate([kb_y, gold[train]]), n)
+        train = (halves != half) & ~unscoped
+        head = fit_head(
+            np.vstack([kb_x, dev_vectors[train]]),
+            np.concatenate([kb_y, gold[train]]),
+            n,
+            out_of_scope=dev_vectors[(halves != half) & unscoped],
+        )
         oof[halves == half] = head.logits(dev_vectors[halves == half])
-    answerable = gold >= 0
     corpus.head = fit_head(
-        np.vstack([kb_x, dev_vectors[answerable]]), np.concatenate([kb_y, gold[answerable]]), n
+        np.vstack([kb_x, dev_vectors[~unscoped]]),
+        np.concatenate([kb_y, gold[~unscoped]]),
+        n,
+        out_of_scope=dev_vectors[unscoped],
     )
     return oof
 
@@ -192,10 +203,14 @@ def _outcomes(
     queries: list[BenchQuery],
     vectors: dict[str, np.ndarray],
     thresholds: Thresholds | None = None,
+    heads: np.ndarray | None = None,
 ) -> list[Outcome]:
+    """Each query's ranking and confidence (and decision, given `thresholds`); `heads`, one row of
+    head logits per query, replace the head's own."""
     outcomes = []
-    for q in queries:
-        result = retriever.search_vector(q.text, vectors[q.text], k=10)
+    for i, q in enumerate(queries):
+        head = None if heads is None else heads[i]
+        result = retriever.search_vector(q.text, vectors[q.text], k=10, head_logits=head)
         ranked = tuple(h.article_id for h in result.hits)
         decision, answered = "", None
         if thresholds is not None:

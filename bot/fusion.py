@@ -39,16 +39,20 @@ CONF_FEATURES = (
     "dense_margin",
     "head1",
     "head_max",
+    "head_lse",  # log-sum-exp of the head's logits (high when the question looks in scope)
+    "head_top",  # the head's largest logit
+    "head_out_of_scope",  # out-of-scope class logit minus head_lse (0 without such a class)
 )
 
 # Used when a knowledge base is too small to learn from (fewer than MIN_QUERIES held-out questions):
 # the pooled models learned on the sample knowledge base (kb_articles/), rounded; the character
-# n-gram signals, added later, weigh 0 there (a tiny KB ranks as it did before them).
+# n-gram signals and the out-of-scope class, added later, weigh 0 there (a tiny KB ranks as it did
+# before them).
 PRIOR_RANK = {
     "bias": -7.3,
     "weights": [1.1, 3.4, -0.2, 0.7, 3.5, 2.0, 0.5, 6.5, 2.2, 0.0, 0.0, 0.0, 0.0],
 }
-PRIOR_CONF = {"bias": -4.7, "weights": [3.0, -1.5, 2.8, 0.4, 1.4, -0.1, 2.4, 0.0, 0.0, 0.0, 0.0]}
+PRIOR_CONF = {"bias": -4.7, "weights": [3.0, -1.5, 2.8, 0.4, 1.4, -0.1, 2.4, 0.0, 0.0, 0.0, 0.0, 0.0]}
 MIN_QUERIES = 40
 
 
@@ -101,7 +105,9 @@ class Fusion:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Fusion:
-        if list(data.get("rank_features", [])) != list(RANK_FEATURES):
+        if list(data.get("rank_features", [])) != list(RANK_FEATURES) or list(
+            data.get("conf_features", [])
+        ) != list(CONF_FEATURES):
             raise ValueError("fusion model was trained on other features; rebuild the index")
         return cls(
             ranker={k: Linear.from_dict(v) for k, v in data["ranker"].items()},
@@ -139,7 +145,7 @@ def confidence_features(
     probs: np.ndarray,
     rank_features: np.ndarray,
     coverage: float,
-    head_energy: tuple[float, float] = (0.0, 0.0),
+    head_energy: tuple[float, float, float] = (0.0, 0.0, 0.0),
 ) -> np.ndarray:
     """Features of a query's top candidates (sorted by probability, best first)."""
     if not len(probs):

@@ -23,40 +23,55 @@ class Head:
     weights: np.ndarray  # (n_articles, dimension)
     bias: np.ndarray  # (n_articles,)
     trained: np.ndarray  # (n_articles,) bool: the article had examples
+    oos: np.ndarray | None = None  # (dimension + 1,) weights and bias of an out-of-scope class
 
     def logits(self, vectors: np.ndarray) -> np.ndarray:
-        """Class scores for one vector (1-D) or many (2-D); -inf for articles never trained."""
-        logits = np.atleast_2d(vectors) @ self.weights.T + self.bias
-        logits = np.where(self.trained, logits, -np.inf)
+        """Class scores for one vector (1-D) or many (2-D); -inf for articles never trained.
+        With an out-of-scope class, its score is one more, last column."""
+        x = np.atleast_2d(vectors)
+        logits = np.where(self.trained, x @ self.weights.T + self.bias, -np.inf)
+        if self.oos is not None:
+            logits = np.column_stack([logits, x @ self.oos[:-1] + self.oos[-1]])
         return logits[0] if vectors.ndim == 1 else logits
 
     def probabilities(self, vectors: np.ndarray) -> np.ndarray:
-        """Softmax over the trained articles."""
-        return softmax(self.logits(vectors))
+        """Softmax over the trained articles (the out-of-scope class left out)."""
+        return softmax(self.logits(vectors)[..., : len(self.bias)])
 
     def save(self, path: Path) -> None:
         with path.open("wb") as handle:
-            np.savez(handle, weights=self.weights, bias=self.bias, trained=self.trained)
+            extra = {} if self.oos is None else {"oos": self.oos}
+            np.savez(handle, weights=self.weights, bias=self.bias, trained=self.trained, **extra)
 
     @classmethod
     def load(cls, path: Path) -> Head:
         data = np.load(path)
-        return cls(data["weights"], data["bias"], data["trained"])
+        return cls(data["weights"], data["bias"], data["trained"], data.get("oos"))
 
 
-def fit_head(vectors: np.ndarray, labels: np.ndarray, n_articles: int) -> Head | None:
-    """Train on (vector, article index) pairs; None when fewer than two articles have examples."""
+def fit_head(
+    vectors: np.ndarray, labels: np.ndarray, n_articles: int, out_of_scope: np.ndarray | None = None
+) -> Head | None:
+    """Train on (vector, article index) pairs; None when fewer than two articles have examples.
+
+    `out_of_scope` vectors (questions no article answers), if any, train one more class."""
     from sklearn.linear_model import LogisticRegression
 
     classes = np.unique(labels)
     if len(classes) < 2:
         return None
+    oos = out_of_scope if out_of_scope is not None and len(out_of_scope) else None
     model = LogisticRegression(C=C, max_iter=3000)
-    model.fit(vectors, labels)
+    if oos is not None:
+        model.fit(np.vstack([vectors, oos]), np.concatenate([labels, np.full(len(oos), n_articles)]))
+        oos_row = np.append(model.coef_[-1], model.intercept_[-1]).astype(np.float32)
+        model.coef_, model.intercept_ = model.coef_[:-1], model.intercept_[:-1]
+    else:
+        model.fit(vectors, labels)
     weights = np.zeros((n_articles, vectors.shape[1]), dtype=np.float32)
     bias = np.full(n_articles, -1e4, dtype=np.float32)
     coef, intercept = model.coef_, model.intercept_
-    if len(classes) == 2:  # binary LR keeps one row: turn it into two symmetric logits
+    if coef.shape[0] == 1:  # binary LR keeps one row: turn it into two symmetric logits
         coef, intercept = (
             np.vstack([-coef[0] / 2, coef[0] / 2]),
             np.array([-intercept[0] / 2, intercept[0] / 2]),
@@ -65,7 +80,7 @@ def fit_head(vectors: np.ndarray, labels: np.ndarray, n_articles: int) -> Head |
     bias[classes] = intercept
     trained = np.zeros(n_articles, dtype=bool)
     trained[classes] = True
-    return Head(weights, bias, trained)
+    return Head(weights, bias, trained, None if oos is None else oos_row)
 
 
 def out_of_fold(vectors: np.ndarray, labels: np.ndarray, n_articles: int, seed: int = 13) -> np.ndarray:
@@ -90,10 +105,13 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return np.divide(exp, total, out=np.zeros_like(exp), where=total > 0)
 
 
-def energy(logits: np.ndarray) -> tuple[float, float]:
-    """(log-sum-exp, max) of one query's finite logits: high when the question looks in scope."""
+def energy(logits: np.ndarray, oos: float | None = None) -> tuple[float, float, float]:
+    """(log-sum-exp, max, out-of-scope log-odds) of one query's finite logits: the first two are
+    high when the question looks in scope; the last (0 without an out-of-scope class) is the
+    out-of-scope class's score minus the log-sum-exp."""
     finite = logits[np.isfinite(logits)]
     if not len(finite):
-        return 0.0, 0.0
+        return 0.0, 0.0, 0.0
     top = float(finite.max())
-    return top + float(np.log(np.exp(finite - top).sum())), top
+    lse = top + float(np.log(np.exp(finite - top).sum()))
+    return lse, top, 0.0 if oos is None else oos - lse

@@ -125,7 +125,10 @@ class Corpus:
         )
         head = Head.load(folder / "head.npz") if (folder / "head.npz").is_file() else None
         corpus = cls(payload["articles"], units, vectors, LexicalIndex.load(folder / "lexical"), index, head)
-        fusion = Fusion.from_dict(manifest.fusion) if manifest.fusion else Fusion.prior()
+        try:
+            fusion = Fusion.from_dict(manifest.fusion) if manifest.fusion else Fusion.prior()
+        except (KeyError, TypeError, ValueError) as exc:  # built by an older faqbot
+            raise IndexError_(f"{folder}: {exc}") from exc
         return corpus, manifest, fusion
 
 
@@ -136,7 +139,7 @@ class Candidates:
     articles: np.ndarray
     features: np.ndarray
     evidence: np.ndarray  # unit index of the best-matching title/question per candidate
-    head_energy: tuple[float, float] = (0.0, 0.0)  # (log-sum-exp, max) of the head's logits
+    head_energy: tuple[float, float, float] = (0.0, 0.0, 0.0)  # see head.energy
 
 
 class Scorer:
@@ -189,7 +192,9 @@ class Scorer:
         alive = self.per_article(np.ones(len(c.units)), short, 0.0) > 0
         chosen = self._top(dense_q, alive) | self._top(np.where(lex_q > 0, lex_q, -1.0), alive)
         chosen |= self._top(np.where(chars > 0, chars, -1.0), alive)
-        logits = None if head_logits is None else np.where(alive, head_logits, -np.inf)
+        n = len(c.articles)
+        oos = None if head_logits is None or len(head_logits) == n else float(head_logits[n])
+        logits = None if head_logits is None else np.where(alive, head_logits[:n], -np.inf)
         head = np.zeros(len(c.articles)) if logits is None else softmax(logits)
         chosen |= self._top(np.where(head > 0, head, -1.0), alive)
         arts = np.flatnonzero(chosen)
@@ -213,7 +218,7 @@ class Scorer:
                 chars_a[arts],
             ]
         ).astype(np.float64)
-        head_energy = energy(logits) if logits is not None else (0.0, 0.0)
+        head_energy = energy(logits, oos) if logits is not None else (0.0, 0.0, 0.0)
         return Candidates(arts, feats.reshape(len(arts), -1), evidence, head_energy)
 
     def _top(self, scores: np.ndarray, alive: np.ndarray) -> np.ndarray:
@@ -308,9 +313,15 @@ class Retriever:
         return self.search_vector(text, self.embedder.encode([text])[0], lang, k)
 
     def search_vector(
-        self, text: str, vector: np.ndarray, lang: str | None = None, k: int = 5
+        self,
+        text: str,
+        vector: np.ndarray,
+        lang: str | None = None,
+        k: int = 5,
+        head_logits: np.ndarray | None = None,
     ) -> SearchResult:
-        """`search` with the query's embedding already computed (batch evaluation)."""
+        """`search` with the query's embedding already computed (batch evaluation); `head_logits`
+        replace the head's scores (a head that never saw this question, when it trained on it)."""
         probs = self.detector.probabilities(text)
         if lang is not None:
             probs = {code: float(code == lang) for code in probs}
@@ -318,7 +329,9 @@ class Retriever:
         dense = self.corpus.dense_scores(vector, 10 * self.per_signal)
         lexical = self.corpus.lexical.scores(text)
         coverage = self.corpus.lexical.coverage(text, query_lang)
-        head = self.corpus.head.logits(vector) if self.corpus.head is not None else None
+        head = head_logits
+        if head is None and self.corpus.head is not None:
+            head = self.corpus.head.logits(vector)
         scorer = Scorer(self.corpus, self.per_signal)
         args = (text, query_lang, probs, dense, lexical, coverage)
         return rank(self.corpus, self.fusion, scorer, *args, k=k, head=head)

@@ -108,6 +108,18 @@ def test_a_change_of_fusion_features_refits_instead_of_reusing_the_old_models(
     assert second.manifest.fusion["rank_features"] == list(added)
 
 
+def test_an_index_fitted_on_older_confidence_features_is_refused_with_its_folder(
+    small_kb, settings, monkeypatch
+):
+    """An index built by an older faqbot (fewer confidence features) must not serve wrong scores."""
+    import bot.fusion
+
+    built = build_index(settings, FakeEmbedder())
+    monkeypatch.setattr(bot.fusion, "CONF_FEATURES", (*bot.fusion.CONF_FEATURES, "a_new_signal"))
+    with pytest.raises(IndexError_, match=f"{built.version}: fusion model was trained on other features"):
+        Retriever.from_root(settings.index_path, FakeEmbedder(), LanguageDetector()).load()
+
+
 def test_invalid_kb_fails_and_keeps_the_live_index(small_kb, settings):
     live = build_index(settings, FakeEmbedder()).version
     write_article(small_kb, "it", "broken", "title: X\nquestions: [q]\nmood: happy")

@@ -173,6 +173,18 @@ def test_bench_reports_test_metrics_in_json(tmp_path, fake_embedder):
     assert report["n_queries"] == 8 * 3 + 4 and report["n_dev"] == 8 * 3 + 4
     assert report["top1"] > 0.9
     assert 0 < report["p50_ms"] <= report["p95_ms"]  # both timed (p95 was once left at 0)
+    assert report["out_of_scope_class"]  # dev's out-of-scope questions train a class of the head
+
+
+@pytest.mark.parametrize(("out_of_scope", "flag"), [(0, "--head-on-dev"), (4, "--no-head-on-dev")])
+def test_bench_head_has_no_out_of_scope_class_without_such_dev_questions(
+    tmp_path, fake_embedder, out_of_scope, flag
+):
+    write_benchmark(tmp_path / "tiny", out_of_scope=out_of_scope)
+    result = invoke("bench", str(tmp_path / "tiny"), "--json", flag)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert not report["out_of_scope_class"] and report["top1"] > 0.9
 
 
 @pytest.mark.parametrize("langs", [("de",), ("xx",), ("de", "fr"), ("it", "xx")])

@@ -1,10 +1,11 @@
-"""The classification head: probabilities, untrained articles, out-of-fold logits, energy."""
+"""The classification head: probabilities, untrained articles, out-of-fold logits, energy, the
+out-of-scope class."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from bot.head import energy, fit_head, out_of_fold, softmax
+from bot.head import Head, energy, fit_head, out_of_fold, softmax
 
 
 def blobs(n_per: int = 6, seed: int = 0):
@@ -46,6 +47,21 @@ def test_out_of_fold_logits_cover_every_row():
 def test_energy_and_softmax_with_missing_classes():
     logits = np.array([2.0, -np.inf, 0.0])
     assert np.allclose(softmax(logits), [np.e**2 / (np.e**2 + 1), 0.0, 1 / (np.e**2 + 1)])
-    lse, top = energy(logits)
-    assert top == 2.0 and np.isclose(lse, np.log(np.e**2 + 1))
-    assert energy(np.array([-np.inf, -np.inf])) == (0.0, 0.0)
+    lse, top, oos = energy(logits)
+    assert top == 2.0 and np.isclose(lse, np.log(np.e**2 + 1)) and oos == 0.0
+    assert np.isclose(energy(logits, oos=1.0)[2], 1.0 - lse)
+    assert energy(np.array([-np.inf, -np.inf])) == (0.0, 0.0, 0.0)
+
+
+def test_out_of_scope_class_scores_out_of_scope_questions_higher(tmp_path):
+    x, y = blobs(seed=1)
+    in_scope, out_of_scope = x[y < 2], x[y == 2]  # the third blob: questions no article answers
+    head = fit_head(in_scope, y[y < 2], n_articles=2, out_of_scope=out_of_scope)
+    logits = head.logits(x)
+    assert logits.shape == (len(x), 3)  # two articles, then the out-of-scope class
+    assert (logits.argmax(axis=1) == y).all()
+    assert (head.probabilities(x).argmax(axis=1)[y < 2] == y[y < 2]).all()
+    head.save(tmp_path / "head.npz")
+    assert np.allclose(Head.load(tmp_path / "head.npz").logits(x), logits)
+    plain = fit_head(in_scope, y[y < 2], n_articles=2, out_of_scope=np.zeros((0, x.shape[1])))
+    assert plain.oos is None and plain.logits(x).shape == (len(x), 2)
