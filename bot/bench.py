@@ -172,26 +172,33 @@ def bench_detector(languages: list[str]) -> LanguageDetector:
 
 
 def _train_head_on_dev(corpus: Corpus, dev_vectors: np.ndarray, gold: np.ndarray) -> np.ndarray:
-    """Retrain `corpus.head` on the KB's questions plus the answerable dev questions; return, for
-    every dev question, logits from a head trained without its half of dev (cross-fitting)."""
+    """Retrain `corpus.head` on the KB's questions plus the answerable dev questions (and an
+    out-of-scope class on the unanswerable ones); return, for every dev question, logits from a
+    head trained without its half of dev (cross-fitting)."""
     rows = np.flatnonzero(corpus.unit_kind != ANSWER)
     kb_x, kb_y = corpus.vectors[rows], corpus.unit_article[rows]
     n = len(corpus.articles)
     halves = np.arange(len(gold)) % 2
     unscoped = gold < 0
+    # The class is trained only when both halves hold out-of-scope questions, so that every dev
+    # question is scored by a head with the class, as test questions will be.
+    if not all((unscoped & (halves == half)).any() for half in (0, 1)):
+        unscoped = np.zeros_like(unscoped)
     oof = np.full((len(gold), n + int(unscoped.any())), -np.inf)
     for half in (0, 1):
-        train = (halves != half) & ~unscoped
+        train = (halves != half) & (gold >= 0)
         head = fit_head(
             np.vstack([kb_x, dev_vectors[train]]),
             np.concatenate([kb_y, gold[train]]),
             n,
             out_of_scope=dev_vectors[(halves != half) & unscoped],
         )
-        oof[halves == half] = head.logits(dev_vectors[halves == half])
+        if head is not None and (halves == half).any():
+            oof[halves == half] = head.logits(dev_vectors[halves == half])
+    answerable = gold >= 0
     corpus.head = fit_head(
-        np.vstack([kb_x, dev_vectors[~unscoped]]),
-        np.concatenate([kb_y, gold[~unscoped]]),
+        np.vstack([kb_x, dev_vectors[answerable]]),
+        np.concatenate([kb_y, gold[answerable]]),
         n,
         out_of_scope=dev_vectors[unscoped],
     )

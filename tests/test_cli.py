@@ -176,10 +176,13 @@ def test_bench_reports_test_metrics_in_json(tmp_path, fake_embedder):
     assert report["out_of_scope_class"]  # dev's out-of-scope questions train a class of the head
 
 
-@pytest.mark.parametrize(("out_of_scope", "flag"), [(0, "--head-on-dev"), (4, "--no-head-on-dev")])
+@pytest.mark.parametrize(
+    ("out_of_scope", "flag"), [(0, "--head-on-dev"), (4, "--no-head-on-dev"), (1, "--head-on-dev")]
+)
 def test_bench_head_has_no_out_of_scope_class_without_such_dev_questions(
     tmp_path, fake_embedder, out_of_scope, flag
 ):
+    """Nor with one (a half of dev would score its questions without the class)."""
     write_benchmark(tmp_path / "tiny", out_of_scope=out_of_scope)
     result = invoke("bench", str(tmp_path / "tiny"), "--json", flag)
     assert result.exit_code == 0, result.output
