@@ -114,4 +114,4 @@ def energy(logits: np.ndarray, oos: float | None = None) -> tuple[float, float, 
         return 0.0, 0.0, 0.0
     top = float(finite.max())
     lse = top + float(np.log(np.exp(finite - top).sum()))
-    return lse, top, 0.0 if oos is None else oos - lse
+    return lse, top, 0.0 if oos is None or not np.isfinite(oos) else oos - lse

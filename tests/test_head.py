@@ -50,6 +50,7 @@ def test_energy_and_softmax_with_missing_classes():
     lse, top, oos = energy(logits)
     assert top == 2.0 and np.isclose(lse, np.log(np.e**2 + 1)) and oos == 0.0
     assert np.isclose(energy(logits, oos=1.0)[2], 1.0 - lse)
+    assert energy(logits, oos=-np.inf)[2] == 0.0  # a class never trained counts as none
     assert energy(np.array([-np.inf, -np.inf])) == (0.0, 0.0, 0.0)
 
 
