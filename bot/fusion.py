@@ -108,7 +108,9 @@ class Fusion:
         if list(data.get("rank_features", [])) != list(RANK_FEATURES) or list(
             data.get("conf_features", [])
         ) != list(CONF_FEATURES):
-            raise ValueError("fusion model was trained on other features; rebuild the index")
+            raise ValueError(
+                "fusion model was trained on other features (older faqbot); rebuild the index: faqbot build"
+            )
         return cls(
             ranker={k: Linear.from_dict(v) for k, v in data["ranker"].items()},
             confidence={k: Linear.from_dict(v) for k, v in data["confidence"].items()},
