@@ -176,8 +176,9 @@ class Scorer:
     ) -> Candidates:
         """Top articles by dense, lexical or head evidence, with their RANK_FEATURES rows.
 
-        `head_logits` are the classification head's scores (None: no head); excluded articles
-        drop out of its softmax."""
+        `head_logits` are the classification head's scores (None: no head), one per article plus,
+        with an out-of-scope class, that class's last (see `Head.logits`); excluded articles drop
+        out of its softmax."""
         c = self.corpus
         keep = np.ones(len(c.units), dtype=bool) if excluded is None else ~excluded
         short = keep & (c.unit_kind != ANSWER)
