@@ -88,10 +88,11 @@ class Bot:
         if picked is not None and retriever.article(picked) is not None:
             reply = self._answer(retriever, picked, 1.0, state.lang or lang or "it", "picked", None)
         elif asks_for_person(text):
-            reply_lang = lang or retriever.detector.detect(text)
+            reply_lang = lang or retriever.detector.detect(text, state.lang)
             reply = self._handoff(reply_lang, 0.0, "requested", None)
         else:
-            result = retriever.search(text, lang=lang, k=max(10, self.thresholds.max_suggestions))
+            k = max(10, self.thresholds.max_suggestions)
+            result = retriever.search(text, lang=lang, k=k, conversation_lang=state.lang)
             reply = self._decide(retriever, result, state)
         reply = dataclasses.replace(reply, latency_ms=(time.perf_counter() - started) * 1000)
         return reply, self._next_state(state, reply)

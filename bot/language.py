@@ -7,6 +7,12 @@ lingua weighs every word, so a question framed in one language around the other'
 a partita iva, how do i get fattura elettronica") reads as the terms' language. The frame is in
 the function words: each one found in a single language's stop-word list multiplies that
 language's odds by FUNCTION_WORD_ODDS.
+
+In a conversation, the language it has been in so far multiplies its odds by CONVERSATION_ODDS:
+customers seldom switch language mid-chat, and the messages lingua reads worst are the short and
+mixed ones that follow a first question ("tracking ordine LC-482913", "password", "shop in
+napoli?"). A message clearly in the other language ("can you speak english?", "what about
+returns") still switches.
 """
 
 from __future__ import annotations
@@ -21,6 +27,10 @@ from bot.lexical import stopwords
 from bot.text import normalise
 
 FUNCTION_WORD_ODDS = 4.0
+# Prior odds that a message is in the conversation's language: about one message in eleven
+# switching, a generous share. lingua gives a one-word or mixed message odds of 2 to 6 either way,
+# and a sentence in one language 20 and more.
+CONVERSATION_ODDS = 10.0
 # Stop words of one list that are common words of the other language too (Italian "no", "me",
 # "so", "do", "ve" of "ve lo mando"; English "come", "era", "ad", "ai"), and single letters
 # (English "s" of "it's", Italian "l" of "l'ordine", but also a stray "e" of "e-mail"): no
@@ -46,8 +56,9 @@ class LanguageDetector:
             self._detector = _build(self.languages)
         return self
 
-    def probabilities(self, text: str) -> dict[str, float]:
-        """P(language | text) for each configured language."""
+    def probabilities(self, text: str, conversation: str | None = None) -> dict[str, float]:
+        """P(language | text) for each configured language; `conversation` is the language the
+        conversation has been in so far, if any (see CONVERSATION_ODDS)."""
         if len(self.languages) == 1:
             return {self.languages[0]: 1.0}
         values = self.warm_up()._detector.compute_language_confidence_values(text)
@@ -56,10 +67,13 @@ class LanguageDetector:
             by_code[value.language.iso_code_639_1.name.lower()] = float(value.value)
         if sum(by_code.values()) == 0.0:
             by_code[self.default] = 1.0
-        return _with_function_words(by_code, normalise(text).split())
+        probs = _with_function_words(by_code, normalise(text).split())
+        if conversation in probs:
+            probs = _with_odds(probs, {conversation: CONVERSATION_ODDS})
+        return probs
 
-    def detect(self, text: str) -> str:
-        probs = self.probabilities(text)
+    def detect(self, text: str, conversation: str | None = None) -> str:
+        probs = self.probabilities(text, conversation)
         return max(self.languages, key=lambda code: probs[code])
 
 
@@ -83,10 +97,12 @@ def _with_function_words(probs: dict[str, float], words: list[str]) -> dict[str,
     counts = {code: sum(w in exclusive[code] for w in words) for code in probs}
     if not any(counts.values()):
         return probs
-    logs = {
-        code: math.log(max(p, 1e-9)) + counts[code] * math.log(FUNCTION_WORD_ODDS)
-        for code, p in probs.items()
-    }
+    return _with_odds(probs, {code: FUNCTION_WORD_ODDS ** counts[code] for code in probs})
+
+
+def _with_odds(probs: dict[str, float], factors: dict[str, float]) -> dict[str, float]:
+    """`probs` with each language's odds multiplied by its factor (1 when not given), renormalised."""
+    logs = {code: math.log(max(p, 1e-9)) + math.log(factors.get(code, 1.0)) for code, p in probs.items()}
     top = max(logs.values())
     total = sum(math.exp(v - top) for v in logs.values())
     return {code: math.exp(v - top) / total for code, v in logs.items()}

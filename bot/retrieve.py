@@ -307,11 +307,15 @@ class Retriever:
         position = self.corpus.position.get(article_id)
         return None if position is None else self.corpus.articles[position]
 
-    def search(self, text: str, lang: str | None = None, k: int = 5) -> SearchResult:
-        """Rank articles for `text`; `lang` forces the customer's language instead of detecting it."""
+    def search(
+        self, text: str, lang: str | None = None, k: int = 5, conversation_lang: str | None = None
+    ) -> SearchResult:
+        """Rank articles for `text`; `lang` forces the customer's language instead of detecting it;
+        `conversation_lang`, the language of the conversation so far, weighs in the detection."""
         if self.corpus is None:
             raise RuntimeError("call load() first")
-        return self.search_vector(text, self.embedder.encode([text])[0], lang, k)
+        vector = self.embedder.encode([text])[0]
+        return self.search_vector(text, vector, lang, k, conversation_lang=conversation_lang)
 
     def search_vector(
         self,
@@ -320,10 +324,11 @@ class Retriever:
         lang: str | None = None,
         k: int = 5,
         head_logits: np.ndarray | None = None,
+        conversation_lang: str | None = None,
     ) -> SearchResult:
         """`search` with the query's embedding already computed (batch evaluation); `head_logits`
         replace the head's scores (a head that never saw this question, when it trained on it)."""
-        probs = self.detector.probabilities(text)
+        probs = self.detector.probabilities(text, conversation_lang)
         if lang is not None:
             probs = {code: float(code == lang) for code in probs}
         query_lang = lang or max(probs, key=probs.get)

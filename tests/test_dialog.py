@@ -42,6 +42,21 @@ def test_explicit_request_for_a_person_hands_off_in_the_customer_language(bot):
     assert "customer service" in reply.text
 
 
+def test_a_short_mixed_follow_up_stays_in_the_conversation_language(bot):
+    """lingua alone reads "tracking ordine LC-482913" as English; an Italian conversation keeps it Italian."""
+    _, state = bot.reply("Ho dimenticato la password")
+    assert state.lang == "it"
+    reply, state = bot.reply("tracking ordine LC-482913", state)
+    assert reply.lang == "it" and state.lang == "it"
+    assert bot.reply("tracking ordine LC-482913")[0].lang == "en"  # a new conversation: detected
+
+
+def test_a_clear_sentence_in_the_other_language_switches_the_conversation(bot):
+    _, state = bot.reply("Ho dimenticato la password")
+    reply, state = bot.reply("I forgot my password, can you help me?", state)
+    assert reply.lang == "en" and state.lang == "en"
+
+
 def test_unrelated_question_hands_off(bot):
     reply, _ = bot.reply("qual è la distanza tra la Terra e Giove?")
     assert reply.decision == HANDOFF and reply.article is None

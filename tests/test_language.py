@@ -75,3 +75,41 @@ def test_unknown_codes_cannot_be_told_apart():
         LanguageDetector(["xx", "en"], "en")
     with pytest.raises(ValueError, match="default"):
         LanguageDetector(["it", "en"], "de")
+
+
+@pytest.mark.parametrize(
+    ("text", "conversation"),
+    [
+        ("tracking ordine LC-482913", "it"),  # lingua alone: English
+        ("shop in napoli?", "en"),  # lingua alone: Italian
+        ("annul order", "en"),
+        ("password", "en"),
+    ],
+)
+def test_a_short_or_mixed_message_keeps_the_conversation_language(detector, text, conversation):
+    assert detector.detect(text) != conversation
+    assert detector.detect(text, conversation) == conversation
+
+
+@pytest.mark.parametrize(
+    ("text", "conversation", "lang"),
+    [
+        ("can you speak english?", "it", "en"),
+        ("what about returns", "it", "en"),
+        ("vorrei parlare con qualcuno", "en", "it"),
+    ],
+)
+def test_a_message_clearly_in_the_other_language_switches(detector, text, conversation, lang):
+    assert detector.detect(text, conversation) == lang
+
+
+def test_the_conversation_weighs_as_stated_odds(detector):
+    alone = detector.probabilities("annul order")
+    within = detector.probabilities("annul order", "en")
+    odds = (within["en"] / within["it"]) / (alone["en"] / alone["it"])
+    assert odds == pytest.approx(language.CONVERSATION_ODDS)
+    assert sum(within.values()) == pytest.approx(1.0)
+
+
+def test_a_conversation_language_outside_the_detector_is_ignored(detector):
+    assert detector.probabilities("annul order", "de") == pytest.approx(detector.probabilities("annul order"))
