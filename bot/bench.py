@@ -23,7 +23,7 @@ from bot.embed import Embedder, EmbeddingCache
 from bot.evaluate import EvalItem, Outcome, metrics
 from bot.fusion_fit import Labelled, fit_labelled
 from bot.head import fit_head
-from bot.language import LanguageDetector, lingua_language
+from bot.language import LanguageDetector, language_code, lingua_language
 from bot.policy import Thresholds, decide
 from bot.retrieve import ANSWER, Corpus, Retriever
 
@@ -51,7 +51,7 @@ def load_dataset(folder: Path) -> tuple[list[Article], list[BenchQuery]]:
         articles.append(
             Article(
                 id=entry,
-                lang=row["lang"],
+                lang=_language(where, row["lang"]),
                 title=str(row.get("title") or entry),
                 questions=tuple(str(q) for q in row["questions"]),
                 body=str(row.get("answer") or ""),
@@ -62,7 +62,8 @@ def load_dataset(folder: Path) -> tuple[list[Article], list[BenchQuery]]:
     fields = {"text": str, "lang": str, "gold": list, "split": str}
     for where, row in _jsonl(folder / "queries.jsonl", fields):
         _strings(where, row, "gold")
-        queries.append(BenchQuery(row["text"], row["lang"], tuple(str(g) for g in row["gold"]), row["split"]))
+        lang = _language(where, row["lang"])
+        queries.append(BenchQuery(row["text"], lang, tuple(str(g) for g in row["gold"]), row["split"]))
     known = {a.id for a in articles}
     unknown = sorted({g for q in queries for g in q.gold} - known)
     if unknown:
@@ -92,6 +93,15 @@ def _jsonl(path: Path, fields: dict[str, type | tuple[type, ...]]) -> list[tuple
                 raise ValueError(f"{where}: {name} must be {_kind(kind)}, not {type(row[name]).__name__}")
         rows.append((where, row))
     return rows
+
+
+def _language(where: str, tag: str) -> str:
+    """The entry's or query's language as an ISO 639-1 code where lingua knows it ("it-IT" -> "it"),
+    so that detection, stemming and stop words apply."""
+    code = language_code(tag)
+    if not code.isalpha():
+        raise ValueError(f'{where}: lang must be a language code such as "it" or "en-US", not {tag!r}')
+    return code
 
 
 def _strings(where: str, row: dict[str, Any], name: str) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.fusion import MIN_QUERIES, Fusion, Linear, confidence_features, fit_linear
+from bot.fusion import CONF_FEATURES, MIN_QUERIES, Fusion, Linear, confidence_features, fit_linear
 from bot.head import out_of_fold
 from bot.language import LanguageDetector
 from bot.retrieve import ANSWER, QUESTION, Candidates, Corpus, Scorer, collapse_translations, exclusion
@@ -86,13 +86,15 @@ def fit_examples(corpus: Corpus, examples: list[Example], source: str, balanced:
     ranker: dict[str, Linear] = {}
     confidence: dict[str, Linear] = {}
     stats: dict[str, dict[str, float]] = {}
-    for name, group in groups.items():
-        ranker[name] = _fit_ranker(group) or prior.ranker["*"]
+    for name, group in groups.items():  # "*" first: a language's models fall back to the pooled ones
+        ranker[name] = _fit_ranker(group) or ranker.get("*", prior.ranker["*"])
         # Cross-fitting: the confidence model sees ranker probabilities from the other fold.
         folds = [_fit_ranker([e for e in group if e.fold != f]) or ranker[name] for f in (0, 1)]
         x, y, answerable, held_out_top1 = _confidence_rows(corpus, group, folds)
         weight = _balance(answerable) if balanced else None
-        confidence[name] = fit_linear(x, y, weight=weight) or prior.confidence["*"]
+        # A language can lack questions for its confidence (a bilingual data set whose dev split
+        # holds one of the two): it shares the pooled model then.
+        confidence[name] = fit_linear(x, y, weight=weight) or confidence.get("*", prior.confidence["*"])
         stats[name] = {"queries": sum(e.for_ranker for e in group), "held_out_top1": held_out_top1}
     return Fusion(ranker, confidence, source=source, stats=stats)
 
@@ -206,4 +208,5 @@ def _confidence_rows(
         held_out += e.counts_as_held_out
         right += int(correct and e.counts_as_held_out)
     answerable = np.array([e.gold >= 0 for e in rows], dtype=bool)
-    return np.vstack(xs), np.array(ys), answerable, right / max(1, held_out)
+    x = np.vstack(xs) if xs else np.zeros((0, len(CONF_FEATURES)))
+    return x, np.array(ys, dtype=int), answerable, right / max(1, held_out)

@@ -21,7 +21,7 @@ import math
 from collections.abc import Sequence
 from functools import lru_cache
 
-from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+from lingua import IsoCode639_1, IsoCode639_3, Language, LanguageDetectorBuilder
 
 from bot.lexical import stopwords
 from bot.text import normalise
@@ -75,6 +75,19 @@ class LanguageDetector:
     def detect(self, text: str, conversation: str | None = None) -> str:
         probs = self.probabilities(text, conversation)
         return max(self.languages, key=lambda code: probs[code])
+
+
+def language_code(tag: str) -> str:
+    """A language tag as the ISO 639-1 code the rest of faqbot keys on: "it-IT", "it_IT", "IT"
+    and "ita" -> "it". A tag lingua does not know keeps its primary subtag, lower-cased; regional
+    variants ("pt-BR", "pt-PT") become one language."""
+    primary = tag.strip().replace("_", "-").split("-")[0].lower()
+    if len(primary) == 3:
+        try:
+            return Language.from_iso_code_639_3(IsoCode639_3.from_str(primary)).iso_code_639_1.name.lower()
+        except ValueError:
+            pass
+    return primary
 
 
 def lingua_language(code: str) -> Language | None:

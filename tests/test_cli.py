@@ -200,6 +200,21 @@ def test_bench_runs_a_data_set_in_any_language(tmp_path, fake_embedder, langs):
     assert report["n_queries"] == 8 * 3 + 4 and report["top1"] > 0.9
 
 
+def test_bench_reads_locale_tags_as_languages(tmp_path, fake_embedder):
+    """ "it-IT" and "en-US" get Italian and English processing; with 12 questions an entry, each
+    language has enough of its own to fit its ranker, while every dev question reads as English
+    (the texts are), so the Italian confidence has to fall back to the pooled one."""
+    from bot.bench import load_dataset
+
+    write_benchmark(tmp_path / "tiny", per=12, langs=("it-IT", "en-US"))
+    articles, queries = load_dataset(tmp_path / "tiny")
+    assert {a.lang for a in articles} == {q.lang for q in queries} == {"it", "en"}
+    result = invoke("bench", str(tmp_path / "tiny"), "--json", "--tune-epochs", "0")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["n_queries"] == 8 * 3 + 4 and report["top1"] > 0.9
+
+
 def test_bench_json_is_strict_when_a_metric_is_undefined(tmp_path, fake_embedder):
     """No out-of-scope query: AUROC is undefined, printed as null (NaN is not JSON) and as – in the table."""
     write_benchmark(tmp_path / "tiny", out_of_scope=0)
@@ -249,6 +264,11 @@ def test_bench_names_the_broken_line(tmp_path, fake_embedder):
         ),
         ("queries.jsonl", {"text": 3, "lang": "en", "gold": [], "split": "dev"}, "text must be a string"),
         ("queries.jsonl", {"text": "hi", "lang": "en", "gold": []}, "missing split"),
+        (
+            "queries.jsonl",
+            {"text": "hi", "lang": "", "gold": [], "split": "dev"},
+            "lang must be a language code",
+        ),
     ],
 )
 def test_bench_data_errors_name_the_line_and_field(tmp_path, file, line, error):

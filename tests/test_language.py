@@ -78,6 +78,25 @@ def test_unknown_codes_cannot_be_told_apart():
 
 
 @pytest.mark.parametrize(
+    ("tag", "code"),
+    [
+        ("it", "it"),
+        ("it-IT", "it"),
+        ("en_US", "en"),
+        ("EN", "en"),
+        ("ita", "it"),
+        ("eng", "en"),
+        ("pt-BR", "pt"),
+        ("xx-YY", "xx"),
+        ("zzz", "zzz"),
+    ],
+)
+def test_language_tags_become_the_codes_faqbot_keys_on(tag, code):
+    """Data sets label languages as locales ("it-IT") or ISO 639-3 codes ("ita") too."""
+    assert language.language_code(tag) == code
+
+
+@pytest.mark.parametrize(
     ("text", "conversation"),
     [
         ("tracking ordine LC-482913", "it"),  # lingua alone: English
