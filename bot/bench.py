@@ -39,35 +39,48 @@ class BenchQuery:
 
 
 def load_dataset(folder: Path) -> tuple[list[Article], list[BenchQuery]]:
-    """Entries and queries of a benchmark folder; errors name the file, the line and the field."""
+    """Entries and queries of a benchmark folder; errors name the file, the line and the field.
+
+    An id given in several languages names one entry's translations: each version becomes an
+    article of its own (the first keeps the id, the others `id@lang`), linked as translations, and
+    a query whose gold is that id is right with any version, its own language's listed first."""
     kb_path = folder / "kb.jsonl"
-    articles, seen = [], {}
+    articles: list[Article] = []
+    seen: dict[tuple[str, str], str] = {}
+    versions: dict[str, list[Article]] = {}
     for where, row in _jsonl(kb_path, {"id": (str, int), "lang": str, "questions": list}):
         _strings(where, row, "questions")
-        entry = str(row["id"])
-        if entry in seen:
-            raise ValueError(f"{where}: id {entry!r} is already used at {seen[entry]}")
-        seen[entry] = where
-        articles.append(
-            Article(
-                id=entry,
-                lang=_language(where, row["lang"]),
-                title=str(row.get("title") or entry),
-                questions=tuple(str(q) for q in row["questions"]),
-                body=str(row.get("answer") or ""),
-                path=kb_path,
-            )
+        entry, lang = str(row["id"]), _language(where, row["lang"])
+        if (entry, lang) in seen:
+            raise ValueError(f"{where}: id {entry!r} is already used in {lang!r} at {seen[entry, lang]}")
+        seen[entry, lang] = where
+        first = versions.get(entry, [None])[0]
+        article = Article(
+            id=entry if first is None else f"{entry}@{lang}",
+            lang=lang,
+            title=str(row.get("title") or entry),
+            questions=tuple(str(q) for q in row["questions"]),
+            body=str(row.get("answer") or ""),
+            path=kb_path,
+            translation_of=None if first is None else first.id,
         )
+        versions.setdefault(entry, []).append(article)
+        articles.append(article)
+    clash = sorted({a.id for a in articles if a.translation_of} & set(versions))
+    if clash:
+        raise ValueError(f"{kb_path}: ids {clash[:5]} name both an entry and another's translation")
     queries = []
     fields = {"text": str, "lang": str, "gold": list, "split": str}
     for where, row in _jsonl(folder / "queries.jsonl", fields):
         _strings(where, row, "gold")
         lang = _language(where, row["lang"])
-        queries.append(BenchQuery(row["text"], lang, tuple(str(g) for g in row["gold"]), row["split"]))
-    known = {a.id for a in articles}
-    unknown = sorted({g for q in queries for g in q.gold} - known)
-    if unknown:
-        raise ValueError(f"{folder / 'queries.jsonl'}: gold ids not in kb.jsonl: {unknown[:5]}")
+        unknown = [str(g) for g in row["gold"] if str(g) not in versions]
+        if unknown:
+            raise ValueError(f"{where}: gold ids not in kb.jsonl: {unknown[:5]}")
+        gold = tuple(
+            a.id for g in row["gold"] for a in sorted(versions[str(g)], key=lambda a: a.lang != lang)
+        )
+        queries.append(BenchQuery(row["text"], lang, gold, row["split"]))
     return articles, queries
 
 

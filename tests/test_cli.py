@@ -215,6 +215,35 @@ def test_bench_reads_locale_tags_as_languages(tmp_path, fake_embedder):
     assert report["n_queries"] == 8 * 3 + 4 and report["top1"] > 0.9
 
 
+def test_an_id_in_two_languages_names_one_entrys_translations(tmp_path):
+    from bot.bench import load_dataset
+
+    write_benchmark(tmp_path / "tiny", n_entries=2)
+    with (tmp_path / "tiny" / "kb.jsonl").open("a") as kb:
+        kb.write(json.dumps({"id": "password", "lang": "it", "questions": ["ho perso la password"]}) + "\n")
+    with (tmp_path / "tiny" / "queries.jsonl").open("a") as qs:
+        qs.write(
+            json.dumps({"text": "password persa", "lang": "it", "gold": ["password"], "split": "dev"}) + "\n"
+        )
+    articles, queries = load_dataset(tmp_path / "tiny")
+    italian = articles[-1]
+    assert (italian.id, italian.lang, italian.translation_of) == ("password@it", "it", "password")
+    assert queries[-1].gold == ("password@it", "password")  # its own language's version first
+    assert queries[0].gold == ("password", "password@it")
+
+
+def test_bench_runs_a_bilingual_data_set_whose_entries_share_ids(tmp_path, fake_embedder):
+    write_benchmark(tmp_path / "tiny")
+    kb = tmp_path / "tiny" / "kb.jsonl"
+    entries = [json.loads(line) for line in kb.read_text().splitlines()]
+    italian = [dict(e, lang="it", questions=[f"domanda {q}" for q in e["questions"]]) for e in entries]
+    kb.write_text("".join(json.dumps(e) + "\n" for e in entries + italian))
+    result = invoke("bench", str(tmp_path / "tiny"), "--json", "--tune-epochs", "0")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["n_queries"] == 8 * 3 + 4 and report["top1"] > 0.9
+
+
 def test_bench_json_is_strict_when_a_metric_is_undefined(tmp_path, fake_embedder):
     """No out-of-scope query: AUROC is undefined, printed as null (NaN is not JSON) and as – in the table."""
     write_benchmark(tmp_path / "tiny", out_of_scope=0)
@@ -244,7 +273,7 @@ def test_bench_names_the_broken_line(tmp_path, fake_embedder):
         (
             "kb.jsonl",
             {"id": "password", "lang": "en", "questions": []},
-            "kb.jsonl:9: id 'password' is already used",
+            "kb.jsonl:9: id 'password' is already used in 'en'",
         ),
         (
             "kb.jsonl",
@@ -264,6 +293,11 @@ def test_bench_names_the_broken_line(tmp_path, fake_embedder):
         ),
         ("queries.jsonl", {"text": 3, "lang": "en", "gold": [], "split": "dev"}, "text must be a string"),
         ("queries.jsonl", {"text": "hi", "lang": "en", "gold": []}, "missing split"),
+        (
+            "queries.jsonl",
+            {"text": "hi", "lang": "en", "gold": ["nowhere"], "split": "dev"},
+            "queries.jsonl:57: gold ids not in kb.jsonl: ['nowhere']",
+        ),
         (
             "queries.jsonl",
             {"text": "hi", "lang": "", "gold": [], "split": "dev"},
