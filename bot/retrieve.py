@@ -91,12 +91,7 @@ class Corpus:
                 self.exact.setdefault(norm, []).append(unit)
         by_id = {a["id"]: i for i, a in enumerate(self.articles)}
         self.position = by_id
-        self.linked = [set() for _ in self.articles]
-        for i, article in enumerate(self.articles):
-            other = by_id.get(article.get("translation_of") or "")
-            if other is not None:
-                self.linked[i].add(other)
-                self.linked[other].add(i)
+        self.linked = translation_groups(self.articles, by_id)
 
     def dense_scores(self, vector: np.ndarray, k: int) -> np.ndarray:
         """Cosine of `vector` with every unit: exact for a flat index; from an approximate one, the
@@ -391,6 +386,25 @@ def exact_match(
         if len(position):
             return int(position[0])
     return None
+
+
+def translation_groups(articles: list[dict[str, Any]], by_id: dict[str, int]) -> list[set[int]]:
+    """For each article, its other language versions: every article joined to it by a chain of
+    `translation_of` links, whichever way they point (an Italian original with English and German
+    translations is one group of three)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    links = [
+        (i, by_id[a["translation_of"]]) for i, a in enumerate(articles) if a.get("translation_of") in by_id
+    ]
+    rows, cols = zip(*links, strict=True) if links else ((), ())
+    graph = coo_matrix((np.ones(len(links)), (rows, cols)), shape=(len(articles), len(articles)))
+    _, group = connected_components(graph, directed=False)
+    members: dict[int, set[int]] = {}
+    for i, g in enumerate(group.tolist()):
+        members.setdefault(g, set()).add(i)
+    return [members[g] - {i} for i, g in enumerate(group.tolist())]
 
 
 def collapse_translations(

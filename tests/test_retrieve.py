@@ -61,6 +61,32 @@ def test_only_one_language_version_of_an_article_is_listed(retriever):
     assert not ({"reset-password", "reset-password-en"} <= set(ids))
 
 
+def test_translations_of_one_original_are_one_group():
+    """Every version of an article is linked to every other, so three languages collapse to one
+    hit (linking each only to the original let two translations both be listed)."""
+    import numpy as np
+
+    from bot.retrieve import collapse_translations, translation_groups
+
+    articles = [
+        {"id": "faq", "lang": "it"},
+        {"id": "faq-en", "lang": "en", "translation_of": "faq"},
+        {"id": "faq-de", "lang": "de", "translation_of": "faq"},
+        {"id": "other", "lang": "it"},
+        {"id": "orphan", "lang": "en", "translation_of": "missing"},
+    ]
+    groups = translation_groups(articles, {a["id"]: i for i, a in enumerate(articles)})
+    assert groups == [{1, 2}, {0, 2}, {0, 1}, set(), set()]
+
+    class Corpus:
+        linked = groups
+        article_lang = [a["lang"] for a in articles]
+
+    candidates = np.array([1, 2, 3, 0])  # English version best, then German, other, Italian
+    kept = collapse_translations(Corpus(), candidates, np.arange(4), lang="de")
+    assert [int(candidates[k]) for k in kept] == [2, 3]
+
+
 def test_customer_language_picks_between_language_versions(retriever):
     # "password" matches both versions of the article equally: the customer's language decides
     assert retriever.search("password", lang="it").hits[0].article_id == "reset-password"
