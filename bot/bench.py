@@ -171,6 +171,11 @@ def run_bench(
     )
     outcomes = _outcomes(retriever, test, by_text, thresholds)
     report = metrics(outcomes)
+    languages = sorted({q.lang for q in test})
+    if len(languages) > 1:  # how each language of a multilingual set fares (timings: whole set only)
+        report["by_language"] = {
+            lang: _untimed(metrics(o for o in outcomes if o.item.lang == lang)) for lang in languages
+        }
     p50_ms, p95_ms = _latency(retriever, test)
     report.update(
         dataset=folder.name,
@@ -185,6 +190,10 @@ def run_bench(
         head_on_dev=head_on_dev,
     )
     return report
+
+
+def _untimed(report: dict[str, float]) -> dict[str, float]:
+    return {k: v for k, v in report.items() if not k.endswith("_ms")}
 
 
 def bench_detector(languages: list[str]) -> LanguageDetector:

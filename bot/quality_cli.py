@@ -105,9 +105,8 @@ def bench(
     if as_json:
         typer.echo(json_text(report))
     else:
-        typer.echo(
-            metrics_table({"test": report}, f"{folder.name}: fitted on {report['n_dev']} dev questions")
-        )
+        rows = {"test": report, **{f"test {lang}": m for lang, m in report.get("by_language", {}).items()}}
+        typer.echo(metrics_table(rows, f"{folder.name}: fitted on {report['n_dev']} dev questions"))
 
 
 def _eval_items(folder: Path) -> list:
@@ -158,7 +157,7 @@ def metrics_table(report: dict[str, dict[str, float]], caption: str) -> str:
     table = Table("lang", "n_queries", *columns, "p50_ms", caption=caption)
     for lang, m in report.items():
         cells = [_cell(m[c]) for c in columns]
-        table.add_row(lang, str(m["n_queries"]), *cells, f"{m['p50_ms']:.1f}")
+        table.add_row(lang, str(m["n_queries"]), *cells, f"{m['p50_ms']:.1f}" if "p50_ms" in m else "")
     console = Console(width=160, record=True)
     with console.capture() as capture:
         console.print(table)

@@ -192,12 +192,28 @@ def test_bench_head_has_no_out_of_scope_class_without_such_dev_questions(
 
 @pytest.mark.parametrize("langs", [("de",), ("xx",), ("de", "fr"), ("it", "xx")])
 def test_bench_runs_a_data_set_in_any_language(tmp_path, fake_embedder, langs):
-    """Not only Italian and English: a language lingua knows, one it does not, and mixes."""
+    """Not only Italian and English: a language lingua knows, one it does not, and mixes (each
+    language of a mix reported on its own too)."""
     write_benchmark(tmp_path / "tiny", langs=langs)
     result = invoke("bench", str(tmp_path / "tiny"), "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["n_queries"] == 8 * 3 + 4 and report["top1"] > 0.9
+    per_language = report.get("by_language", {})
+    assert sorted(per_language) == (sorted(langs) if len(langs) > 1 else [])
+    assert sum(m["n_queries"] for m in per_language.values()) in (0, report["n_queries"])
+
+
+def test_bench_table_has_a_row_per_language_of_a_mix(tmp_path, fake_embedder):
+    write_benchmark(tmp_path / "tiny", langs=("it", "en"))
+    result = invoke("bench", str(tmp_path / "tiny"))
+    assert result.exit_code == 0, result.output
+    rows = [[cell.strip() for cell in line.split("│")[1:3]] for line in result.output.splitlines()]
+    assert [r for r in rows if r and r[0].startswith("test")] == [
+        ["test", "28"],
+        ["test en", "12"],
+        ["test it", "16"],  # the out-of-scope questions are Italian
+    ]
 
 
 def test_bench_reads_locale_tags_as_languages(tmp_path, fake_embedder):
