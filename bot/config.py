@@ -6,11 +6,24 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_MODEL = "bundled:all-MiniLM-L6-v2"
 DEFAULT_EMBED_BATCH = 32  # texts per model call: per-text cost is lowest around 8-32 on 2 cores
+
+
+class LanguageThresholds(BaseModel):
+    """One language's own answer and clarify thresholds (`faqbot calibrate` writes them)."""
+
+    answer: float = Field(ge=0.0, le=1.0)
+    clarify: float = Field(ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LanguageThresholds:
+        if self.clarify > self.answer:
+            raise ValueError(f"clarify ({self.clarify}) must not exceed answer ({self.answer})")
+        return self
 
 
 class Settings(BaseSettings):
@@ -38,6 +51,9 @@ class Settings(BaseSettings):
 
     answer_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     clarify_threshold: float = Field(default=0.2, ge=0.0, le=1.0)
+    # Per language, thresholds that replace the two above for its questions, e.g.
+    # {"it": {"answer": 0.52, "clarify": 0.28}} (as JSON in FAQBOT_LANGUAGE_THRESHOLDS).
+    language_thresholds: dict[str, LanguageThresholds] = {}
     # Clarify instead of answering when the runner-up article is this close to the best one.
     clarify_margin: float = Field(default=0.08, ge=0.0, le=1.0)
     max_suggestions: int = Field(default=3, ge=1, le=10)
@@ -168,6 +184,9 @@ class Settings(BaseSettings):
                 f"clarify_threshold ({self.clarify_threshold}) must not exceed "
                 f"answer_threshold ({self.answer_threshold})"
             )
+        unknown = sorted(set(self.language_thresholds) - set(self.languages))
+        if unknown:
+            raise ValueError(f"language_thresholds: {unknown} not among languages {self.languages}")
         return self
 
     @classmethod

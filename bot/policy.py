@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from bot.retrieve import Hit, SearchResult
 
@@ -18,10 +19,21 @@ class Thresholds:
     # Ask instead of answering when the runner-up's ranking score is this close to the best one's.
     margin: float = 0.08
     max_suggestions: int = 3
+    # (answer, clarify) of their own for a language's questions: the confidence is fitted per
+    # language, and one pair for all can leave one language over the wrong-answer target.
+    by_language: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.clarify <= self.answer <= 1.0:
-            raise ValueError(f"need 0 <= clarify ({self.clarify}) <= answer ({self.answer}) <= 1")
+        for answer, clarify in [(self.answer, self.clarify), *self.by_language.values()]:
+            if not 0.0 <= clarify <= answer <= 1.0:
+                raise ValueError(f"need 0 <= clarify ({clarify}) <= answer ({answer}) <= 1")
+
+    def for_language(self, lang: str) -> Thresholds:
+        """The thresholds that apply to a question in `lang`."""
+        if lang not in self.by_language:
+            return self
+        answer, clarify = self.by_language[lang]
+        return replace(self, answer=answer, clarify=clarify, by_language={})
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,7 @@ class Decision:
 
 def decide(result: SearchResult, thresholds: Thresholds) -> Decision:
     """Apply the thresholds to a search result (explicit requests for a person are handled before)."""
+    thresholds = thresholds.for_language(result.lang)
     hits, confidence = result.hits, result.confidence
     if not hits or confidence < thresholds.clarify:
         return Decision(HANDOFF, confidence, None, (), "low_confidence")

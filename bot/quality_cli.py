@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from bot.cli_common import IndexOption, KbOption, fail, load_bot, settings_for
+
+if TYPE_CHECKING:
+    from bot.calibrate import Calibration
 
 app = typer.Typer()
 
@@ -44,7 +47,7 @@ def calibrate(
     write: Annotated[bool, typer.Option(help="Write the thresholds to faqbot.yaml.")] = True,
 ) -> None:
     """Pick answer/clarify thresholds from the evaluation set for a target wrong-answer rate."""
-    from bot.calibrate import pick_thresholds
+    from bot.calibrate import pick_by_language, pick_thresholds
     from bot.calibrate import plot as draw
     from bot.config import update_config_file
     from bot.evaluate import bot_asker, run
@@ -58,17 +61,32 @@ def calibrate(
     bot = load_bot(index)
     outcomes = run(items, bot_asker(bot))
     chosen = pick_thresholds(outcomes, target_wrong)
+    per_language = pick_by_language(outcomes, target_wrong)
     image = draw(
         outcomes, chosen, plot or settings.var_path / "calibration.png", f"faqbot {bot.retriever.version}"
     )
-    typer.echo(
-        f"answer_threshold={chosen.answer_threshold} clarify_threshold={chosen.clarify_threshold} "
-        f"(on {len(items)} questions: correct {chosen.correct:.1%}, wrong {chosen.wrong:.1%}, "
-        f"clarify {chosen.clarify:.1%}, hand-off {chosen.handoff:.1%}); plot: {image}"
-    )
+    typer.echo(f"{_picked(chosen, len(items))}; plot: {image}")
+    for lang, picked in per_language.items():
+        n = sum(item.lang == lang for item in items)
+        typer.echo(f"  {lang}: {_picked(picked, n)}")
     if write:
-        values = {"answer_threshold": chosen.answer_threshold, "clarify_threshold": chosen.clarify_threshold}
+        values = {
+            "answer_threshold": chosen.answer_threshold,
+            "clarify_threshold": chosen.clarify_threshold,
+            "language_thresholds": {
+                lang: {"answer": c.answer_threshold, "clarify": c.clarify_threshold}
+                for lang, c in per_language.items()
+            },
+        }
         typer.echo(f"written to {update_config_file(settings, values)}")
+
+
+def _picked(chosen: Calibration, n: int) -> str:
+    return (
+        f"answer_threshold={chosen.answer_threshold} clarify_threshold={chosen.clarify_threshold} "
+        f"(on {n} questions: correct {chosen.correct:.1%}, wrong {chosen.wrong:.1%}, "
+        f"clarify {chosen.clarify:.1%}, hand-off {chosen.handoff:.1%})"
+    )
 
 
 @app.command()

@@ -18,6 +18,7 @@ def thresholds(settings: Settings) -> Thresholds:
         clarify=settings.clarify_threshold,
         margin=settings.clarify_margin,
         max_suggestions=settings.max_suggestions,
+        by_language={lang: (t.answer, t.clarify) for lang, t in settings.language_thresholds.items()},
     )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from bot.calibrate import pick_thresholds, plot
+import bot.calibrate as calibrate
+from bot.calibrate import pick_by_language, pick_thresholds, plot
 from bot.config import Settings, update_config_file
 from bot.evaluate import EvalItem, Outcome
 
@@ -55,6 +56,26 @@ def test_no_useful_band_means_no_clarification():
     assert chosen.clarify_threshold == chosen.answer_threshold == 0.9 and chosen.clarify == 0.0
 
 
+def in_language(lang: str, outcomes: list[Outcome]) -> list[Outcome]:
+    return [Outcome(EvalItem(o.item.text, lang, o.item.gold), o.ranked, o.confidence) for o in outcomes]
+
+
+def test_each_language_gets_the_thresholds_its_own_questions_call_for(monkeypatch):
+    monkeypatch.setattr(calibrate, "MIN_LANGUAGE_QUESTIONS", 10)
+    # English is surer of itself: every confidence 0.1 lower, so its thresholds sit lower
+    lower = [Outcome(o.item, o.ranked, round(o.confidence - 0.1, 2)) for o in OUTCOMES]
+    outcomes = in_language("it", OUTCOMES) + in_language("en", lower)
+    picked = pick_by_language(outcomes, target_wrong=0.0)
+    assert picked["it"].answer_threshold == 0.75 and picked["en"].answer_threshold == 0.65
+    assert picked["it"] == pick_thresholds(OUTCOMES, target_wrong=0.0)
+
+
+def test_one_language_or_too_few_questions_keep_the_shared_thresholds(monkeypatch):
+    monkeypatch.setattr(calibrate, "MIN_LANGUAGE_QUESTIONS", 10)
+    assert pick_by_language(in_language("it", OUTCOMES)) == {}
+    assert set(pick_by_language(in_language("it", OUTCOMES) + in_language("en", OUTCOMES[:9]))) == {"it"}
+
+
 def test_no_outcomes_is_an_error():
     with pytest.raises(ValueError):
         pick_thresholds([])
@@ -79,3 +100,26 @@ def test_config_write_back_refuses_invalid_values(isolated_home):
     with pytest.raises(ValueError):
         update_config_file(Settings(), {"answer_threshold": 0.1, "clarify_threshold": 0.5})
     assert not (isolated_home / "faqbot.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ({"de": {"answer": 0.5, "clarify": 0.2}}, "not among languages"),
+        ({"it": {"answer": 0.2, "clarify": 0.5}}, "must not exceed"),
+        ({"it": {"answer": 1.5, "clarify": 0.2}}, "less than or equal to 1"),
+    ],
+)
+def test_language_thresholds_are_checked(isolated_home, value, error):
+    with pytest.raises(ValueError, match=error):
+        update_config_file(Settings(), {"language_thresholds": value})
+    assert not (isolated_home / "faqbot.yaml").exists()
+
+
+def test_language_thresholds_reach_the_bot_from_the_environment(isolated_home, monkeypatch):
+    from bot.service import thresholds
+
+    monkeypatch.setenv("FAQBOT_LANGUAGE_THRESHOLDS", '{"it": {"answer": 0.52, "clarify": 0.28}}')
+    th = thresholds(Settings())
+    assert (th.for_language("it").answer, th.for_language("it").clarify) == (0.52, 0.28)
+    assert th.for_language("en").answer == Settings().answer_threshold

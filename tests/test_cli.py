@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from bot.cli import app
@@ -114,6 +115,29 @@ def test_calibrate_writes_thresholds_and_plot(small_kb, fake_embedder, isolated_
     config = (isolated_home / "faqbot.yaml").read_text(encoding="utf-8")
     assert "answer_threshold" in config and "clarify_threshold" in config
     assert (isolated_home / "var" / "calibration.png").is_file()
+
+
+def test_calibrate_gives_each_language_its_own_thresholds(
+    small_kb, fake_embedder, isolated_home, monkeypatch
+):
+    import bot.calibrate
+
+    monkeypatch.setattr(bot.calibrate, "MIN_LANGUAGE_QUESTIONS", 3)
+    (small_kb / "eval").mkdir()
+    italian = [("password persa", "reset-password"), ("spese di spedizione?", "shipping-costs")]
+    italian += [("come faccio un reso", "returns-how"), ("che tempo fa a Roma", "none")]
+    english = [("lost my password", "reset-password-en"), ("weather in rome", "none")]
+    for lang, items in (("it", italian), ("en", english)):
+        body = "".join(f'  - text: "{t}"\n    article: {a}\n' for t, a in items)
+        (small_kb / "eval" / f"{lang}.yaml").write_text(f"lang: {lang}\nitems:\n{body}", encoding="utf-8")
+    invoke("build")
+    result = invoke("calibrate")
+    assert result.exit_code == 0, result.output
+    assert "  it: answer_threshold=" in result.output and "  en:" not in result.output  # 2 < 3
+    config = yaml.safe_load((isolated_home / "faqbot.yaml").read_text(encoding="utf-8"))
+    assert set(config["language_thresholds"]) == {"it"}
+    assert set(config["language_thresholds"]["it"]) == {"answer", "clarify"}
+    assert invoke("eval").exit_code == 0  # the written file loads
 
 
 def test_eval_and_calibrate_refuse_a_malformed_eval_file(small_kb, fake_embedder):

@@ -8,9 +8,9 @@ from bot.policy import ANSWER, CLARIFY, HANDOFF, Thresholds, decide
 from bot.retrieve import Hit, SearchResult
 
 
-def result(confidence: float, *scores: float) -> SearchResult:
-    hits = tuple(Hit(f"a{i}", f"Title {i}", "it", s, "q", "question", {}) for i, s in enumerate(scores))
-    return SearchResult("text", "it", {"it": 1.0}, confidence, hits)
+def result(confidence: float, *scores: float, lang: str = "it") -> SearchResult:
+    hits = tuple(Hit(f"a{i}", f"Title {i}", lang, s, "q", "question", {}) for i, s in enumerate(scores))
+    return SearchResult("text", lang, {lang: 1.0}, confidence, hits)
 
 
 TH = Thresholds(answer=0.5, clarify=0.2, margin=0.1, max_suggestions=3)
@@ -46,3 +46,17 @@ def test_low_confidence_or_no_hit_hands_off(res):
 def test_thresholds_must_be_ordered():
     with pytest.raises(ValueError, match="clarify"):
         Thresholds(answer=0.2, clarify=0.5)
+
+
+def test_a_language_with_thresholds_of_its_own_uses_them():
+    th = Thresholds(answer=0.5, clarify=0.2, margin=0.1, by_language={"it": (0.7, 0.4)})
+    assert decide(result(0.6, 0.9, 0.3, lang="it"), th).kind == CLARIFY  # under Italian 0.7
+    assert decide(result(0.6, 0.9, 0.3, lang="en"), th).kind == ANSWER  # English keeps 0.5
+    assert decide(result(0.3, 0.9, 0.3, lang="it"), th).kind == HANDOFF  # under Italian 0.4
+    assert decide(result(0.3, 0.9, 0.3, lang="en"), th).kind == CLARIFY
+    assert th.for_language("it").margin == 0.1 and th.for_language("en") is th
+
+
+def test_a_language_s_thresholds_must_be_ordered_too():
+    with pytest.raises(ValueError, match="clarify"):
+        Thresholds(answer=0.5, clarify=0.2, by_language={"en": (0.3, 0.6)})
