@@ -20,7 +20,7 @@ from bot.build import build_articles
 from bot.calibrate import pick_thresholds
 from bot.config import Settings
 from bot.embed import Embedder, EmbeddingCache
-from bot.evaluate import EvalItem, Outcome, metrics
+from bot.evaluate import EvalItem, Outcome, by_language, metrics
 from bot.fusion_fit import Labelled, fit_labelled
 from bot.head import fit_head
 from bot.language import LanguageDetector, language_code, lingua_language
@@ -171,11 +171,9 @@ def run_bench(
     )
     outcomes = _outcomes(retriever, test, by_text, thresholds)
     report = metrics(outcomes)
-    languages = sorted({q.lang for q in test})
-    if len(languages) > 1:  # how each language of a multilingual set fares (timings: whole set only)
-        report["by_language"] = {
-            lang: _untimed(metrics(o for o in outcomes if o.item.lang == lang)) for lang in languages
-        }
+    if len({q.lang for q in test}) > 1:  # how each language of a mix fares (timings: whole set only)
+        per_language = by_language(outcomes)
+        report["by_language"] = {lang: _untimed(m) for lang, m in per_language.items() if lang != "all"}
     p50_ms, p95_ms = _latency(retriever, test)
     report.update(
         dataset=folder.name,
