@@ -249,13 +249,13 @@ def _outcomes(
         head = None if heads is None else heads[i]
         result = retriever.search_vector(q.text, vectors[q.text], k=10, head_logits=head)
         ranked = tuple(h.article_id for h in result.hits)
-        decision, answered = "", None
+        decision, answered, offered = "", None, ()
         if thresholds is not None:
             d = decide(result, thresholds)
             decision, answered = d.kind, d.hit.article_id if d.hit else None
-        outcomes.append(
-            Outcome(EvalItem(q.text, q.lang, q.gold), ranked, result.confidence, decision, answered)
-        )
+            offered = tuple(h.article_id for h in d.suggestions)
+        item = EvalItem(q.text, q.lang, q.gold)
+        outcomes.append(Outcome(item, ranked, result.confidence, decision, answered, offered=offered))
     return outcomes
 
 

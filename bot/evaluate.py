@@ -29,7 +29,8 @@ class EvalItem:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the bot did with one item: ranked article ids, confidence, decision and answered article."""
+    """What the bot did with one item: ranked article ids, confidence, decision, answered article and
+    the articles offered when it asked "did you mean...?"."""
 
     item: EvalItem
     ranked: tuple[str, ...]
@@ -37,6 +38,7 @@ class Outcome:
     decision: str = ""
     answered: str | None = None
     latency_ms: float = 0.0
+    offered: tuple[str, ...] = ()
 
 
 def load_eval_set(folder: Path) -> list[EvalItem]:
@@ -80,6 +82,8 @@ def metrics(outcomes: Iterable[Outcome]) -> dict[str, float]:
     answered = [o for o in outcomes if o.decision == "answer"]
     correct = sum(o.answered in o.item.gold for o in answered)
     handoffs = [o for o in outcomes if o.decision == "handoff"]
+    # A clarification that lists the right article leads the customer there in one more click.
+    clarify_right = sum(o.decision == "clarify" and bool(set(o.offered) & set(o.item.gold)) for o in outcomes)
     return {
         "n_queries": len(outcomes),
         "n_answerable": len(answerable),
@@ -90,6 +94,10 @@ def metrics(outcomes: Iterable[Outcome]) -> dict[str, float]:
         "correct": correct / n,
         "wrong": (len(answered) - correct) / n,
         "clarify": sum(o.decision == "clarify" for o in outcomes) / n,
+        "clarify_right": clarify_right / n,
+        # Of the answerable questions, the share that reach their article without a person:
+        # answered with it, or offered it in a clarification.
+        "self_served": (correct + clarify_right) / max(1, len(answerable)),
         "handoff": len(handoffs) / n,
         "coverage": len(answered) / n,
         # Of the hand-offs, the share the KB really could not answer (or answered only wrongly).
@@ -163,6 +171,7 @@ def bot_asker(bot: Bot) -> Callable[[EvalItem], Outcome]:
         reply, _ = bot.reply(item.text)
         ranked = tuple(h.article_id for h in reply.result.hits) if reply.result else ()
         answered = reply.article.article_id if reply.article else None
-        return Outcome(item, ranked, reply.confidence, reply.decision, answered, reply.latency_ms)
+        offered = tuple(s.article_id for s in reply.suggestions)
+        return Outcome(item, ranked, reply.confidence, reply.decision, answered, reply.latency_ms, offered)
 
     return ask

@@ -169,6 +169,8 @@ def metrics_table(report: dict[str, dict[str, float]], caption: str) -> str:
         "correct",
         "wrong",
         "clarify",
+        "clarify_right",
+        "self_served",
         "handoff",
         "handoff_precision",
     ]

@@ -98,8 +98,9 @@ def test_eval_reports_metrics_per_language(small_kb, fake_embedder):
     report = json.loads(result.output)["languages"]
     assert report["it"]["n_queries"] == 2 and report["it"]["n_answerable"] == 1
     assert report["it"]["top1"] == 1.0
+    assert report["it"]["self_served"] == report["it"]["correct"] * 2 + report["it"]["clarify_right"] * 2
     table = invoke("eval")
-    assert "top1" in table.output and "handoff_precision" in table.output
+    assert "top1" in table.output and "handoff_precision" in table.output and "self_served" in table.output
 
 
 def test_calibrate_writes_thresholds_and_plot(small_kb, fake_embedder, isolated_home):
@@ -194,6 +195,7 @@ def test_bench_reports_test_metrics_in_json(tmp_path, fake_embedder):
     report = json.loads(result.output)
     for key in ("top1", "top3", "mrr10", "auroc", "correct", "wrong", "coverage", "p50_ms", "n_queries"):
         assert key in report
+    assert 0 <= report["clarify_right"] <= report["clarify"] and report["self_served"] > 0.9
     assert report["n_queries"] == 8 * 3 + 4 and report["n_dev"] == 8 * 3 + 4
     assert report["top1"] > 0.9
     assert 0 < report["p50_ms"] <= report["p95_ms"]  # both timed (p95 was once left at 0)

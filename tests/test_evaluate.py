@@ -9,14 +9,15 @@ import pytest
 from bot.evaluate import EvalItem, Outcome, at_thresholds, auroc, load_eval_set, metrics
 
 
-def outcome(gold, ranked, confidence, decision, answered=None):
-    return Outcome(EvalItem("q", "it", tuple(gold)), tuple(ranked), confidence, decision, answered)
+def outcome(gold, ranked, confidence, decision, answered=None, offered=()):
+    item = EvalItem("q", "it", tuple(gold))
+    return Outcome(item, tuple(ranked), confidence, decision, answered, offered=tuple(offered))
 
 
 OUTCOMES = [
     outcome(["a"], ["a", "b"], 0.9, "answer", "a"),  # right
     outcome(["b"], ["a", "b"], 0.6, "answer", "a"),  # wrong, gold second
-    outcome(["c"], ["x", "y", "c"], 0.3, "clarify"),  # gold third
+    outcome(["c"], ["x", "y", "c"], 0.3, "clarify", offered=["x", "y", "c"]),  # gold third, offered
     outcome([], ["a"], 0.1, "handoff"),  # unanswerable, handed off
 ]
 
@@ -28,6 +29,14 @@ def test_ranking_and_decision_rates():
     assert m["mrr10"] == pytest.approx((1 + 1 / 2 + 1 / 3) / 3)
     assert (m["correct"], m["wrong"], m["clarify"], m["handoff"]) == (0.25, 0.25, 0.25, 0.25)
     assert m["handoff_precision"] == 1.0 and m["auroc"] == 1.0
+    assert m["clarify_right"] == 0.25 and m["self_served"] == pytest.approx(2 / 3)
+
+
+def test_a_clarification_without_the_right_article_does_not_serve():
+    missed = outcome(["c"], ["x", "y", "c"], 0.3, "clarify", offered=["x", "y"])
+    unanswerable = outcome([], ["x"], 0.3, "clarify", offered=["x"])
+    m = metrics([*OUTCOMES[:2], missed, unanswerable])
+    assert m["clarify"] == 0.5 and m["clarify_right"] == 0.0 and m["self_served"] == pytest.approx(1 / 3)
 
 
 def test_rates_at_other_thresholds():

@@ -64,6 +64,7 @@ def test_eval_set_quality_floor_per_language(bot):
         assert m["auroc"] >= 0.9, (lang, m)
         assert m["wrong"] <= 0.06, (lang, m)
         assert m["correct"] >= 0.4, (lang, m)
+        assert m["self_served"] >= 0.84, (lang, m)
 
 
 def test_installed_console_script_answers_in_json(home):
