@@ -15,7 +15,7 @@ from bot.handoff import BusinessHours, Expectation, expectation
 from bot.messages import message
 from bot.models import new_id
 from bot.offline import Offline, TurnIds
-from bot.policy import ANSWER, HANDOFF
+from bot.policy import CLARIFY, HANDOFF
 from bot.records import SpooledMissed, SpooledTicket, TurnRecord
 from bot.redact import EMAIL, redact
 from bot.store import Conversation, Store, StoreUnavailable, UnknownConversation
@@ -147,7 +147,7 @@ class ChatService:
             handoff = Handoff(ticket.id, f"{reply.text} {wait.text}", wait.eta_minutes)
             ticket_id = ticket.id
         recorded = self.store.record_turn(session, conversation, text, reply, state, (ids.user, ids.bot))
-        if reply.decision != ANSWER:
+        if reply.decision in (CLARIFY, HANDOFF):
             self.store.add_missed(
                 session, redact(text), reply.lang, channel, reply.decision, reply.confidence,
                 _candidates(reply), conversation.id,
@@ -197,7 +197,7 @@ class ChatService:
                 ticket = SpooledTicket(new_id("t"), reply.reason)
                 wait = self._wait(reply.lang, channel, 0)
                 handoff = Handoff(ticket.id, f"{reply.text} {wait.text}", wait.eta_minutes)
-            if reply.decision != ANSWER:
+            if reply.decision in (CLARIFY, HANDOFF):
                 missed = SpooledMissed(
                     redact(text), reply.lang, channel, reply.decision, reply.confidence, _candidates(reply)
                 )

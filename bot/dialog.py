@@ -11,8 +11,9 @@ from rapidfuzz import fuzz, process
 
 from bot.escalation import asks_for_person
 from bot.messages import message
-from bot.policy import ANSWER, CLARIFY, HANDOFF, Decision, Thresholds, decide
+from bot.policy import ANSWER, CLARIFY, HANDOFF, SMALLTALK, Decision, Thresholds, decide
 from bot.retrieve import Retriever, SearchResult
+from bot.smalltalk import small_talk
 from bot.text import normalise
 
 _NUMBER = re.compile(r"^\s*(?:n\.?\s*|#|numero\s+|number\s+)?(\d{1,2})\s*[.)]?\s*$", re.IGNORECASE)
@@ -90,6 +91,10 @@ class Bot:
         elif asks_for_person(text):
             reply_lang = lang or retriever.detector.detect(text, state.lang)
             reply = self._handoff(reply_lang, 0.0, "requested", None)
+        elif (talk := small_talk(text)) is not None:
+            reply_lang = lang or talk.lang or state.lang or retriever.detector.default
+            text_in_kind = message(f"smalltalk_{talk.kind}", reply_lang)
+            reply = Reply(SMALLTALK, reply_lang, 0.0, text_in_kind, talk.kind)
         else:
             k = max(10, self.thresholds.max_suggestions)
             result = retriever.search(text, lang=lang, k=k, conversation_lang=state.lang)
@@ -192,6 +197,8 @@ class Bot:
 
     @staticmethod
     def _next_state(state: ConversationState, reply: Reply) -> ConversationState:
+        if reply.decision == SMALLTALK:  # "ok", "grazie": the choices offered still stand
+            return dataclasses.replace(state, lang=reply.lang)
         missed = reply.decision == CLARIFY and reply.reason == "uncertain"
         return ConversationState(
             lang=reply.lang,

@@ -35,6 +35,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "per favore.",
         "start_over": "Ricominciamo da capo: scrivimi la tua domanda.",
         "feedback_thanks": "Grazie del riscontro!",
+        "smalltalk_greeting": "Ciao! Sono l'assistente del servizio clienti: scrivimi la tua domanda. "
+        "Se ti serve una persona, scrivi «operatore».",
+        "smalltalk_thanks": "Prego! Se hai un'altra domanda, scrivimela pure.",
+        "smalltalk_goodbye": "Grazie a te, buona giornata! Se ti serve altro, scrivimi quando vuoi.",
+        "smalltalk_ack": "Bene! Se ti serve altro, scrivimi la tua domanda.",
         "menu_person": "Parla con una persona",
         "menu_start_over": "Ricomincia",
         "quick_person": "Un operatore",
@@ -72,6 +77,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "text_only": "For now I can only read text messages: please type your question in words.",
         "start_over": "Let's start over: type your question.",
         "feedback_thanks": "Thanks for your feedback!",
+        "smalltalk_greeting": "Hi! I'm the customer service assistant: type your question. "
+        "If you need a person, type “agent”.",
+        "smalltalk_thanks": "You're welcome! If you have another question, just type it.",
+        "smalltalk_goodbye": "Thank you, have a nice day! Write again whenever you need.",
+        "smalltalk_ack": "Good! If you need anything else, type your question.",
         "menu_person": "Talk to a person",
         "menu_start_over": "Start over",
         "quick_person": "Talk to a person",

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, replace
 from bot.retrieve import Hit, SearchResult
 
 ANSWER, CLARIFY, HANDOFF = "answer", "clarify", "handoff"
+# A greeting, thanks or goodbye: answered in kind before any search (see bot.smalltalk).
+SMALLTALK = "smalltalk"
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,11 @@ def test_customer_journey_in_the_widget(server, browser, sample_home, tmp_path):
     with sqlite3.connect(sample_home / "var" / "faqbot.db") as db:
         assert db.execute("SELECT count(*) FROM feedback WHERE helpful").fetchone()[0] >= 1
 
+    ask(page, "grazie mille!")
+    thanks = bot_messages(page, "smalltalk")
+    thanks.first.wait_for()
+    assert thanks.first.inner_text().startswith("Prego!") and page.locator(".fb-handoff").count() == 0
+
     ask(page, "voglio parlare con un operatore")
     notice = page.locator(".fb-handoff")
     notice.first.wait_for()

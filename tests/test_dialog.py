@@ -7,7 +7,8 @@ import pytest
 from bot.build import build_index
 from bot.dialog import Bot, ConversationState
 from bot.language import LanguageDetector
-from bot.policy import ANSWER, CLARIFY, HANDOFF, Thresholds
+from bot.messages import message
+from bot.policy import ANSWER, CLARIFY, HANDOFF, SMALLTALK, Thresholds
 from bot.retrieve import Retriever
 from tests.conftest import FakeEmbedder
 
@@ -119,3 +120,26 @@ def test_a_follow_up_picked_by_its_title_is_answered_directly(bot):
     assert reply.article.article_id == "shipping-costs" and state.last_article == "shipping-costs"
     other, _ = bot.reply("Quanto costa la spedizione", ConversationState(last_article="returns-how"))
     assert other.reason != "picked"  # not offered after that article: an ordinary question
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "key"),
+    [
+        ("grazie mille!", "it", "smalltalk_thanks"),
+        ("hello", "en", "smalltalk_greeting"),
+        ("bye", "en", "smalltalk_goodbye"),
+    ],
+)
+def test_small_talk_is_answered_in_kind_not_handed_off(bot, text, lang, key):
+    reply, state = bot.reply(text)
+    assert reply.decision == SMALLTALK and reply.lang == lang and reply.text == message(key, lang)
+    assert reply.result is None and reply.article is None and state.misses == 0
+
+
+def test_small_talk_keeps_the_conversation_its_choices_and_its_language(bot):
+    reply, state = bot.reply("ok", ConversationState(lang="en"))  # "ok" is no language of its own
+    assert reply.decision == SMALLTALK and reply.lang == "en"
+    reply, state = bot.reply("ok", clarifying_state())
+    assert reply.lang == "it" and state.pending == clarifying_state().pending and state.misses == 1
+    picked, _ = bot.reply("2", state)  # the "did you mean" still stands
+    assert picked.decision == ANSWER and picked.article.article_id == "returns-how"

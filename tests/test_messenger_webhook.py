@@ -59,6 +59,15 @@ def test_a_signed_text_message_gets_one_reply_with_quick_replies(open_page, grap
     assert ticketless.article_id == "reset-password"
 
 
+def test_thanks_get_a_reply_in_kind_and_no_hand_off(open_page, graph):
+    page = open_page()
+    page.deliver(text("psid-1", "grazie mille!"))
+    page.settle()
+    (call,) = graph.calls  # one message, no thread passed to the Page inbox
+    assert call.path == "/v21.0/me/messages" and call.body["message"]["text"].startswith("Prego!")
+    assert "quick_replies" not in call.body["message"]
+
+
 def test_a_retried_delivery_gets_no_second_reply(open_page, graph, database_url):
     page = open_page(database_url)
     event = text("psid-1", "Ho dimenticato la password", mid="m_retried")

@@ -55,6 +55,14 @@ def test_explicit_requests_and_clarifications_are_logged(service_factory, monkey
         assert missed(client, channel="messenger")["total"] == 1
 
 
+def test_small_talk_is_neither_logged_nor_handed_off(admin_client):
+    for text in ("ciao", "grazie mille!", "ok thanks, bye"):
+        reply = admin_client.post("/api/v1/chat", json={"text": text}).json()
+        assert reply["decision"] == "smalltalk" and reply["handoff"] is None, reply
+    assert missed(admin_client)["total"] == 0
+    assert admin_client.get("/api/v1/admin/stats", headers=AUTH).json()["handoff_rate"] == 0.0
+
+
 def test_answers_are_not_logged_but_unhelpful_ones_are(admin_client):
     reply = admin_client.post(
         "/api/v1/chat", json={"text": "Ho dimenticato la password, 347 123 4567"}

@@ -44,7 +44,7 @@ MAX_NAME = 64
 MAX_REPLY = 4000
 STATIC = {"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8"}
 PERIODS = (7, 30, 90)
-DECISIONS = ("answer", "clarify", "handoff")
+DECISIONS = ("answer", "clarify", "handoff", "smalltalk")
 
 # --- sign in and out ---------------------------------------------------------------------------
 

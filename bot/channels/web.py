@@ -57,7 +57,7 @@ class HandoffOut(BaseModel):
 class ChatResponse(BaseModel):
     conversation_id: str
     message_id: str
-    decision: Literal["answer", "clarify", "handoff"]
+    decision: Literal["answer", "clarify", "handoff", "smalltalk"]
     confidence: float
     lang: str
     text: str

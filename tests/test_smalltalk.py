@@ -1,0 +1,70 @@
+"""Greetings, thanks, goodbyes and acknowledgements, told from questions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import frontmatter
+import pytest
+
+from bot.evaluate import load_eval_set
+from bot.smalltalk import ACK, GOODBYE, GREETING, THANKS, SmallTalk, small_talk
+
+KB = Path(__file__).resolve().parents[1] / "kb_articles"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ciao", SmallTalk(GREETING, "it")),
+        ("Buongiorno a tutti!", SmallTalk(GREETING, "it")),
+        ("ho una domanda", SmallTalk(GREETING, "it")),
+        ("aiuto", SmallTalk(GREETING, "it")),
+        ("hello?", SmallTalk(GREETING, "en")),
+        ("I have a question", SmallTalk(GREETING, "en")),
+        ("grazie mille!", SmallTalk(THANKS, "it")),
+        ("ok grazie, ciao", SmallTalk(THANKS, "it")),  # thanks names a mix
+        ("no grazie", SmallTalk(THANKS, "it")),
+        ("d'accordo, grazie per l'aiuto", SmallTalk(THANKS, "it")),
+        ("Thank you so much!!", SmallTalk(THANKS, "en")),
+        ("great, thank you for your help", SmallTalk(THANKS, "en")),
+        ("ciao, thanks!", SmallTalk(THANKS, None)),  # both languages: none of them
+        ("buona serata", SmallTalk(GOODBYE, "it")),
+        ("have a nice day", SmallTalk(GOODBYE, "en")),
+        ("perfetto", SmallTalk(ACK, "it")),
+        ("ok", SmallTalk(ACK, None)),  # a word of both languages
+        ("got it", SmallTalk(ACK, "en")),
+    ],
+)
+def test_small_talk_kinds_and_languages(text, expected):
+    assert small_talk(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ciao, il pacco doveva arrivare ieri e non si vede",
+        "hi, where is my order?",
+        "grazie ma non funziona",  # a complaint, however polite
+        "non va bene",
+        "not good",
+        "i need help with my order",
+        "sì",  # says nothing alone
+        "no",
+        "??",
+        "👍",
+        "ok ok ok ok ok ok ok ok ok",  # too long to be only politeness
+        "voglio parlare con un operatore",  # a request for a person, handled before small talk
+    ],
+)
+def test_questions_and_other_messages_are_not_small_talk(text):
+    assert small_talk(text) is None
+
+
+def test_no_question_of_the_sample_kb_or_its_evaluation_set_is_taken_for_small_talk():
+    texts = [item.text for item in load_eval_set(KB / "eval")]
+    for path in KB.glob("*/*.md"):
+        article = frontmatter.load(path)
+        texts += [article["title"], *article.get("questions", [])]
+    assert len(texts) > 1000
+    assert [t for t in texts if small_talk(t)] == []
