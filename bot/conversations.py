@@ -15,7 +15,7 @@ from bot.handoff import BusinessHours, Expectation, expectation
 from bot.messages import message
 from bot.models import new_id
 from bot.offline import Offline, TurnIds
-from bot.policy import CLARIFY, HANDOFF
+from bot.policy import CLARIFY, HANDOFF, NEGATIVE_FEEDBACK
 from bot.records import SpooledMissed, SpooledTicket, TurnRecord
 from bot.redact import EMAIL, redact
 from bot.store import Conversation, Store, StoreUnavailable, UnknownConversation
@@ -146,8 +146,12 @@ class ChatService:
             wait = self._wait(reply.lang, channel, ahead)
             handoff = Handoff(ticket.id, f"{reply.text} {wait.text}", wait.eta_minutes)
             ticket_id = ticket.id
+        if reply.reason == NEGATIVE_FEEDBACK:  # "non mi è stato utile", typed: as a 👎 on the last answer
+            answer = self._log_unhelpful(session, conversation, None)
+            if answer is not None:
+                self.store.feedback_row(session, conversation.id, answer.id, False, redact(text))
         recorded = self.store.record_turn(session, conversation, text, reply, state, (ids.user, ids.bot))
-        if reply.decision in (CLARIFY, HANDOFF):
+        if reply.decision in (CLARIFY, HANDOFF) and reply.reason != NEGATIVE_FEEDBACK:
             self.store.add_missed(
                 session, redact(text), reply.lang, channel, reply.decision, reply.confidence,
                 _candidates(reply), conversation.id,
@@ -224,28 +228,34 @@ class ChatService:
         if helpful:
             return None
         with self.store.session() as session:
-            question, answer = self.store.exchange(session, conversation_id, message_id)
             conversation = self.store.conversation_for_update(session, conversation_id, "web", None)
-            if question is not None:
-                candidates = []
-                if answer is not None and answer.article_id:
-                    candidates = [{"article_id": answer.article_id, "title": "", "score": answer.confidence}]
-                confidence = answer.confidence if answer else None
-                self.store.add_missed(
-                    session, redact(question.text), conversation.lang, conversation.channel,
-                    "negative_feedback", confidence, candidates, conversation_id,
-                )  # fmt: skip
+            self._log_unhelpful(session, conversation, message_id)
             if conversation.status == "handoff":
                 return None  # a person already has it
             lang = conversation.lang or self.bot.retriever.detector.default
-            ticket, ahead = self.store.open_ticket(session, conversation, "negative_feedback")
+            ticket, ahead = self.store.open_ticket(session, conversation, NEGATIVE_FEEDBACK)
             wait = self._wait(lang, conversation.channel, ahead)
             notice = f"{message('handoff_unhelpful', lang)} {wait.text}"
-            self.store.bot_note(session, conversation, notice, HANDOFF, "negative_feedback")
+            self.store.bot_note(session, conversation, notice, HANDOFF, NEGATIVE_FEEDBACK)
             if self.offline is not None:
                 state = self.store.state_of(conversation)
                 self.offline.remember(conversation_id, "handoff", state, conversation.channel, ticket.id)
             return Handoff(ticket.id, notice, wait.eta_minutes)
+
+    def _log_unhelpful(self, session, conversation: Conversation, message_id: str | None):
+        """Log the question that bot message `message_id` (default: the last) answered unhelpfully
+        as a missed query, with the article given; returns that bot message, if any."""
+        question, answer = self.store.exchange(session, conversation.id, message_id)
+        if question is not None:
+            candidates = []
+            if answer is not None and answer.article_id:
+                candidates = [{"article_id": answer.article_id, "title": "", "score": answer.confidence}]
+            confidence = answer.confidence if answer else None
+            self.store.add_missed(
+                session, redact(question.text), conversation.lang, conversation.channel,
+                NEGATIVE_FEEDBACK, confidence, candidates, conversation.id,
+            )  # fmt: skip
+        return answer
 
 
 def _json_state(state: ConversationState) -> dict:

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from bot.escalation import asks_for_person
+from bot.escalation import asks_for_person, says_unhelpful
 from bot.messages import message
-from bot.policy import ANSWER, CLARIFY, HANDOFF, SMALLTALK, Decision, Thresholds, decide
+from bot.policy import ANSWER, CLARIFY, HANDOFF, NEGATIVE_FEEDBACK, SMALLTALK, Decision, Thresholds, decide
 from bot.retrieve import Retriever, SearchResult
 from bot.smalltalk import small_talk
 from bot.text import normalise
@@ -85,22 +85,32 @@ class Bot:
         if not text:
             raise ValueError("the message is empty")
         retriever = self.retriever  # one index version for the whole turn, even if a reload swaps it
-        picked = self._picked(text, state) or self._followed(retriever, text, state)
-        if picked is not None and retriever.article(picked) is not None:
-            reply = self._answer(retriever, picked, 1.0, state.lang or lang or "it", "picked", None)
-        elif asks_for_person(text):
-            reply_lang = lang or retriever.detector.detect(text, state.lang)
-            reply = self._handoff(reply_lang, 0.0, "requested", None)
-        elif (talk := small_talk(text)) is not None:
-            reply_lang = lang or talk.lang or state.lang or retriever.detector.default
-            text_in_kind = message(f"smalltalk_{talk.kind}", reply_lang)
-            reply = Reply(SMALLTALK, reply_lang, 0.0, text_in_kind, talk.kind)
-        else:
+        reply = self._without_search(retriever, text, state, lang)
+        if reply is None:
             k = max(10, self.thresholds.max_suggestions)
             result = retriever.search(text, lang=lang, k=k, conversation_lang=state.lang)
             reply = self._decide(retriever, result, state)
         reply = dataclasses.replace(reply, latency_ms=(time.perf_counter() - started) * 1000)
         return reply, self._next_state(state, reply)
+
+    def _without_search(
+        self, retriever: Retriever, text: str, state: ConversationState, lang: str | None
+    ) -> Reply | None:
+        """The turns that what the customer wrote decides, not the knowledge base: an offered
+        article picked, a request for a person, a complaint about the last answer, small talk."""
+        picked = self._picked(text, state) or self._followed(retriever, text, state)
+        if picked is not None and retriever.article(picked) is not None:
+            return self._answer(retriever, picked, 1.0, state.lang or lang or "it", "picked", None)
+        if asks_for_person(text):
+            return self._handoff(lang or retriever.detector.detect(text, state.lang), 0.0, "requested", None)
+        if state.last_article and says_unhelpful(text):
+            reply_lang = lang or retriever.detector.detect(text, state.lang)
+            return self._handoff(reply_lang, 0.0, NEGATIVE_FEEDBACK, None)
+        talk = small_talk(text)
+        if talk is not None:
+            reply_lang = lang or talk.lang or state.lang or retriever.detector.default
+            return Reply(SMALLTALK, reply_lang, 0.0, message(f"smalltalk_{talk.kind}", reply_lang), talk.kind)
+        return None
 
     def _decide(self, retriever: Retriever, result: SearchResult, state: ConversationState) -> Reply:
         decision = decide(result, self.thresholds)
@@ -168,9 +178,12 @@ class Bot:
         )
 
     def _handoff(self, lang: str, confidence: float, reason: str, result: SearchResult | None) -> Reply:
-        key = {"requested": "handoff_requested", "repeated_miss": "handoff_repeated_miss"}.get(
-            reason, "handoff_low_confidence"
-        )
+        keys = {
+            "requested": "handoff_requested",
+            "repeated_miss": "handoff_repeated_miss",
+            NEGATIVE_FEEDBACK: "handoff_unhelpful",
+        }
+        key = keys.get(reason, "handoff_low_confidence")
         return Reply(HANDOFF, lang, confidence, message(key, lang), reason, result=result)
 
     def _picked(self, text: str, state: ConversationState) -> str | None:

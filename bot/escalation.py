@@ -1,4 +1,5 @@
-"""Explicit requests for a person, in Italian and English ("operatore", "talk to a human")."""
+"""Explicit requests for a person ("operatore", "talk to a human") and complaints that an answer
+did not help ("non mi è stato utile", "that didn't help"), in Italian and English."""
 
 from __future__ import annotations
 
@@ -30,3 +31,30 @@ _REGEX = re.compile("|".join(f"(?:{p})" for p in _PATTERNS))
 def asks_for_person(text: str) -> bool:
     """True when the customer explicitly asks to talk to a person."""
     return bool(_REGEX.search(normalise(text)))
+
+
+_UNHELPFUL_PATTERNS = [
+    # Italian: "non mi è stato utile", "non ha risolto", "non è quello che cercavo", "risposta sbagliata"
+    r"\bnon (?:mi )?(?:e |e stat[oa] |sei stat[oa] |ha |hai |avete |mi ha |mi hai )?"
+    r"(?:utile|d aiuto|di aiuto|aiutato|aiutata|risolto|servito|servita)\b",
+    r"\bnon (?:e|era) (?:quello|cio) che (?:cercavo|chiedevo|volevo|intendevo|ho chiesto)\b",
+    r"\bnon c entra\b",
+    r"\brispost[ae] (?:sbagliat[ae]|inutil[ei])\b",
+    r"^(?:inutile|sbagliato|sbagliata)$",
+    # English: "that didn't help", "not helpful", "not what I asked", "wrong answer"
+    r"\b(?:did ?n t|didnt|did not|does ?n t|doesnt|does not|not|was ?n t|wasnt|was not|is ?n t|isnt|is not) "
+    r"(?:really |very |at all )?(?:help|helpful|helped|answer|answered|useful|solve|solved)\b",
+    r"\bnot what i (?:asked|meant|wanted|was looking for|need|needed)\b",
+    r"\b(?:wrong|useless) answer\b",
+    r"^(?:useless|unhelpful|wrong)$",
+]
+_UNHELPFUL = re.compile("|".join(f"(?:{p})" for p in _UNHELPFUL_PATTERNS))
+# Longer messages are questions of their own. "It did not work" is not among the complaints: "the
+# code did not work" asks about the code.
+MAX_COMPLAINT_WORDS = 10
+
+
+def says_unhelpful(text: str) -> bool:
+    """True when a short message says that the answer just given did not help."""
+    words = normalise(text)
+    return len(words.split()) <= MAX_COMPLAINT_WORDS and bool(_UNHELPFUL.search(words))

@@ -10,6 +10,8 @@ from bot.retrieve import Hit, SearchResult
 ANSWER, CLARIFY, HANDOFF = "answer", "clarify", "handoff"
 # A greeting, thanks or goodbye: answered in kind before any search (see bot.smalltalk).
 SMALLTALK = "smalltalk"
+# The reason of a hand-off because the customer said (or showed with 👎) that an answer did not help.
+NEGATIVE_FEEDBACK = "negative_feedback"
 
 
 @dataclass(frozen=True)

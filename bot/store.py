@@ -231,11 +231,16 @@ class Store:
                 message = session.get(Message, message_id)
                 if message is None or message.conversation_id != conversation_id:
                     raise UnknownConversation(f"message {message_id} of {conversation_id}")
-            session.add(
-                Feedback(
-                    conversation_id=conversation_id, message_id=message_id, helpful=helpful, comment=comment
-                )
-            )
+            self.feedback_row(session, conversation_id, message_id, helpful, comment)
+
+    @staticmethod
+    def feedback_row(
+        session: Session, conversation_id: str, message_id: str | None, helpful: bool, comment: str | None
+    ) -> None:
+        """Add feedback inside the caller's transaction (ids already checked)."""
+        session.add(
+            Feedback(conversation_id=conversation_id, message_id=message_id, helpful=helpful, comment=comment)
+        )
 
     def add_missed(
         self,

@@ -54,6 +54,21 @@ class FakeEmbedder:
         return out
 
 
+def sample_kb_texts() -> list[str]:
+    """Every customer-style text of the sample KB: its evaluation questions, and each article's
+    title and alternate questions."""
+    import frontmatter
+
+    from bot.evaluate import load_eval_set
+
+    kb = REPO / "kb_articles"
+    texts = [item.text for item in load_eval_set(kb / "eval")]
+    for path in sorted(kb.glob("*/*.md")):
+        article = frontmatter.load(path)
+        texts += [article["title"], *article.get("questions", [])]
+    return texts
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path, monkeypatch) -> Path:
     """Every test gets its own FAQBOT_HOME, so nothing touches the repository's index or var."""

@@ -143,3 +143,14 @@ def test_small_talk_keeps_the_conversation_its_choices_and_its_language(bot):
     assert reply.lang == "it" and state.pending == clarifying_state().pending and state.misses == 1
     picked, _ = bot.reply("2", state)  # the "did you mean" still stands
     assert picked.decision == ANSWER and picked.article.article_id == "returns-how"
+
+
+def test_saying_the_answer_did_not_help_brings_a_person(bot):
+    _, state = bot.reply("Ho dimenticato la password")
+    reply, state = bot.reply("non mi è stato utile", state)
+    assert reply.decision == HANDOFF and reply.reason == "negative_feedback"
+    assert reply.text == message("handoff_unhelpful", "it")
+    english, _ = bot.reply("that didn't help", ConversationState(lang="en", last_article="reset-password"))
+    assert english.reason == "negative_feedback" and english.lang == "en"
+    first, _ = bot.reply("non mi è stato utile")  # no answer given yet: an ordinary message
+    assert first.reason != "negative_feedback"

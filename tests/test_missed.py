@@ -79,6 +79,20 @@ def test_answers_are_not_logged_but_unhelpful_ones_are(admin_client):
     assert item["candidates"][0]["article_id"] == "reset-password"
 
 
+def test_a_typed_complaint_counts_as_negative_feedback_on_the_last_answer(admin_client):
+    reply = admin_client.post("/api/v1/chat", json={"text": "Ho dimenticato la password"}).json()
+    assert reply["decision"] == "answer"
+    body = {"text": "non mi è stato utile", "conversation_id": reply["conversation_id"]}
+    complaint = admin_client.post("/api/v1/chat", json=body).json()
+    assert complaint["decision"] == "handoff" and complaint["handoff"]["ticket_id"]
+    assert complaint["handoff"]["message"].startswith("Mi dispiace che la risposta non ti sia stata utile")
+    (item,) = missed(admin_client)["items"]  # the question answered, not the complaint
+    assert item["reason"] == "negative_feedback" and item["text"] == "Ho dimenticato la password"
+    assert item["candidates"][0]["article_id"] == "reset-password"
+    stats = admin_client.get("/api/v1/admin/stats", headers=AUTH).json()
+    assert stats["unhelpful"] == 1 and stats["handoff_rate"] == 1.0
+
+
 def test_filters_by_text_language_and_time(admin_client):
     admin_client.post("/api/v1/chat", json={"text": "qual è la distanza da Giove?"})
     admin_client.post("/api/v1/chat", json={"text": "what is the weather on Mars today?"})

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import frontmatter
 import pytest
 
-from bot.evaluate import load_eval_set
 from bot.smalltalk import ACK, GOODBYE, GREETING, THANKS, SmallTalk, small_talk
-
-KB = Path(__file__).resolve().parents[1] / "kb_articles"
+from tests.conftest import sample_kb_texts
 
 
 @pytest.mark.parametrize(
@@ -62,9 +57,5 @@ def test_questions_and_other_messages_are_not_small_talk(text):
 
 
 def test_no_question_of_the_sample_kb_or_its_evaluation_set_is_taken_for_small_talk():
-    texts = [item.text for item in load_eval_set(KB / "eval")]
-    for path in KB.glob("*/*.md"):
-        article = frontmatter.load(path)
-        texts += [article["title"], *article.get("questions", [])]
-    assert len(texts) > 1000
-    assert [t for t in texts if small_talk(t)] == []
+    texts = sample_kb_texts()
+    assert len(texts) > 1000 and [t for t in texts if small_talk(t)] == []
