@@ -163,7 +163,7 @@ class Bot:
 
     def _clarify(self, decision: Decision, result: SearchResult) -> Reply:
         options = tuple(Suggestion(h.article_id, h.title, h.score) for h in decision.suggestions)
-        lines = [message("clarify", result.lang)]
+        lines = [message("clarify" if len(options) > 1 else "clarify_one", result.lang)]
         lines += [f"{i}. {s.title}" for i, s in enumerate(options, start=1)]
         lines.append(message("clarify_hint", result.lang))
         return Reply(

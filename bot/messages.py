@@ -5,6 +5,7 @@ from __future__ import annotations
 MESSAGES: dict[str, dict[str, str]] = {
     "it": {
         "clarify": "Non sono sicuro di aver capito. Intendevi una di queste?",
+        "clarify_one": "Non sono sicuro di aver capito. Intendevi questo?",
         "clarify_hint": "Rispondi con il numero oppure riformula la domanda.",
         "handoff": "Ti metto in contatto con una persona del nostro servizio clienti.",
         "handoff_low_confidence": "Non ho trovato una risposta sicura alla tua domanda: "
@@ -47,6 +48,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "en": {
         "clarify": "I'm not sure I understood. Did you mean one of these?",
+        "clarify_one": "I'm not sure I understood. Did you mean this?",
         "clarify_hint": "Reply with the number or rephrase your question.",
         "handoff": "I'm putting you in touch with a person from our customer service.",
         "handoff_low_confidence": "I couldn't find a reliable answer to your question: "

@@ -154,3 +154,12 @@ def test_saying_the_answer_did_not_help_brings_a_person(bot):
     assert english.reason == "negative_feedback" and english.lang == "en"
     first, _ = bot.reply("non mi è stato utile")  # no answer given yet: an ordinary message
     assert first.reason != "negative_feedback"
+
+
+def test_a_single_suggestion_is_offered_as_this_not_one_of_these(bot):
+    one = Bot(bot.retriever, Thresholds(answer=1.0, clarify=0.0, max_suggestions=1))
+    reply, _ = one.reply("spedizione")
+    assert reply.decision == CLARIFY and len(reply.suggestions) == 1
+    assert reply.text.startswith(message("clarify_one", "it"))
+    several, _ = Bot(bot.retriever, Thresholds(answer=1.0, clarify=0.0)).reply("spedizione reso password")
+    assert len(several.suggestions) > 1 and several.text.startswith(message("clarify", "it"))
