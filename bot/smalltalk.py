@@ -55,6 +55,11 @@ FILLERS: dict[str, frozenset[str]] = {
 }
 
 
+# Emoji sent alone, or with the words above ("ok 👍"); skin tones and variation selectors are
+# separate characters, so "👍🏽" and "❤️" hold these.
+EMOJI = {"👍": ACK, "👌": ACK, "🙂": ACK, "😊": ACK, "😀": ACK, "🙏": THANKS, "❤": THANKS, "👋": GREETING}
+
+
 @dataclass(frozen=True)
 class SmallTalk:
     """What kind of non-question a message is, and the language its words belong to (None when
@@ -68,7 +73,8 @@ def small_talk(text: str) -> SmallTalk | None:
     """The message's kind when every word of it is a greeting, thanks, goodbye or acknowledgement
     (or a word that goes with one); None for anything else, questions included."""
     words = normalise(text).split()
-    if not words or len(words) > MAX_WORDS:
+    emoji = {EMOJI[char] for char in text if char in EMOJI}
+    if (not words and not emoji) or len(words) > MAX_WORDS:
         return None
     langs = [lang for lang in WORDS if all(_known(word, lang) for word in words)]
     if not langs:  # "ciao, thanks!": words of both languages, none of anything else
@@ -76,7 +82,7 @@ def small_talk(text: str) -> SmallTalk | None:
             return None
         langs = list(WORDS)
     found = {kind for lang in langs for kind, vocabulary in WORDS[lang].items() if vocabulary & set(words)}
-    kind = next((k for k in PRECEDENCE if k in found), None)
+    kind = next((k for k in PRECEDENCE if k in found | emoji), None)
     if kind is None:
         return None
     return SmallTalk(kind, langs[0] if len(langs) == 1 else None)

@@ -7,6 +7,7 @@ import json
 import logging
 
 from bot.channels.messenger.outgoing import MAX_TEXT, plain_text
+from bot.messages import message
 from bot.policy import Thresholds
 from tests.messenger_kit import LONG_BODY, VERIFY, postback, text
 
@@ -66,6 +67,24 @@ def test_thanks_get_a_reply_in_kind_and_no_hand_off(open_page, graph):
     (call,) = graph.calls  # one message, no thread passed to the Page inbox
     assert call.path == "/v21.0/me/messages" and call.body["message"]["text"].startswith("Prego!")
     assert "quick_replies" not in call.body["message"]
+
+
+def test_the_like_button_is_a_thumbs_up_not_an_attachment(open_page, graph):
+    page = open_page()
+    like = text("psid-1", "")
+    like["message"] = {
+        "mid": "m_like",
+        "sticker_id": 369239263222822,
+        "attachments": [
+            {"type": "image", "payload": {"url": "https://x/l.png", "sticker_id": 369239263222822}}
+        ],
+    }
+    page.deliver(like)
+    page.settle()
+    (sent,) = graph.sent("psid-1")
+    assert sent["text"] == message("smalltalk_ack", "it")  # not "I can only read text"
+    customer = [m.text for m in page.store.messages(_conversation(page, "psid-1")) if m.role == "user"]
+    assert customer == ["👍"]
 
 
 def test_a_retried_delivery_gets_no_second_reply(open_page, graph, database_url):

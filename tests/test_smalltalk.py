@@ -29,6 +29,10 @@ from tests.conftest import sample_kb_texts
         ("perfetto", SmallTalk(ACK, "it")),
         ("ok", SmallTalk(ACK, None)),  # a word of both languages
         ("got it", SmallTalk(ACK, "en")),
+        ("👍", SmallTalk(ACK, None)),  # the Messenger like, as the channel hands it on
+        ("ok 👍🏽", SmallTalk(ACK, None)),
+        ("🙏", SmallTalk(THANKS, None)),
+        ("grazie ❤️", SmallTalk(THANKS, "it")),
     ],
 )
 def test_small_talk_kinds_and_languages(text, expected):
@@ -47,7 +51,8 @@ def test_small_talk_kinds_and_languages(text, expected):
         "sì",  # says nothing alone
         "no",
         "??",
-        "👍",
+        "🚚",  # an emoji that says nothing of the kind
+        "👍 il pacco non è arrivato",
         "ok ok ok ok ok ok ok ok ok",  # too long to be only politeness
         "voglio parlare con un operatore",  # a request for a person, handled before small talk
     ],

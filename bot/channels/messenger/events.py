@@ -15,6 +15,9 @@ from bot.inbox import VERSION, event_record
 
 log = logging.getLogger("faqbot.messenger")
 CHANNEL = "messenger"
+# The thumbs-up button of Messenger's composer arrives as one of these stickers (small, medium,
+# large by how long it was held): it is read as the text "👍".
+LIKE_STICKERS = frozenset({"369239263222822", "369239343222814", "369239383222810"})
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,8 @@ def _message(message: dict, psid: str, at: dt.datetime | None, standby: bool) ->
         quick = message.get("quick_reply")
         payload = quick.get("payload") if isinstance(quick, dict) else None
         return Text(psid, key, at, standby, text, str(payload) if payload else None)
+    if str(message.get("sticker_id")) in LIKE_STICKERS:
+        return Text(psid, key, at, standby, "👍")
     kinds = tuple(
         str(a.get("type") or "file") for a in message.get("attachments") or [] if isinstance(a, dict)
     )
