@@ -55,6 +55,11 @@ FILLERS: dict[str, frozenset[str]] = {
 }
 
 
+# Phrases whose words say something else alone ("come" asks how, "va" is "va bene").
+PHRASES: dict[str, dict[str, str]] = {
+    "it": {"come stai": GREETING, "come sta": GREETING, "come state": GREETING, "come va": GREETING},
+    "en": {"how are you": GREETING, "how is it going": GREETING, "how are things": GREETING},
+}
 # Emoji sent alone, or with the words above ("ok 👍"); skin tones and variation selectors are
 # separate characters, so "👍🏽" and "❤️" hold these.
 EMOJI = {"👍": ACK, "👌": ACK, "🙂": ACK, "😊": ACK, "😀": ACK, "🙏": THANKS, "❤": THANKS, "👋": GREETING}
@@ -72,9 +77,10 @@ class SmallTalk:
 def small_talk(text: str) -> SmallTalk | None:
     """The message's kind when every word of it is a greeting, thanks, goodbye or acknowledgement
     (or a word that goes with one); None for anything else, questions included."""
-    words = normalise(text).split()
-    emoji = {EMOJI[char] for char in text if char in EMOJI}
-    if (not words and not emoji) or len(words) > MAX_WORDS:
+    plain, signs = _without_phrases(f" {normalise(text)} ")
+    signs |= {EMOJI[char] for char in text if char in EMOJI}
+    words = plain.split()
+    if (not words and not signs) or len(words) > MAX_WORDS:
         return None
     langs = [lang for lang in WORDS if all(_known(word, lang) for word in words)]
     if not langs:  # "ciao, thanks!": words of both languages, none of anything else
@@ -82,10 +88,21 @@ def small_talk(text: str) -> SmallTalk | None:
             return None
         langs = list(WORDS)
     found = {kind for lang in langs for kind, vocabulary in WORDS[lang].items() if vocabulary & set(words)}
-    kind = next((k for k in PRECEDENCE if k in found | emoji), None)
+    kind = next((k for k in PRECEDENCE if k in found | signs), None)
     if kind is None:
         return None
     return SmallTalk(kind, langs[0] if len(langs) == 1 else None)
+
+
+def _without_phrases(plain: str) -> tuple[str, set[str]]:
+    """`plain` (spaces around) without the phrases of PHRASES, and the kinds they named."""
+    kinds = set()
+    for phrases in PHRASES.values():
+        for phrase, kind in phrases.items():
+            if f" {phrase} " in plain:
+                plain = plain.replace(f" {phrase} ", " ")
+                kinds.add(kind)
+    return plain, kinds
 
 
 def _known(word: str, lang: str) -> bool:

@@ -16,6 +16,8 @@ from tests.conftest import sample_kb_texts
         ("ho una domanda", SmallTalk(GREETING, "it")),
         ("aiuto", SmallTalk(GREETING, "it")),
         ("hello?", SmallTalk(GREETING, "en")),
+        ("Ciao, come stai?", SmallTalk(GREETING, "it")),
+        ("hi, how are you?", SmallTalk(GREETING, "en")),
         ("I have a question", SmallTalk(GREETING, "en")),
         ("grazie mille!", SmallTalk(THANKS, "it")),
         ("ok grazie, ciao", SmallTalk(THANKS, "it")),  # thanks names a mix
@@ -44,6 +46,8 @@ def test_small_talk_kinds_and_languages(text, expected):
     [
         "ciao, il pacco doveva arrivare ieri e non si vede",
         "hi, where is my order?",
+        "come va la spedizione?",  # "come va" with something to ask about
+        "how are you shipping my order",
         "grazie ma non funziona",  # a complaint, however polite
         "non va bene",
         "not good",
