@@ -16,6 +16,7 @@ from bot.retrieve import Retriever, SearchResult
 from bot.smalltalk import small_talk
 from bot.text import normalise
 
+MAX_FOLLOW_UP_WORDS = 6  # a longer message says what it is about on its own
 _NUMBER = re.compile(r"^\s*(?:n\.?\s*|#|numero\s+|number\s+)?(\d{1,2})\s*[.)]?\s*$", re.IGNORECASE)
 
 
@@ -89,7 +90,9 @@ class Bot:
         if reply is None:
             k = max(10, self.thresholds.max_suggestions)
             result = retriever.search(text, lang=lang, k=k, conversation_lang=state.lang)
-            reply = self._decide(retriever, result, state)
+            reply = self._in_context(retriever, text, state, lang, result) or self._decide(
+                retriever, result, state
+            )
         reply = dataclasses.replace(reply, latency_ms=(time.perf_counter() - started) * 1000)
         return reply, self._next_state(state, reply)
 
@@ -111,6 +114,31 @@ class Bot:
             reply_lang = lang or talk.lang or state.lang or retriever.detector.default
             return Reply(SMALLTALK, reply_lang, 0.0, message(f"smalltalk_{talk.kind}", reply_lang), talk.kind)
         return None
+
+    def _in_context(
+        self,
+        retriever: Retriever,
+        text: str,
+        state: ConversationState,
+        lang: str | None,
+        result: SearchResult,
+    ) -> Reply | None:
+        """A short follow-up that needs the last answer to make sense ("quanto costa?" after the
+        article on returns), read after that article's title. Only when the message alone would
+        not be answered, and the two together answer with another article."""
+        if state.last_article is None or len(text.split()) > MAX_FOLLOW_UP_WORDS:
+            return None
+        record = retriever.article(state.last_article)
+        if record is None or decide(result, self.thresholds).kind == ANSWER:
+            return None
+        k = max(10, self.thresholds.max_suggestions)
+        joined = retriever.search(f"{record['title']} {text}", lang=lang, k=k, conversation_lang=state.lang)
+        decision = decide(joined, self.thresholds)
+        if decision.kind != ANSWER or decision.hit.article_id == state.last_article:
+            return None
+        return self._answer(
+            retriever, decision.hit.article_id, decision.confidence, joined.lang, "in_context", joined
+        )
 
     def _decide(self, retriever: Retriever, result: SearchResult, state: ConversationState) -> Reply:
         decision = decide(result, self.thresholds)

@@ -55,6 +55,25 @@ def test_one_word_that_several_articles_hold_offers_a_choice(bot, text):
     assert reply.decision == "clarify" and len(reply.result.hits) >= 2
 
 
+@pytest.mark.parametrize(
+    ("first", "follow_up", "expected"),
+    [
+        ("come faccio un reso?", "quanto costa?", "returns-cost"),
+        ("how do I return an item?", "how much does it cost?", "returns-cost-en"),
+    ],
+)
+def test_a_short_follow_up_is_read_with_the_last_answer(bot, first, follow_up, expected):
+    alone, _ = bot.reply(follow_up)
+    assert alone.decision != "answer"  # shipping or returns? the question alone does not say
+    _, state = bot.reply(first)
+    reply, _ = bot.reply(follow_up, state)
+    assert (
+        reply.decision == "answer" and reply.reason == "in_context" and reply.article.article_id == expected
+    )
+    for unrelated in ("e Giove?", "and Jupiter?"):  # the last answer lends no confidence to anything else
+        assert bot.reply(unrelated, state)[0].decision == "handoff"
+
+
 def test_eval_set_quality_floor_per_language(bot):
     """Regression floor on the KB's own evaluation set (measured figures are in docs/benchmarks.md)."""
     report = by_language(run(load_eval_set(KB / "eval"), bot_asker(bot)))
