@@ -15,7 +15,7 @@ from bot.handoff import BusinessHours, Expectation, expectation
 from bot.messages import message
 from bot.models import new_id
 from bot.offline import Offline, TurnIds
-from bot.policy import CLARIFY, HANDOFF, NEGATIVE_FEEDBACK
+from bot.policy import ANSWER, CLARIFY, HANDOFF, NEGATIVE_FEEDBACK
 from bot.records import SpooledMissed, SpooledTicket, TurnRecord
 from bot.redact import EMAIL, redact
 from bot.store import Conversation, Store, StoreUnavailable, UnknownConversation
@@ -147,7 +147,7 @@ class ChatService:
             handoff = Handoff(ticket.id, f"{reply.text} {wait.text}", wait.eta_minutes)
             ticket_id = ticket.id
         if reply.reason == NEGATIVE_FEEDBACK:  # "non mi è stato utile", typed: as a 👎 on the last answer
-            answer = self._log_unhelpful(session, conversation, None)
+            answer = self._log_unhelpful(session, conversation, None, ANSWER)
             if answer is not None:
                 self.store.feedback_row(session, conversation.id, answer.id, False, redact(text))
         recorded = self.store.record_turn(session, conversation, text, reply, state, (ids.user, ids.bot))
@@ -242,10 +242,13 @@ class ChatService:
                 self.offline.remember(conversation_id, "handoff", state, conversation.channel, ticket.id)
             return Handoff(ticket.id, notice, wait.eta_minutes)
 
-    def _log_unhelpful(self, session, conversation: Conversation, message_id: str | None):
-        """Log the question that bot message `message_id` (default: the last) answered unhelpfully
-        as a missed query, with the article given; returns that bot message, if any."""
-        question, answer = self.store.exchange(session, conversation.id, message_id)
+    def _log_unhelpful(
+        self, session, conversation: Conversation, message_id: str | None, decision: str | None = None
+    ):
+        """Log the question that bot message `message_id` (default: the last, of `decision` if
+        given) answered unhelpfully as a missed query, with the article given; returns that bot
+        message, if any."""
+        question, answer = self.store.exchange(session, conversation.id, message_id, decision)
         if question is not None:
             candidates = []
             if answer is not None and answer.article_id:

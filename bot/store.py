@@ -415,13 +415,15 @@ class Store:
 
     @staticmethod
     def exchange(
-        session: Session, conversation_id: str, message_id: str | None
+        session: Session, conversation_id: str, message_id: str | None, decision: str | None = None
     ) -> tuple[Message | None, Message | None]:
-        """The bot message `message_id` (default: the conversation's last) and the customer
-        message it answered."""
+        """The bot message `message_id` (default: the conversation's last, of `decision` if given)
+        and the customer message it answered."""
         bots = select(Message).where(Message.conversation_id == conversation_id, Message.role == "bot")
         if message_id is not None:
             bots = bots.where(Message.id == message_id)
+        if decision is not None:
+            bots = bots.where(Message.decision == decision)
         answer = session.scalars(bots.order_by(Message.created_at.desc())).first()
         if answer is None:
             return None, None

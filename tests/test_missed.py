@@ -82,7 +82,10 @@ def test_answers_are_not_logged_but_unhelpful_ones_are(admin_client):
 def test_a_typed_complaint_counts_as_negative_feedback_on_the_last_answer(admin_client):
     reply = admin_client.post("/api/v1/chat", json={"text": "Ho dimenticato la password"}).json()
     assert reply["decision"] == "answer"
-    body = {"text": "non mi è stato utile", "conversation_id": reply["conversation_id"]}
+    cid = reply["conversation_id"]
+    thanks = admin_client.post("/api/v1/chat", json={"text": "ok grazie", "conversation_id": cid}).json()
+    assert thanks["decision"] == "smalltalk"  # the complaint below is still about the answer
+    body = {"text": "non mi è stato utile", "conversation_id": cid}
     complaint = admin_client.post("/api/v1/chat", json=body).json()
     assert complaint["decision"] == "handoff" and complaint["handoff"]["ticket_id"]
     assert complaint["handoff"]["message"].startswith("Mi dispiace che la risposta non ti sia stata utile")
