@@ -22,6 +22,7 @@ from bot.cli_common import (
 )
 from bot.dialog import ConversationState, Reply
 from bot.gdpr_cli import app as gdpr_app
+from bot.policy import SMALLTALK
 
 app = typer.Typer(
     help="faqbot: answers customer questions from a Markdown knowledge base.", no_args_is_help=True
@@ -188,6 +189,8 @@ def reply_json(reply: Reply, version: str) -> dict:
 
 def render(reply: Reply) -> str:
     """A reply as a person reads it in a terminal."""
+    if reply.decision == SMALLTALK:  # no search ran: there is no confidence to show
+        return f"[{reply.decision}: {reply.reason}]\n{reply.text}"
     if reply.article is None:
         return f"[{reply.decision}, confidence {reply.confidence:.2f}]\n{reply.text}"
     lines = [f"[{reply.decision}: {reply.article.article_id}, confidence {reply.confidence:.2f}]", reply.text]

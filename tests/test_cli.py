@@ -50,6 +50,12 @@ def test_ask_json_for_unrelated_question_is_a_handoff_without_article(small_kb, 
     assert data["decision"] == "handoff" and data["article_id"] is None
 
 
+def test_ask_answers_small_talk_in_kind(small_kb, fake_embedder):
+    invoke("build")
+    result = invoke("ask", "grazie mille!")
+    assert result.exit_code == 0 and result.output.startswith("[smalltalk: thanks]\nPrego!")
+
+
 def test_ask_json_clarification_lists_suggestions(small_kb, fake_embedder, monkeypatch):
     invoke("build")
     monkeypatch.setenv("FAQBOT_ANSWER_THRESHOLD", "1.0")
