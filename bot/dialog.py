@@ -90,9 +90,7 @@ class Bot:
         if reply is None:
             k = max(10, self.thresholds.max_suggestions)
             result = retriever.search(text, lang=lang, k=k, conversation_lang=state.lang)
-            reply = self._in_context(retriever, text, state, lang, result) or self._decide(
-                retriever, result, state
-            )
+            reply = self._decide(retriever, result, state, text, lang)
         reply = dataclasses.replace(reply, latency_ms=(time.perf_counter() - started) * 1000)
         return reply, self._next_state(state, reply)
 
@@ -116,20 +114,15 @@ class Bot:
         return None
 
     def _in_context(
-        self,
-        retriever: Retriever,
-        text: str,
-        state: ConversationState,
-        lang: str | None,
-        result: SearchResult,
+        self, retriever: Retriever, text: str, state: ConversationState, lang: str | None
     ) -> Reply | None:
         """A short follow-up that needs the last answer to make sense ("quanto costa?" after the
-        article on returns), read after that article's title. Only when the message alone would
-        not be answered, and the two together answer with another article."""
+        article on returns), read after that article's title; called when the message alone would
+        not be answered, it answers only if the two together answer with another article."""
         if state.last_article is None or len(text.split()) > MAX_FOLLOW_UP_WORDS:
             return None
         record = retriever.article(state.last_article)
-        if record is None or decide(result, self.thresholds).kind == ANSWER:
+        if record is None:
             return None
         k = max(10, self.thresholds.max_suggestions)
         joined = retriever.search(f"{record['title']} {text}", lang=lang, k=k, conversation_lang=state.lang)
@@ -140,8 +133,19 @@ class Bot:
             retriever, decision.hit.article_id, decision.confidence, joined.lang, "in_context", joined
         )
 
-    def _decide(self, retriever: Retriever, result: SearchResult, state: ConversationState) -> Reply:
+    def _decide(
+        self,
+        retriever: Retriever,
+        result: SearchResult,
+        state: ConversationState,
+        text: str,
+        lang: str | None,
+    ) -> Reply:
         decision = decide(result, self.thresholds)
+        if decision.kind != ANSWER:
+            in_context = self._in_context(retriever, text, state, lang)
+            if in_context is not None:
+                return in_context
         # A confident close call between two articles is a choice to offer, not a failure to help.
         missed = decision.kind == HANDOFF or decision.reason == "uncertain"
         if missed and state.misses + 1 >= self.misses_before_handoff:
