@@ -223,7 +223,7 @@ class Settings(BaseSettings):
 
     @property
     def inbox_path(self) -> Path:
-        """Where channel events wait until handled (bot.inbox): beside the turns of the spool."""
+        """Where channel events wait until handled (bot.durability.inbox): beside the turns of the spool."""
         return self.spool_path / "inbox"
 
     @property

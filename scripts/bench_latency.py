@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT))
 from benchdoc import write_block  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
-from bot.embed import load_embedder  # noqa: E402
-from bot.evaluate import load_eval_set  # noqa: E402
+from bot.quality.evaluate import load_eval_set  # noqa: E402
+from bot.retrieval.embedder import load_embedder  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
 

@@ -25,11 +25,11 @@ sys.path.insert(0, str(ROOT))
 
 from benchdoc import write_block  # noqa: E402
 
-from bot.bench import load_dataset  # noqa: E402
-from bot.calibrate import pick_thresholds  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.embed import EmbeddingCache, load_embedder  # noqa: E402
-from bot.evaluate import EvalItem, Outcome, at_thresholds, metrics  # noqa: E402
+from bot.quality.bench import load_dataset  # noqa: E402
+from bot.quality.calibrate import pick_thresholds  # noqa: E402
+from bot.quality.evaluate import EvalItem, Outcome, at_thresholds, metrics  # noqa: E402
+from bot.retrieval.embedder import EmbeddingCache, load_embedder  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- bench_quality:start -->", "<!-- bench_quality:end -->"
@@ -54,7 +54,7 @@ def peer_scores(folder: Path) -> dict[str, tuple[list, list, np.ndarray, np.ndar
     import bm25s
     from rapidfuzz import fuzz, process
 
-    from bot.text import normalise
+    from bot.text.normalise import normalise
 
     articles, queries = load_dataset(folder)
     texts = [q for a in articles for q in a.questions]

@@ -17,11 +17,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.bench import run_bench  # noqa: E402
-from bot.compute import tune_threads  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.embed import SentenceTransformerEmbedder, load_embedder  # noqa: E402
-from bot.evaluate import load_eval_set  # noqa: E402
+from bot.quality.bench import run_bench  # noqa: E402
+from bot.quality.evaluate import load_eval_set  # noqa: E402
+from bot.retrieval.compute import tune_threads  # noqa: E402
+from bot.retrieval.embedder import SentenceTransformerEmbedder, load_embedder  # noqa: E402
 
 
 class Int8Embedder(SentenceTransformerEmbedder):

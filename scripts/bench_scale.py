@@ -2,7 +2,7 @@
 """Retrieval as the knowledge base grows (results in docs/benchmarks.md).
 
 1. Dense search alone, 1k to 1M synthetic vectors (one per article), with the FAISS index the
-   product chooses by size (`bot.index.make_faiss`): build time, search p50/p99 for the k the
+   product chooses by size (`bot.index.dense.make_faiss`): build time, search p50/p99 for the k the
    retriever asks for, top-1 agreement with exact search, resident memory in RAM and memory-mapped.
    The vectors are clustered like sentence embeddings (topics plus noise); queries are new points
    near stored ones, never stored vectors themselves.
@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchdoc import write_block  # noqa: E402
 
-from bot.index import exact_top1, make_faiss  # noqa: E402
+from bot.index.dense import exact_top1, make_faiss  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- bench_scale:start -->", "<!-- bench_scale:end -->"
@@ -197,9 +197,9 @@ def synthetic_kb(folder: Path, n: int, rng: np.random.Generator) -> None:
 
 def kb_row(n: int, rng: np.random.Generator) -> dict:
     from bot.config import Settings
-    from bot.embed import load_embedder
-    from bot.language import LanguageDetector
-    from bot.retrieve import Retriever
+    from bot.retrieval.embedder import load_embedder
+    from bot.retrieval.language import LanguageDetector
+    from bot.retrieval.search import Retriever
 
     with tempfile.TemporaryDirectory(prefix="faqbot-scale-") as tmp:
         home = Path(tmp)

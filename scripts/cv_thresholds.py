@@ -16,9 +16,9 @@ import zlib
 from pathlib import Path
 from statistics import mean
 
-from bot.calibrate import MIN_LANGUAGE_QUESTIONS, pick_by_language, pick_thresholds
-from bot.cli_common import load_bot
-from bot.evaluate import Outcome, at_thresholds, bot_asker, load_eval_set, run
+from bot.cli.common import load_bot
+from bot.quality.calibrate import MIN_LANGUAGE_QUESTIONS, pick_by_language, pick_thresholds
+from bot.quality.evaluate import Outcome, at_thresholds, bot_asker, load_eval_set, run
 
 RATES = ("correct", "wrong")
 

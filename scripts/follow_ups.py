@@ -17,9 +17,9 @@ import argparse
 import random
 from pathlib import Path
 
-from bot.cli_common import load_bot
-from bot.dialog import ConversationState
-from bot.evaluate import load_eval_set
+from bot.cli.common import load_bot
+from bot.dialogue.bot import ConversationState
+from bot.quality.evaluate import load_eval_set
 
 # (article just answered, follow-up, article expected), written for this check.
 FOLLOW_UPS = [

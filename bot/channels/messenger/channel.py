@@ -12,10 +12,10 @@ from bot.channels.messenger.graph import GraphClient
 from bot.channels.messenger.handler import CHANNEL, Handler
 from bot.channels.messenger.handover import Handover
 from bot.config import Settings
-from bot.conversations import ChatService, Turn
-from bot.outbound import Outbound
-from bot.spool import Spool
-from bot.threads import Threads
+from bot.durability.spool import Spool
+from bot.service.chat import ChatService, Turn
+from bot.service.outbound import Outbound
+from bot.storage.channel_threads import Threads
 
 log = logging.getLogger("faqbot.messenger")
 

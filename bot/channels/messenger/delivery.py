@@ -1,6 +1,6 @@
 """Deliveries made durable: a delivery's events are kept in the inbox (fsync'd) before Meta gets
 its 200, handled at once by the workers, and handled again by the inbox's replay when a worker
-could not finish (the database out of reach) or the process died first (see bot.inbox).
+could not finish (the database out of reach) or the process died first (see bot.durability.inbox).
 
 Without an inbox (FAQBOT_SPOOL=false) events live only in memory between the 200 and their
 handling, as before."""
@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 from bot.channels.messenger.events import Event, from_record, to_record
 from bot.channels.messenger.worker import Dispatcher
-from bot.inbox import Inbox
-from bot.spool import Spool
-from bot.store import StoreUnavailable
+from bot.durability.inbox import Inbox
+from bot.durability.spool import Spool
+from bot.storage.store import StoreUnavailable
 
 log = logging.getLogger("faqbot.messenger")
 

@@ -10,8 +10,8 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from bot.fields import storable_text
-from bot.inbox import VERSION, event_record
+from bot.durability.inbox import VERSION, event_record
+from bot.storage.fields import storable_text
 
 log = logging.getLogger("faqbot.messenger")
 CHANNEL = "messenger"

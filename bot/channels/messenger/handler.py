@@ -15,11 +15,11 @@ from bot.channels.messenger import outgoing, payloads
 from bot.channels.messenger.events import CHANNEL, Attachment, Event, Postback, Text, ThreadControl
 from bot.channels.messenger.graph import GraphClient, GraphError
 from bot.channels.messenger.handover import Handover
-from bot.conversations import ChatService, Turn
-from bot.escalation import asks_for_person
-from bot.messages import message
-from bot.store import UnknownConversation
-from bot.threads import BOT, INBOX, Thread, Threads
+from bot.dialogue.escalation import asks_for_person
+from bot.dialogue.messages import message
+from bot.service.chat import ChatService, Turn
+from bot.storage.channel_threads import BOT, INBOX, Thread, Threads
+from bot.storage.store import UnknownConversation
 
 EVENTS_KEPT = dt.timedelta(days=7)  # Meta stops redelivering a webhook long before this
 log = logging.getLogger("faqbot.messenger")

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from bot.channels.messenger.events import ThreadControl
 from bot.channels.messenger.graph import GraphClient, GraphError
 from bot.channels.messenger.outgoing import text_messages
-from bot.curation import return_to_bot
-from bot.outbound import Delivery
-from bot.redact import redact
-from bot.threads import BOT, INBOX, OTHER, Thread, Threads
+from bot.service.curation import return_to_bot
+from bot.service.outbound import Delivery
+from bot.storage.channel_threads import BOT, INBOX, OTHER, Thread, Threads
+from bot.text.redact import redact
 
 log = logging.getLogger("faqbot.messenger")
 

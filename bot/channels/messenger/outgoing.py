@@ -7,11 +7,11 @@ import re
 from html.parser import HTMLParser
 
 from bot.channels.messenger import payloads
-from bot.conversations import Turn
-from bot.dialog import Reply
-from bot.messages import message
-from bot.policy import ANSWER
-from bot.text import markdown_html
+from bot.dialogue.bot import Reply
+from bot.dialogue.messages import message
+from bot.dialogue.policy import ANSWER
+from bot.service.chat import Turn
+from bot.text.markdown import markdown_html
 
 MAX_TEXT = 2000  # characters in one message
 MAX_QUICK_REPLIES = 13

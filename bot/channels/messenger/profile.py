@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.channels.messenger import payloads
-from bot.messages import message
+from bot.dialogue.messages import message
 
 LOCALES = {"it": ("it_IT",), "en": ("en_US", "en_GB")}  # Facebook locales per language
 # What the webhook must receive: messages and quick replies, button clicks, thread control, and

@@ -1,5 +1,5 @@
 """The Messenger webhook: the subscription handshake, and deliveries checked against their
-signature, kept durably (bot.inbox), acknowledged, and handled in the background."""
+signature, kept durably (bot.durability.inbox), acknowledged, and handled in the background."""
 
 from __future__ import annotations
 

@@ -1,0 +1,114 @@
+"""`faqbot gdpr export|erase`: answer a customer's access or erasure request from the terminal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.config import Settings
+
+app = typer.Typer(
+    help="Data-protection requests: export or erase a customer's conversations.", no_args_is_help=True
+)
+
+ConversationOption = Annotated[
+    list[str] | None,
+    typer.Option("--conversation", help="A conversation id (c_…); repeat for several."),
+]
+MessengerOption = Annotated[
+    str | None, typer.Option("--messenger-user", help="A Messenger user's page-scoped id (PSID).")
+]
+
+
+def _open():
+    from bot.storage.store import Store  # imported when used: `faqbot --help` stays quick
+
+    settings = Settings()
+    return Store.for_settings(settings.database_url, settings.var_path).open()
+
+
+def _spools() -> list[Path]:
+    """This machine's spool directories: turns, and channel events (see `faqbot spool`)."""
+    settings = Settings()
+    return [settings.spool_path, settings.inbox_path]
+
+
+def _subject(store, conversation: list[str] | None, messenger_user: str | None) -> list[str]:
+    """The conversation ids the request is about; exactly one way of naming the customer."""
+    from bot.service.gdpr import MessengerLookupUnavailable, messenger_conversations
+
+    if bool(conversation) == bool(messenger_user):
+        typer.echo("give either --conversation ID (repeatable) or --messenger-user PSID", err=True)
+        raise typer.Exit(2)
+    if conversation:
+        return conversation
+    try:
+        return messenger_conversations(store, messenger_user or "")
+    except MessengerLookupUnavailable as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+
+
+@app.command("export")
+def export_command(
+    conversation: ConversationOption = None,
+    messenger_user: MessengerOption = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the JSON here instead of stdout.")] = None,
+) -> None:
+    """Everything stored about the customer's conversations, as one JSON object: messages,
+    feedback, hand-off tickets and missed questions; and, under "spooled", what this machine's
+    spool still holds for the database (turns and Messenger events taken during an outage)."""
+    from bot.service.gdpr import export, export_spooled
+
+    store = _open()
+    try:
+        ids = _subject(store, conversation, messenger_user)
+        data = {"request": {"conversation_ids": ids, "messenger_user": messenger_user}, **export(store, ids)}
+    finally:
+        store.close()
+    users = [messenger_user] if messenger_user else []
+    data["spooled"] = export_spooled(_spools(), ids, users)
+    if data["spooled"]:
+        typer.echo(
+            f"{len(data['spooled'])} records are still in this machine's spool, not yet in the database: "
+            'they are under "spooled"; other machines\' spools are not searched',
+            err=True,
+        )
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    if out is None:
+        typer.echo(text)
+        return
+    out.write_text(text + "\n", encoding="utf-8")
+    typer.echo(f"{len(data['conversations'])} conversations written to {out}", err=True)
+
+
+@app.command("erase")
+def erase_command(
+    conversation: ConversationOption = None,
+    messenger_user: MessengerOption = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete the customer's conversations with their messages, feedback, tickets and missed
+    questions, in one transaction, and their records waiting in this machine's spool; prints how
+    many of each went, as JSON."""
+    from bot.service.gdpr import erase_everywhere
+
+    store = _open()
+    try:
+        ids = _subject(store, conversation, messenger_user)
+        if not yes:
+            typer.confirm(f"Erase {len(ids)} conversation(s) and everything attached?", abort=True)
+        users = [messenger_user] if messenger_user else []
+        counts = erase_everywhere(store, _spools(), ids, users)
+    finally:
+        store.close()
+    if counts["spooled_held"]:
+        typer.echo(
+            f"{counts['spooled_held']} spooled records are in files of running servers: they will "
+            "never be replayed, and go at those servers' next replay",
+            err=True,
+        )
+    typer.echo(json.dumps(counts))

@@ -1,0 +1,1 @@
+"""The Bot: one customer turn in, one reply out (policy, intents, messages, business hours)."""

@@ -1,0 +1,1 @@
+"""Index versions on disk: artefacts, atomic publication, build, nightly rebuild, hot reload."""

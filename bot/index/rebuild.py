@@ -1,0 +1,187 @@
+"""The nightly rebuild: build a candidate version, evaluate it, gate it against the live one, swap.
+
+Nothing reaches `index/current` unless the candidate is at least as good as what is served (within
+a margin) and every article still answers its own first question; `force` overrides, on record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.compose import thresholds
+from bot.config import Settings
+from bot.dialogue.bot import Bot
+from bot.index.artefacts import Manifest, write_manifest
+from bot.index.build import build_index
+from bot.index.versions import IndexWriter, current_version, resolve
+from bot.kb.articles import load_kb
+from bot.quality.evaluate import bot_asker, by_language, load_eval_set, run
+from bot.retrieval.embedder import Embedder
+from bot.retrieval.language import LanguageDetector
+from bot.retrieval.search import Retriever
+
+# Metrics the gate watches: a drop larger than the margin in any language refuses the swap.
+GATED = ("top1", "handoff_precision")
+
+
+@dataclass
+class RebuildReport:
+    """What one rebuild did, written as JSON to index/reports/."""
+
+    started_at: str
+    status: str = "running"  # published | refused | failed
+    candidate: str | None = None
+    live_before: str | None = None
+    live_after: str | None = None
+    forced: bool = False
+    regressions: list[str] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    live_metrics: dict[str, Any] = field(default_factory=dict)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2)
+
+
+def evaluate_version(folder: Path, settings: Settings, embedder: Embedder) -> dict[str, Any]:
+    """Quality of one version: eval-set metrics per language, and which articles fail to answer
+    their own first question."""
+    retriever = Retriever(
+        folder, embedder, LanguageDetector(settings.languages, settings.default_lang)
+    ).load()
+    bot = Bot(retriever, thresholds(settings), settings.misses_before_handoff)
+    items = load_eval_set(settings.kb_path / "eval")
+    report: dict[str, Any] = {
+        "eval_set": eval_fingerprint(settings.kb_path / "eval"),
+        "languages": by_language(run(items, bot_asker(bot))) if items else {},
+    }
+    lost = []
+    for article in load_kb(settings.kb_path).published:
+        hits = retriever.search(article.questions[0], k=1).hits
+        if not hits or hits[0].article_id != article.id:
+            lost.append(article.id)
+    report["own_question_failures"] = lost
+    return report
+
+
+def regressions(new: dict[str, Any], live: dict[str, Any], margin: float) -> list[str]:
+    """Human-readable reasons to refuse `new` compared with `live` (empty: it may go live)."""
+    found = [
+        f"article {article_id!r} no longer answers its own first question"
+        for article_id in new.get("own_question_failures", [])
+    ]
+    for lang, old in live.get("languages", {}).items():
+        current = new.get("languages", {}).get(lang)
+        if current is None:
+            continue
+        for metric in GATED:
+            drop = old.get(metric, 0.0) - current.get(metric, 0.0)
+            if drop > margin:
+                found.append(
+                    f"{lang} {metric} fell from {old[metric]:.3f} to {current[metric]:.3f} "
+                    f"(more than the {margin:.3f} margin)"
+                )
+    return found
+
+
+def rebuild(
+    settings: Settings,
+    embedder: Embedder,
+    force: bool = False,
+    margin: float = 0.02,
+    log: Callable[[str], None] = lambda line: None,
+    retune: bool = False,
+) -> RebuildReport:
+    """Validate, build a candidate, evaluate, gate, publish. Always writes a report; a failure or
+    a refusal leaves the live index as it was."""
+    root = settings.index_path
+    report = RebuildReport(started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    report.live_before = current_version(root)
+    try:
+        _run(report, settings, embedder, force, margin, log, retune)
+    except Exception as exc:  # every failure is reported, then re-raised for the exit code
+        report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
+        log(f"failed: {report.error}")
+        raise
+    finally:
+        report.live_after = current_version(root)
+        _write_report(root, report)
+    return report
+
+
+def _run(
+    report: RebuildReport,
+    settings: Settings,
+    embedder: Embedder,
+    force: bool,
+    margin: float,
+    log: Callable[[str], None],
+    retune: bool = False,
+) -> None:
+    def step(name: str, action: Callable[[], Any]) -> Any:
+        started = time.perf_counter()
+        log(f"{name}…")
+        result = action()
+        seconds = round(time.perf_counter() - started, 2)
+        report.steps.append({"step": name, "seconds": seconds})
+        log(f"{name} done in {seconds}s")
+        return result
+
+    built = step("build", lambda: build_index(settings, embedder, publish=False, retune=retune))
+    report.candidate = built.version
+    report.metrics = step("evaluate", lambda: evaluate_version(built.folder, settings, embedder))
+    write_manifest(built.folder, dataclasses.replace(built.manifest, metrics=report.metrics))
+    if report.live_before is not None:
+        report.live_metrics = step("evaluate live", lambda: _live_metrics(settings, embedder))
+    report.regressions = regressions(report.metrics, report.live_metrics, margin)
+    writer = IndexWriter(settings.index_path, keep=settings.keep_versions, log=log)
+    if report.regressions and not force:
+        report.status = "refused"
+        for reason in report.regressions:
+            log(f"quality gate: {reason}")
+        log(f"refused {built.version}; still serving {report.live_before}")
+        return
+    if report.regressions:
+        report.forced = True
+        log(f"quality gate overridden with --force despite {len(report.regressions)} regression(s)")
+    step("publish", lambda: writer.publish(built.version))
+    writer.prune()
+    report.status = "published"
+
+
+def _live_metrics(settings: Settings, embedder: Embedder) -> dict[str, Any]:
+    """The live version's metrics from its manifest, measured now if they are missing or were
+    measured on another evaluation set."""
+    folder = resolve(settings.index_path)
+    stored = Manifest.from_file(folder / "manifest.json").metrics
+    if stored and stored.get("eval_set") == eval_fingerprint(settings.kb_path / "eval"):
+        return stored
+    return evaluate_version(folder, settings, embedder)  # none recorded, or the eval set changed
+
+
+def eval_fingerprint(folder: Path) -> str:
+    """A hash of the evaluation set, so metrics are only compared when measured on the same one."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.y*ml")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _write_report(root: Path, report: RebuildReport) -> Path:
+    folder = root / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = report.started_at.replace(":", "").replace("-", "")
+    path = folder / f"rebuild-{stamp}-{report.candidate or 'none'}.json"
+    path.write_text(report.to_json(), encoding="utf-8")
+    report_path = folder / "latest.json"
+    report_path.write_text(report.to_json(), encoding="utf-8")
+    return path

@@ -1,0 +1,1 @@
+"""The knowledge base: articles loaded, validated and written back."""

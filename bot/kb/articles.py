@@ -1,0 +1,340 @@
+"""Load and validate knowledge-base articles: Markdown files with YAML front matter."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+import yaml
+
+from bot.kb.near_duplicates import similar_pairs
+from bot.text.markdown import markdown_to_text
+from bot.text.normalise import normalise
+
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+LANGUAGES = ("it", "en")
+STATUSES = ("draft", "published")
+REQUIRED = ("id", "lang", "title", "questions")
+OPTIONAL = ("tags", "translation_of", "status", "handoff", "follow_ups", "updated")
+
+
+@dataclass(frozen=True)
+class Article:
+    """One knowledge-base article, as validated from its file."""
+
+    id: str
+    lang: str
+    title: str
+    questions: tuple[str, ...]
+    body: str
+    path: Path
+    tags: tuple[str, ...] = ()
+    translation_of: str | None = None
+    status: str = "published"
+    handoff: bool = False
+    follow_ups: tuple[str, ...] = ()
+    updated: dt.date | None = None
+
+    @property
+    def published(self) -> bool:
+        return self.status == "published"
+
+    @property
+    def summary(self) -> str:
+        """The first paragraph as plain text: what a channel without rich text shows."""
+        return self._paragraphs[0] if self._paragraphs else ""
+
+    def paragraphs(self) -> list[str]:
+        """The answer body as plain-text paragraphs (Markdown removed)."""
+        return list(self._paragraphs)
+
+    @cached_property
+    def _paragraphs(self) -> tuple[str, ...]:
+        blocks = re.split(r"\n\s*\n", self.body.strip())
+        texts = (markdown_to_text(block) for block in blocks)
+        return tuple(text for text in texts if text)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A validation finding that names the file and the field."""
+
+    path: Path
+    field: str
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.path}: {self.field}" if self.field else str(self.path)
+        return f"{self.severity}: {where}: {self.message}"
+
+
+@dataclass
+class KnowledgeBase:
+    """All articles found under a folder, with the problems found while loading them."""
+
+    root: Path
+    articles: list[Article] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def published(self) -> list[Article]:
+        return [a for a in self.articles if a.published]
+
+    def by_id(self) -> dict[str, Article]:
+        return {a.id: a for a in self.articles}
+
+
+class InvalidKnowledgeBase(Exception):
+    """Raised when a knowledge base has errors; the message lists every one of them."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        lines = "\n".join(str(p) for p in problems)
+        super().__init__(f"{len(problems)} error(s) in the knowledge base:\n{lines}")
+
+
+def article_files(root: Path) -> list[Path]:
+    """Article files under `root`: every `*.md` except README files, in a stable order."""
+    return sorted(p for p in root.rglob("*.md") if p.name.lower() != "readme.md")
+
+
+def load_kb(root: Path, cache: Path | None = None) -> KnowledgeBase:
+    """Load and validate every article under `root`; problems are collected, never raised. With
+    `cache`, the near-duplicate check only compares the questions that are new since last time."""
+    kb = KnowledgeBase(root=root)
+    if not root.is_dir():
+        kb.problems.append(Problem(root, "", "knowledge-base folder not found"))
+        return kb
+    for path in article_files(root):
+        article = parse_article(path, kb.problems)
+        if article is not None:
+            kb.articles.append(article)
+    kb.problems.extend(check_collection(kb.articles, cache))
+    return kb
+
+
+def load_valid_kb(root: Path, cache: Path | None = None) -> KnowledgeBase:
+    """Load a knowledge base and raise InvalidKnowledgeBase if it has any error."""
+    kb = load_kb(root, cache)
+    if kb.errors:
+        raise InvalidKnowledgeBase(kb.errors)
+    return kb
+
+
+def parse_article(path: Path, problems: list[Problem]) -> Article | None:
+    """Parse one file; append its problems and return None when it cannot be used."""
+    try:
+        post = frontmatter.loads(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, ValueError) as exc:
+        problems.append(Problem(path, "front matter", f"broken YAML: {_first_line(exc)}"))
+        return None
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(path, "", f"not UTF-8 text: {exc.reason}"))
+        return None
+    meta, before = dict(post.metadata), len(problems)
+    if not meta:
+        problems.append(Problem(path, "front matter", "missing (start the file with --- YAML ---)"))
+        return None
+    for name in sorted(set(meta) - set(REQUIRED) - set(OPTIONAL)):
+        problems.append(Problem(path, name, "unknown field"))
+    for name in REQUIRED:
+        if meta.get(name) in (None, "", []):
+            problems.append(Problem(path, name, "required field is missing or empty"))
+    checker = _FieldChecker(path, meta, problems)
+    values = checker.check_all()
+    if not post.content.strip():
+        problems.append(Problem(path, "body", "the answer body is empty"))
+    if len(problems) > before:
+        return None
+    return Article(body=post.content.strip(), path=path, **values)
+
+
+class _FieldChecker:
+    """Type and format checks of one article's front matter."""
+
+    def __init__(self, path: Path, meta: dict[str, Any], problems: list[Problem]) -> None:
+        self.path, self.meta, self.problems = path, meta, problems
+
+    def fail(self, name: str, message: str) -> None:
+        self.problems.append(Problem(self.path, name, message))
+
+    def check_all(self) -> dict[str, Any]:
+        meta = self.meta
+        values: dict[str, Any] = {
+            "id": self.identifier("id", meta.get("id")),
+            "lang": self.choice("lang", meta.get("lang"), LANGUAGES),
+            "title": self.text("title", meta.get("title")),
+            "questions": self.text_list("questions", meta.get("questions"), require_one=True),
+            "tags": self.text_list("tags", meta.get("tags", [])),
+            "status": self.choice("status", meta.get("status", "published"), STATUSES),
+            "handoff": self.boolean("handoff", meta.get("handoff", False)),
+            "updated": self.date("updated", meta.get("updated")),
+        }
+        translation = meta.get("translation_of")
+        values["translation_of"] = (
+            None if translation is None else self.identifier("translation_of", translation)
+        )
+        follow_ups = self.text_list("follow_ups", meta.get("follow_ups", []))
+        values["follow_ups"] = tuple(
+            self.identifier(f"follow_ups[{i}]", v) or "" for i, v in enumerate(follow_ups)
+        )
+        self.matches_path(values)
+        return values
+
+    def text(self, name: str, value: Any) -> str:
+        if value is not None and not isinstance(value, str):
+            self.fail(name, f"expected text, got {type(value).__name__} {value!r}")
+            return ""
+        return (value or "").strip()
+
+    def identifier(self, name: str, value: Any) -> str:
+        text = self.text(name, value)
+        if text and not ID_PATTERN.match(text):
+            self.fail(name, f"{text!r} is not a valid id (lowercase letters, digits and dashes)")
+        return text
+
+    def choice(self, name: str, value: Any, allowed: Iterable[str]) -> str:
+        text = self.text(name, value)
+        if text and text not in allowed:
+            self.fail(name, f"{text!r} is not one of {', '.join(allowed)}")
+        return text
+
+    def boolean(self, name: str, value: Any) -> bool:
+        if not isinstance(value, bool):
+            self.fail(name, f"expected true or false, got {value!r}")
+            return False
+        return value
+
+    def date(self, name: str, value: Any) -> dt.date | None:
+        if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+            return value
+        self.fail(name, f"expected a date like 2026-11-20, got {value!r}")
+        return None
+
+    def text_list(self, name: str, value: Any, require_one: bool = False) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.fail(name, f"expected a list, got {type(value).__name__} {value!r}")
+            return ()
+        items = []
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or not item.strip():
+                self.fail(f"{name}[{i}]", f"expected non-empty text, got {item!r}")
+            else:
+                items.append(item.strip())
+        if require_one and not items and value:
+            self.fail(name, "needs at least one question")
+        return tuple(items)
+
+    def matches_path(self, values: dict[str, Any]) -> None:
+        if values["id"] and values["id"] != self.path.stem:
+            self.fail("id", f"{values['id']!r} does not match the file name {self.path.name!r}")
+        folder = self.path.parent.name
+        if values["lang"] and folder in LANGUAGES and folder != values["lang"]:
+            self.fail("lang", f"{values['lang']!r} but the file is in the {folder!r} folder")
+
+
+def check_collection(articles: list[Article], cache: Path | None = None) -> list[Problem]:
+    """Cross-article checks: duplicate ids, shared questions, dangling links, near-duplicates
+    (remembered in `cache` between runs, see bot.kb.near_duplicates)."""
+    problems: list[Problem] = []
+    first_by_id: dict[str, Article] = {}
+    for article in articles:
+        if article.id in first_by_id:
+            other = first_by_id[article.id].path
+            problems.append(Problem(article.path, "id", f"duplicate id {article.id!r} (also in {other})"))
+        else:
+            first_by_id[article.id] = article
+    problems.extend(_check_links(articles, first_by_id))
+    problems.extend(_check_questions(articles, cache))
+    return problems
+
+
+def _check_links(articles: list[Article], by_id: dict[str, Article]) -> list[Problem]:
+    problems = []
+    for article in articles:
+        if article.translation_of and article.translation_of not in by_id:
+            problems.append(
+                Problem(article.path, "translation_of", f"unknown article {article.translation_of!r}")
+            )
+        for i, target in enumerate(article.follow_ups):
+            if target not in by_id:
+                problems.append(Problem(article.path, f"follow_ups[{i}]", f"unknown article {target!r}"))
+            elif target == article.id:
+                problems.append(Problem(article.path, f"follow_ups[{i}]", "an article cannot follow itself"))
+    return problems
+
+
+def _check_questions(articles: list[Article], cache: Path | None) -> list[Problem]:
+    problems: list[Problem] = []
+    owner: dict[str, tuple[Article, int]] = {}
+    for article in articles:
+        for i, question in enumerate(article.questions):
+            key = normalise(question)
+            if key not in owner:
+                owner[key] = (article, i)
+                continue
+            other, j = owner[key]
+            where = f"{other.path} questions[{j}]"
+            if other.id == article.id:
+                problems.append(
+                    Problem(article.path, f"questions[{i}]", f"repeats questions[{j}]", "warning")
+                )
+            elif not _same_answer(article, other):
+                problems.append(
+                    Problem(article.path, f"questions[{i}]", f"{question!r} is identical to {where}")
+                )
+    problems.extend(_near_duplicates(owner, cache))
+    return problems
+
+
+def _same_answer(a: Article, b: Article) -> bool:
+    """Language versions of one article may share a question (borrowed terms like "fattura")."""
+    return (
+        a.translation_of == b.id
+        or b.translation_of == a.id
+        or (a.translation_of is not None and a.translation_of == b.translation_of)
+    )
+
+
+def _near_duplicates(owner: dict[str, tuple[Article, int]], cache: Path | None) -> list[Problem]:
+    """Warn about very similar questions in two different articles of the same language."""
+    by_lang: dict[str, list[str]] = {}
+    for key, (article, _) in owner.items():
+        by_lang.setdefault(article.lang, []).append(key)
+    pairs = similar_pairs(by_lang, cache)
+    problems = []
+    for lang in by_lang:
+        for a, b in pairs[lang]:
+            (art_a, i), (art_b, j) = owner[a], owner[b]
+            if art_a.id != art_b.id and not _same_answer(art_a, art_b):
+                problems.append(
+                    Problem(
+                        art_b.path,
+                        f"questions[{j}]",
+                        f"very similar to {art_a.path} questions[{i}] ({art_a.questions[i]!r}): "
+                        "customers may get the wrong article",
+                        "warning",
+                    )
+                )
+    return problems
+
+
+def _first_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())

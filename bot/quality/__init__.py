@@ -1,0 +1,1 @@
+"""Evaluation sets, metrics, threshold calibration and public benchmarks."""

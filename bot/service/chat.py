@@ -1,0 +1,276 @@
+"""One customer turn end to end: load the conversation from the store, ask the Bot, record it.
+
+When the database is out of reach, the turn is answered all the same and recorded in the spool
+(see bot.durability.offline): the customer gets a reply, and the turn reaches the store when it is back."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.dialogue.bot import Bot, ConversationState, Reply
+from bot.dialogue.business_hours import BusinessHours, Expectation, expectation
+from bot.dialogue.messages import message
+from bot.dialogue.policy import ANSWER, CLARIFY, HANDOFF, NEGATIVE_FEEDBACK
+from bot.durability.offline import Offline, TurnIds
+from bot.durability.records import SpooledMissed, SpooledTicket, TurnRecord
+from bot.storage.schema import new_id
+from bot.storage.store import Conversation, Store, StoreUnavailable, UnknownConversation
+from bot.text.redact import EMAIL, redact
+
+
+@dataclass(frozen=True)
+class Handoff:
+    ticket_id: str
+    message: str
+    eta_minutes: int
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The result of one turn, as every channel needs it."""
+
+    conversation_id: str
+    message_id: str
+    reply: Reply
+    handoff: Handoff | None
+
+
+class ChatService:
+    """Conversations that survive restarts and span processes: all state goes through the store.
+
+    With `offline` (a spool), turns are answered and spooled while the database is out of reach."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        store: Store,
+        minutes_per_ticket: int = 5,
+        hours: BusinessHours | None = None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        offline: Offline | None = None,
+    ) -> None:
+        if minutes_per_ticket < 1:
+            raise ValueError(f"minutes_per_ticket must be >= 1, got {minutes_per_ticket}")
+        self.bot = bot
+        self.store = store
+        self.minutes_per_ticket = minutes_per_ticket
+        self.hours = hours or BusinessHours.always()
+        self.clock = clock
+        self.offline = offline
+
+    def handle(self, text: str, conversation_id: str | None, lang: str | None, channel: str) -> Turn:
+        """Answer `text` in a conversation (a new one when `conversation_id` is None).
+
+        When this returns, the turn is committed to the store, or (database out of reach, spool
+        configured) fsync'd to the spool; otherwise it raises StoreUnavailable or SpoolUnavailable."""
+        if self.offline is not None and self.offline.bypass(conversation_id):
+            return self._offline_turn(text, conversation_id, lang, channel, TurnIds.new(offline=True))
+        ids = TurnIds.new()
+        try:
+            turn = self._online_turn(text, conversation_id, lang, channel, ids)
+        except StoreUnavailable as exc:
+            if self.offline is None:
+                raise
+            self.offline.went_down()
+            # In doubt (the COMMIT was sent), the same ids: if it went through, the replay skips it.
+            ids = ids if exc.in_doubt else ids.offline()
+            return self._offline_turn(text, conversation_id, lang, channel, ids)
+        except UnknownConversation:
+            if self.offline is None or not self.offline.born_offline(conversation_id):
+                raise
+            # Started in a spool that is not replayed yet: this turn waits in a spool too.
+            return self._offline_turn(text, conversation_id, lang, channel, ids)
+        if self.offline is not None:
+            self.offline.went_up()
+        return turn
+
+    def _online_turn(
+        self, text: str, conversation_id: str | None, lang: str | None, channel: str, ids: TurnIds
+    ) -> Turn:
+        """The bot thinks outside any transaction: the conversation is read in one short transaction,
+        the reply computed, and the turn written in a second one that locks the conversation. If
+        another turn changed the conversation in between, the reply is recomputed under the lock,
+        so no update is lost and the store is never held while the model runs."""
+        seen = None if conversation_id is None else self.store.snapshot(conversation_id)
+        if seen is not None and self.offline is not None:
+            self.offline.remember(conversation_id, seen.status, seen.state, channel, None)
+        if seen is not None and seen.status == "handoff":
+            with self.store.session() as session:
+                return self._turn_locked(session, text, conversation_id, lang, channel, ids)
+        reply, state = self.bot.reply(text, seen.state if seen else None, lang=lang)
+
+        def write(session) -> Turn | None:
+            conversation = self.store.conversation_for_update(
+                session, conversation_id, channel, lang, ids.conversation
+            )
+            if seen is not None and (conversation.updated_at, conversation.status) != (
+                seen.updated_at,
+                seen.status,
+            ):
+                return None  # another turn landed meanwhile: this one is answered again, under lock
+            return self._record(session, conversation, text, reply, state, channel, ids)
+
+        turn = self.store.write(write)  # committed together with the turns of other requests
+        if turn is not None:
+            return turn
+        with self.store.session() as session:
+            return self._turn_locked(session, text, conversation_id, lang, channel, ids)
+
+    def _turn_locked(
+        self,
+        session,
+        text: str,
+        conversation_id: str | None,
+        lang: str | None,
+        channel: str,
+        ids: TurnIds,
+        conversation: Conversation | None = None,
+    ) -> Turn:
+        """The whole turn inside one transaction: hand-offs, and turns that lost a race."""
+        if conversation is None:
+            conversation = self.store.conversation_for_update(session, conversation_id, channel, lang)
+        if conversation.status == "handoff":
+            return self._agent_holds(session, conversation, text, lang, ids)
+        reply, state = self.bot.reply(text, self.store.state_of(conversation), lang=lang)
+        return self._record(session, conversation, text, reply, state, channel, ids)
+
+    def _record(
+        self, session, conversation: Conversation, text: str, reply: Reply, state, channel: str, ids: TurnIds
+    ) -> Turn:
+        handoff = ticket_id = None
+        if reply.decision == HANDOFF:
+            ticket, ahead = self.store.open_ticket(session, conversation, reply.reason)
+            wait = self._wait(reply.lang, channel, ahead)
+            handoff = Handoff(ticket.id, f"{reply.text} {wait.text}", wait.eta_minutes)
+            ticket_id = ticket.id
+        if reply.reason == NEGATIVE_FEEDBACK:  # "non mi è stato utile", typed: as a 👎 on the last answer
+            answer = self._log_unhelpful(session, conversation, None, ANSWER)
+            if answer is not None:
+                self.store.feedback_row(session, conversation.id, answer.id, False, redact(text))
+        recorded = self.store.record_turn(session, conversation, text, reply, state, (ids.user, ids.bot))
+        if reply.decision in (CLARIFY, HANDOFF) and reply.reason != NEGATIVE_FEEDBACK:
+            self.store.add_missed(
+                session, redact(text), reply.lang, channel, reply.decision, reply.confidence,
+                _candidates(reply), conversation.id,
+            )  # fmt: skip
+        if self.offline is not None:
+            self.offline.remember(conversation.id, conversation.status, state, channel, ticket_id)
+        return Turn(conversation.id, recorded.id, reply, handoff)
+
+    def _agent_holds(
+        self, session, conversation: Conversation, text: str, lang: str | None, ids: TurnIds
+    ) -> Turn:
+        """While an agent holds the conversation the bot stays silent: the message waits for them."""
+        reply_lang = lang or conversation.lang or self.bot.retriever.detector.default
+        ticket, ahead = self.store.open_ticket(session, conversation, "agent_holds")
+        address = EMAIL.search(text)
+        if address and not ticket.contact:
+            ticket.contact = address.group()  # asked for outside business hours
+        wait = self._wait(reply_lang, conversation.channel, ahead, ticket.contact)
+        reply = Reply(HANDOFF, reply_lang, 0.0, "", "agent_holds")
+        state = self.store.state_of(conversation)
+        recorded = self.store.record_turn(session, conversation, text, reply, state, (ids.user, ids.bot))
+        if self.offline is not None:
+            self.offline.remember(conversation.id, "handoff", state, conversation.channel, ticket.id)
+        return Turn(conversation.id, recorded.id, reply, Handoff(ticket.id, wait.text, wait.eta_minutes))
+
+    def _offline_turn(
+        self, text: str, conversation_id: str | None, lang: str | None, channel: str, ids: TurnIds
+    ) -> Turn:
+        """The turn without the database: from what this process remembers of the conversation
+        (see bot.durability.offline), written to the spool. The queue ahead of a hand-off is unknown: the
+        wait given is for an empty queue."""
+        known = self.offline.recall(conversation_id)
+        cid = conversation_id or ids.conversation
+        ticket = handoff = missed = None
+        if known is not None and known.status == "handoff":
+            state = known.state
+            reply = Reply(
+                HANDOFF, lang or state.lang or self.bot.retriever.detector.default, 0.0, "", "agent_holds"
+            )
+            address = EMAIL.search(text)
+            ticket = SpooledTicket(known.ticket_id or new_id("t"), "agent_holds", address and address.group())
+            wait = self._wait(reply.lang, known.channel, 0, ticket.contact)
+            handoff = Handoff(ticket.id, wait.text, wait.eta_minutes)
+        else:
+            reply, state = self.bot.reply(text, known.state if known else None, lang=lang)
+            if reply.decision == HANDOFF:
+                ticket = SpooledTicket(new_id("t"), reply.reason)
+                wait = self._wait(reply.lang, channel, 0)
+                handoff = Handoff(ticket.id, f"{reply.text} {wait.text}", wait.eta_minutes)
+            if reply.decision in (CLARIFY, HANDOFF):
+                missed = SpooledMissed(
+                    redact(text), reply.lang, channel, reply.decision, reply.confidence, _candidates(reply)
+                )
+        record = TurnRecord(
+            conversation_id=cid, channel=known.channel if known else channel, at=self.clock(),
+            user_id=ids.user, text=text, bot_id=ids.bot, decision=reply.decision, reason=reply.reason,
+            reply_text=reply.text, lang=reply.lang,
+            article_id=reply.article.article_id if reply.article else None,
+            confidence=reply.confidence, latency_ms=reply.latency_ms, state=_json_state(state),
+            ticket=ticket, missed=missed,
+        )  # fmt: skip
+        self.offline.keep(record, "handoff" if ticket else "bot", state)
+        return Turn(cid, ids.bot, reply, handoff)
+
+    def _wait(self, lang: str, channel: str, ahead: int, contact: str | None = None) -> Expectation:
+        return expectation(self.hours, self.clock(), lang, channel, ahead, self.minutes_per_ticket, contact)
+
+    def feedback(
+        self, conversation_id: str, message_id: str | None, helpful: bool, comment: str | None
+    ) -> Handoff | None:
+        """Record feedback. An unhelpful answer goes to the missed-query log and brings in a person:
+        the hand-off (ticket and honest wait) is returned so the channel can tell the customer."""
+        self.store.add_feedback(conversation_id, message_id, helpful, comment)
+        if helpful:
+            return None
+        with self.store.session() as session:
+            conversation = self.store.conversation_for_update(session, conversation_id, "web", None)
+            self._log_unhelpful(session, conversation, message_id)
+            if conversation.status == "handoff":
+                return None  # a person already has it
+            lang = conversation.lang or self.bot.retriever.detector.default
+            ticket, ahead = self.store.open_ticket(session, conversation, NEGATIVE_FEEDBACK)
+            wait = self._wait(lang, conversation.channel, ahead)
+            notice = f"{message('handoff_unhelpful', lang)} {wait.text}"
+            self.store.bot_note(session, conversation, notice, HANDOFF, NEGATIVE_FEEDBACK)
+            if self.offline is not None:
+                state = self.store.state_of(conversation)
+                self.offline.remember(conversation_id, "handoff", state, conversation.channel, ticket.id)
+            return Handoff(ticket.id, notice, wait.eta_minutes)
+
+    def _log_unhelpful(
+        self, session, conversation: Conversation, message_id: str | None, decision: str | None = None
+    ):
+        """Log the question that bot message `message_id` (default: the last, of `decision` if
+        given) answered unhelpfully as a missed query, with the article given; returns that bot
+        message, if any."""
+        question, answer = self.store.exchange(session, conversation.id, message_id, decision)
+        if question is not None:
+            candidates = []
+            if answer is not None and answer.article_id:
+                candidates = [{"article_id": answer.article_id, "title": "", "score": answer.confidence}]
+            confidence = answer.confidence if answer else None
+            self.store.add_missed(
+                session, redact(question.text), conversation.lang, conversation.channel,
+                NEGATIVE_FEEDBACK, confidence, candidates, conversation.id,
+            )  # fmt: skip
+        return answer
+
+
+def _json_state(state: ConversationState) -> dict:
+    """The state as the store keeps it (JSON: tuples become lists)."""
+    return dataclasses.asdict(state) | {"pending": [list(p) for p in state.pending]}
+
+
+def _candidates(reply: Reply) -> list[dict]:
+    """The top articles the bot considered, for staff deciding where a missed question belongs."""
+    if reply.result is None:
+        return []
+    return [
+        {"article_id": h.article_id, "title": h.title, "score": round(h.score, 4)}
+        for h in reply.result.hits[:3]
+    ]

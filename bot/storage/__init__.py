@@ -1,0 +1,1 @@
+"""The database: schema, engine, the store's operations, channel threads, migrations."""

@@ -1,0 +1,1 @@
+"""Text normalisation, Markdown, sanitised HTML and PII redaction, shared by every layer."""

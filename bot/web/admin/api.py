@@ -1,0 +1,280 @@
+"""Admin API for staff and operations, behind a bearer token (FAQBOT_ADMIN_TOKEN)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.index.versions import current_version
+from bot.storage.fields import DB_INT_MAX, DbInt, Id, Text
+
+router = APIRouter(prefix="/api/v1/admin")
+
+
+def staff(x_faqbot_user: Annotated[str | None, Header(max_length=64)] = None) -> str:
+    """Who is acting, for the record (the X-Faqbot-User header; one shared token otherwise)."""
+    return x_faqbot_user or "admin"
+
+
+def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+    """A valid `Authorization: Bearer <FAQBOT_ADMIN_TOKEN>`; without a configured token, no admin API."""
+    token = request.app.state.settings.admin_token
+    if token is None:
+        raise HTTPException(403, "admin API disabled: set FAQBOT_ADMIN_TOKEN")
+    expected = f"Bearer {token.get_secret_value()}"
+    if authorization is None or not secrets.compare_digest(authorization.encode(), expected.encode()):
+        raise HTTPException(401, "missing or wrong admin token", headers={"WWW-Authenticate": "Bearer"})
+
+
+@router.post("/reindex", status_code=202, dependencies=[Depends(require_admin)])
+def reindex(request: Request, rebuild: bool = True) -> dict[str, str | None]:
+    """Rebuild the index in the background (validate, build, quality gate, publish) and swap it in;
+    with `rebuild=false`, only look for a version published by someone else (e.g. the nightly job)."""
+    watcher = request.app.state.watcher
+    if watcher is None:
+        raise HTTPException(409, "hot reload is off (FAQBOT_RELOAD_INTERVAL=0)")
+    settings = request.app.state.settings
+    if rebuild:
+        embedder = request.app.state.chat.bot.retriever.embedder
+        if not start_rebuild(settings, embedder, watcher.trigger):
+            raise HTTPException(409, "a rebuild is already running")
+    else:
+        watcher.trigger()
+    return {
+        "serving": request.app.state.chat.bot.retriever.version,
+        "published": current_version(settings.index_path),
+        "rebuild": "started" if rebuild else None,
+    }
+
+
+def start_rebuild(settings, embedder, then) -> bool:
+    """Run bot.index.rebuild in a thread under the nightly job's lock; False if a rebuild holds it."""
+    import fcntl
+    import logging
+    import threading
+
+    from bot.index.rebuild import rebuild
+
+    settings.index_path.mkdir(parents=True, exist_ok=True)
+    lock = open(settings.index_path / ".rebuild.lock", "w")  # noqa: SIM115 - released by the thread
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        return False
+    log = logging.getLogger("faqbot.rebuild")
+
+    def work() -> None:
+        try:
+            report = rebuild(settings, embedder, log=log.info)
+            log.info("rebuild %s: %s", report.status, report.candidate)
+        except Exception:  # noqa: BLE001 - reported in index/reports; the live index is untouched
+            log.exception("rebuild failed")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            lock.close()
+            then()
+
+    threading.Thread(target=work, name="faqbot-rebuild", daemon=True).start()
+    return True
+
+
+@router.get("/missed", dependencies=[Depends(require_admin)])
+def missed(
+    request: Request,
+    q: Annotated[Text | None, Query(max_length=200)] = None,
+    lang: Literal["it", "en"] | None = None,
+    channel: Annotated[str | None, Query(pattern=r"^[a-z0-9_-]{1,32}$")] = None,
+    since: dt.datetime | None = None,
+    status: Literal["open", "resolved", "dismissed", "all"] = "open",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=DB_INT_MAX)] = 0,
+) -> dict[str, Any]:
+    """The missed-query log (redacted), newest first."""
+    store = request.app.state.chat.store
+    items, total = store.missed(q, lang, channel, since, None if status == "all" else status, limit, offset)
+    return {
+        "items": [
+            {
+                "id": m.id,
+                "text": m.text,
+                "lang": m.lang,
+                "channel": m.channel,
+                "reason": m.reason,
+                "confidence": m.confidence,
+                "status": m.status,
+                "created_at": m.created_at.isoformat(),
+                "candidates": m.candidates,
+            }
+            for m in items
+        ],
+        "total": total,
+    }
+
+
+@router.get("/missed/clusters", dependencies=[Depends(require_admin)])
+def missed_clusters(
+    request: Request,
+    lang: Literal["it", "en"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=2000)] = 500,
+) -> dict[str, Any]:
+    """Open missed questions grouped by meaning, largest and newest first, with proposed articles."""
+    from bot.service.missed_topics import MissedItem, cluster
+
+    chat = request.app.state.chat
+    rows, _ = chat.store.missed(lang=lang, status="open", limit=limit)
+    items = [MissedItem(m.id, m.text, m.lang, m.created_at) for m in rows]
+    retriever = chat.bot.retriever
+    topics = cluster(items, retriever.embedder, retriever)
+    return {
+        "clusters": [
+            {
+                "size": t.size,
+                "newest": t.newest.isoformat(),
+                "lang": t.lang,
+                "examples": list(t.examples),
+                "missed_ids": list(t.ids),
+                "articles": list(t.articles),
+            }
+            for t in topics
+        ]
+    }
+
+
+class Resolve(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["add_question", "new_article", "dismiss"]
+    article_id: Annotated[Text, Field(max_length=200)] | None = None
+    question: Annotated[Text, Field(min_length=1, max_length=500)] | None = None
+    lang: Literal["it", "en"] | None = None
+    title: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    body: Annotated[Text, Field(max_length=20_000)] = ""
+
+
+@router.post("/missed/{missed_id}/resolve", dependencies=[Depends(require_admin)])
+def resolve(
+    missed_id: Annotated[DbInt, Path()], body: Resolve, request: Request, who: Annotated[str, Depends(staff)]
+) -> dict[str, Any]:
+    """Turn a missed question into an alternate question or a draft article, or dismiss it.
+
+    Article files change at once; a rebuild (nightly, or POST /reindex) makes them live."""
+    from bot.kb.articles import InvalidKnowledgeBase
+    from bot.service.curation import NotOpen, Resolution, resolve_missed
+
+    what = Resolution(**body.model_dump())
+    try:
+        done = resolve_missed(
+            request.app.state.chat.store, request.app.state.settings.kb_path, missed_id, what, who
+        )
+    except LookupError as exc:
+        raise HTTPException(404, str(exc.args[0])) from exc
+    except NotOpen as exc:
+        raise HTTPException(409, str(exc)) from exc
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    except (FileExistsError, InvalidKnowledgeBase) as exc:
+        raise HTTPException(409, str(exc)) from exc
+    return {
+        "id": done.id,
+        "status": done.status,
+        "resolution": done.resolution,
+        "resolved_by": done.resolved_by,
+    }
+
+
+@router.get("/handoffs", dependencies=[Depends(require_admin)])
+def handoffs(request: Request) -> dict[str, Any]:
+    """The hand-off queue (open tickets), oldest first."""
+    rows = request.app.state.chat.store.open_tickets()
+    return {
+        "items": [
+            {
+                "ticket_id": t.id,
+                "conversation_id": c.id,
+                "channel": c.channel,
+                "lang": c.lang,
+                "reason": t.reason,
+                "contact": t.contact,
+                "created_at": t.created_at.isoformat(),
+            }
+            for t, c in rows
+        ]
+    }
+
+
+class AgentReply(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    text: Annotated[Text, Field(min_length=1, max_length=4000)]
+    close: bool = False
+
+
+@router.post("/handoffs/{ticket_id}/reply", dependencies=[Depends(require_admin)])
+def handoff_reply(ticket_id: Id, body: AgentReply, request: Request) -> dict[str, Any]:
+    """An agent answers the customer; with `close`, the conversation goes back to the bot.
+
+    `delivered` says whether a channel that pushes messages (Messenger) got it to the customer,
+    with the reason in `detail` if not; it is null on the web, whose widget fetches replies."""
+    if not body.text.strip():
+        raise HTTPException(422, "text: must not be blank")
+    from bot.service.curation import agent_reply
+
+    store, outbound = request.app.state.chat.store, request.app.state.outbound
+    try:
+        message, delivery = agent_reply(store, ticket_id, body.text.strip(), body.close, outbound)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return {
+        "message_id": message.id,
+        "closed": body.close,
+        "delivered": delivery.delivered if delivery else None,
+        "detail": delivery.detail if delivery else "",
+    }
+
+
+@router.post("/handoffs/{ticket_id}/close", dependencies=[Depends(require_admin)])
+def handoff_close(ticket_id: Id, request: Request) -> dict[str, Any]:
+    """Return the conversation to the bot, telling the customer so."""
+    from bot.service.curation import return_to_bot
+
+    try:
+        note = return_to_bot(request.app.state.chat.store, ticket_id, request.app.state.outbound)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return {"message_id": note.id, "closed": True}
+
+
+@router.get("/conversations/{conversation_id}", dependencies=[Depends(require_admin)])
+def conversation(conversation_id: Id, request: Request) -> dict[str, Any]:
+    """The full transcript of a conversation."""
+    messages = request.app.state.chat.store.messages(conversation_id)
+    if not messages:
+        raise HTTPException(404, f"no conversation {conversation_id!r}")
+    return {
+        "conversation_id": conversation_id,
+        "messages": [
+            {
+                "id": m.id,
+                "role": m.role,
+                "text": m.text,
+                "decision": m.decision,
+                "article_id": m.article_id,
+                "confidence": m.confidence,
+                "created_at": m.created_at.isoformat(),
+            }
+            for m in messages
+            if m.text or m.role != "bot"  # silent bot turns (an agent held the conversation)
+        ],
+    }
+
+
+@router.get("/stats", dependencies=[Depends(require_admin)])
+def stats(request: Request, days: Annotated[int, Query(ge=1, le=3650)] = 30) -> dict[str, Any]:
+    """Deflection (conversations resolved without a person), hand-offs, feedback, top articles."""
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    return {"days": days, **request.app.state.chat.store.stats(since)}

@@ -1,0 +1,365 @@
+"""The staff console: server-rendered pages under /admin (Jinja2, plain HTML forms, no build step).
+
+Sign-in takes the admin token (FAQBOT_ADMIN_TOKEN) and the staff member's name; the session is a
+signed cookie (HttpOnly, SameSite=Strict, 12 hours) keyed by the token itself, so changing the
+token signs everybody out. Every POST form carries a CSRF token derived from the session cookie.
+Customer text is untrusted: every template is autoescaped, and a strict Content-Security-Policy
+allows only the console's own stylesheet and script.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from bot.storage.fields import DbInt, is_id, text_problem
+from bot.web.admin.pages import (
+    COOKIE,
+    HERE,
+    MAX_AGE,
+    back,
+    disabled,
+    form_of,
+    posted_form,
+    render,
+    same,
+    secure,
+    session_of,
+    signer,
+    token_of,
+)
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+LOGIN_COOKIE = "faqbot_console_login"
+MAX_NAME = 64
+MAX_REPLY = 4000
+STATIC = {"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8"}
+PERIODS = (7, 30, 90)
+DECISIONS = ("answer", "clarify", "handoff", "smalltalk")
+
+# --- sign in and out ---------------------------------------------------------------------------
+
+
+@router.get("/static/{name}")
+def static(name: str) -> Response:
+    if name not in STATIC:
+        return Response("not found", 404)
+    body = (HERE / "static" / name).read_bytes()
+    return Response(body, media_type=STATIC[name], headers={"Cache-Control": "max-age=300"})
+
+
+def _login_page(request: Request, status: int = 200, error: str | None = None, name: str = "") -> Response:
+    nonce = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+    response = render(request, "login.html", status, csrf=nonce, error=error, name=name)
+    response.set_cookie(
+        LOGIN_COOKIE,
+        nonce,
+        max_age=3600,
+        path="/admin",
+        httponly=True,
+        samesite="strict",
+        secure=secure(request),
+    )
+    return response
+
+
+@router.get("/login")
+def loginform_of(request: Request) -> Response:
+    if token_of(request) is None:
+        return disabled(request)
+    return _login_page(request)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    token = token_of(request)
+    if token is None:
+        return disabled(request)
+    form = await form_of(request)
+    nonce = request.cookies.get(LOGIN_COOKIE, "")
+    if not nonce or not same(form.get("csrf", ""), nonce):
+        return render(request, "message.html", 403, title="Forbidden", text="Missing or wrong CSRF token.")
+    name = " ".join(form.get("name", "").split())[:MAX_NAME] or "admin"
+    if not same(form.get("token", ""), token):
+        return _login_page(request, 401, "Wrong token.", name)
+    response = RedirectResponse("/admin", 303)
+    response.set_cookie(
+        COOKIE,
+        signer(token).dumps({"who": name}),
+        max_age=MAX_AGE,
+        path="/admin",
+        httponly=True,
+        samesite="strict",
+        secure=secure(request),
+    )
+    response.delete_cookie(LOGIN_COOKIE, path="/admin")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    posted = await posted_form(request)
+    if isinstance(posted, Response):
+        return posted
+    response = RedirectResponse("/admin/login", 303)
+    response.delete_cookie(COOKIE, path="/admin", httponly=True, samesite="strict")
+    return response
+
+
+# --- dashboard ---------------------------------------------------------------------------------
+
+
+@router.get("")
+def dashboard(request: Request, days: int = 30) -> Response:
+    session = session_of(request)
+    if isinstance(session, Response):
+        return session
+    if days not in PERIODS:
+        raise HTTPException(422, f"days: one of {', '.join(map(str, PERIODS))}")
+    now = dt.datetime.now(dt.UTC)
+    since = now - dt.timedelta(days=days)
+    stats = request.app.state.chat.store.stats(since)
+    retriever = request.app.state.chat.bot.retriever
+    top = [
+        {**row, "title": (retriever.article(row["article_id"]) or {}).get("title", "")}
+        for row in stats["top_articles"]
+    ]
+    chart = bar_chart(stats["by_day"], since.date(), now.date())
+    return render(request, "dashboard.html", session=session, days=days, stats=stats, top=top, chart=chart)
+
+
+def bar_chart(by_day: dict[str, dict[str, int]], first: dt.date, last: dt.date) -> dict[str, Any]:
+    """Stacked bars (bot replies per decision) for every day from `first` to `last`, as SVG geometry."""
+    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    kinds = list(DECISIONS) + sorted({k for d in by_day.values() for k in d} - set(DECISIONS))
+    totals = [sum(by_day.get(day.isoformat(), {}).values()) for day in days]
+    peak = max(totals, default=0) or 1
+    step, height, top, left = 16, 120, 14, 34
+    bars = []
+    for i, day in enumerate(days):
+        counts = by_day.get(day.isoformat(), {})
+        y = top + height
+        for kind in kinds:
+            n = counts.get(kind, 0)
+            if not n:
+                continue
+            h = height * n / peak
+            y -= h
+            bars.append(
+                {"x": left + i * step + 2, "y": round(y, 2), "w": step - 4, "h": round(h, 2), "kind": kind,
+                 "label": f"{day.isoformat()}: {n} {kind}"}
+            )  # fmt: skip
+    ticks = [
+        {"x": left + i * step + step / 2, "label": days[i].strftime("%d/%m")}
+        for i in sorted({0, len(days) // 2, len(days) - 1})
+    ]
+    return {
+        "width": left + len(days) * step + 8,
+        "height": top + height + 24,
+        "base": top + height,
+        "top": top,
+        "left": left,
+        "peak": peak,
+        "bars": bars,
+        "ticks": ticks,
+        "kinds": [k for k in kinds if any(b["kind"] == k for b in bars)] or list(DECISIONS),
+        "total": sum(totals),
+    }
+
+
+# --- hand-offs and conversations -------------------------------------------------------------
+
+
+@router.get("/handoffs")
+def handoffs(request: Request) -> Response:
+    session = session_of(request)
+    if isinstance(session, Response):
+        return session
+    rows = request.app.state.chat.store.open_tickets()
+    return render(request, "handoffs.html", session=session, rows=rows)
+
+
+def _open_ticket(store, conversation_id: str):
+    return next(((t, c) for t, c in store.open_tickets() if c.id == conversation_id), None)
+
+
+def _on_open_ticket(store, conversation_id: str, action: Callable[[str], str | None]) -> str | None:
+    """Run a staff action on the conversation's open ticket; the error to show, or None."""
+    open_ = _open_ticket(store, conversation_id)
+    if open_ is None:
+        return "This conversation has no open hand-off."
+    try:
+        return action(open_[0].id)
+    except LookupError as exc:
+        return str(exc)
+
+
+@router.get("/conversations/{conversation_id}")
+def conversation(conversation_id: str, request: Request) -> Response:
+    session = session_of(request)
+    if isinstance(session, Response):
+        return session
+    store = request.app.state.chat.store
+    known = is_id(conversation_id)
+    messages = [m for m in store.messages(conversation_id) if m.text or m.role != "bot"] if known else []
+    if not messages:
+        text = f"No conversation {conversation_id!r}."
+        return render(request, "message.html", 404, session=session, title="Not found", text=text)
+    return render(
+        request,
+        "conversation.html",
+        session=session,
+        conversation_id=conversation_id,
+        messages=messages,
+        ticket=_open_ticket(store, conversation_id),
+    )
+
+
+@router.post("/conversations/{conversation_id}/reply")
+async def reply(conversation_id: str, request: Request) -> Response:
+    posted = await posted_form(request)
+    if isinstance(posted, Response):
+        return posted
+    _, form = posted
+    here = f"/admin/conversations/{quote(conversation_id, safe='')}"
+    text = form.get("text", "").strip()
+    if not text or len(text) > MAX_REPLY:
+        return back(here, error=f"The reply must be 1 to {MAX_REPLY} characters.")
+    if text_problem(text) or not is_id(conversation_id):
+        return back(here, error=f"The reply {text_problem(text) or 'is for an unknown conversation'}.")
+    store = request.app.state.chat.store
+
+    def send(ticket_id: str) -> str | None:
+        from bot.service.curation import agent_reply
+
+        _, delivery = agent_reply(store, ticket_id, text, False, request.app.state.outbound)
+        if delivery is not None and not delivery.delivered:
+            return f"Reply saved, but the customer did not get it: {delivery.detail}"
+        return None
+
+    error = await run_in_threadpool(_on_open_ticket, store, conversation_id, send)
+    return back(here, error=error) if error else back(here, ok="Reply sent.")
+
+
+@router.post("/conversations/{conversation_id}/close")
+async def return_to_bot(conversation_id: str, request: Request) -> Response:
+    posted = await posted_form(request)
+    if isinstance(posted, Response):
+        return posted
+
+    here = f"/admin/conversations/{quote(conversation_id, safe='')}"
+    if not is_id(conversation_id):
+        return back(here, error="No such conversation.")
+    store = request.app.state.chat.store
+
+    def close(ticket_id: str) -> None:
+        from bot.service.curation import return_to_bot
+
+        return_to_bot(store, ticket_id, request.app.state.outbound)
+
+    error = await run_in_threadpool(_on_open_ticket, store, conversation_id, close)
+    return back(here, error=error) if error else back(here, ok="The conversation is back with the bot.")
+
+
+# --- missed questions ----------------------------------------------------------------------------
+
+
+@router.get("/missed")
+def missed(request: Request) -> Response:
+    session = session_of(request)
+    if isinstance(session, Response):
+        return session
+    from bot.service.missed_topics import MissedItem, cluster
+
+    chat = request.app.state.chat
+    rows, total = chat.store.missed(status="open", limit=500)
+    retriever = chat.bot.retriever
+    topics = cluster(
+        [MissedItem(m.id, m.text, m.lang, m.created_at) for m in rows], retriever.embedder, retriever
+    )
+    articles = sorted(retriever.corpus.articles, key=lambda a: (a["lang"], a["id"]))
+    return render(
+        request,
+        "missed.html",
+        session=session,
+        topics=topics,
+        by_id={m.id: m for m in rows},
+        total=total,
+        shown=len(rows),
+        articles=articles,
+    )
+
+
+@router.post("/missed/{missed_id}/resolve")
+async def resolve(missed_id: Annotated[DbInt, PathParam()], request: Request) -> Response:
+    """Add a missed question to an article's questions, or dismiss it (as the admin API's resolve)."""
+    posted = await posted_form(request)
+    if isinstance(posted, Response):
+        return posted
+    session, form = posted
+    action, article_id = form.get("action"), form.get("article_id") or None
+    if action not in ("add_question", "dismiss"):
+        return back("/admin/missed", error="Unknown action.")
+    kb = request.app.state.settings.kb_path
+    store = request.app.state.chat.store
+
+    def apply() -> tuple[str | None, str | None]:
+        from bot.kb.articles import InvalidKnowledgeBase
+        from bot.service.curation import Resolution, resolve_missed
+
+        if store.get_missed(missed_id) is None:
+            return None, f"No missed question {missed_id}."
+        if action == "add_question" and not article_id:
+            return None, "Choose an article."
+        try:
+            done = resolve_missed(store, kb, missed_id, Resolution(action, article_id), session.who)
+        except LookupError as exc:
+            return None, str(exc.args[0]).rstrip(".") + "."
+        except (ValueError, FileExistsError, InvalidKnowledgeBase) as exc:
+            return None, str(exc)
+        text = done.resolution["question"]
+        if action == "dismiss":
+            return f"Dismissed: “{text}”.", None
+        return f"Added “{text}” to {article_id}; it goes live with the next rebuild.", None
+
+    ok, error = await run_in_threadpool(apply)
+    return back("/admin/missed", ok=ok, error=error)
+
+
+# --- articles and "try the bot" ------------------------------------------------------------------
+
+
+@router.get("/articles")
+def articles(request: Request, q: Annotated[str, Query(max_length=500)] = "") -> Response:
+    session = session_of(request)
+    if isinstance(session, Response):
+        return session
+    from bot.dialogue.policy import decide
+
+    bot = request.app.state.chat.bot
+    retriever = bot.retriever  # one index version for the whole request
+    q = q.strip()
+    result = decision = None
+    if q:
+        result = retriever.search(q, k=5)
+        decision = decide(result, bot.thresholds)
+    listed = sorted(retriever.corpus.articles, key=lambda a: (a["lang"], a["id"]))
+    return render(
+        request,
+        "articles.html",
+        session=session,
+        q=q,
+        result=result,
+        decision=decision,
+        articles=listed,
+        version=retriever.version,
+    )

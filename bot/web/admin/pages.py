@@ -1,0 +1,126 @@
+"""What every staff-console page shares: rendering (autoescaped Jinja2, security headers), the
+signed session cookie, CSRF tokens and urlencoded forms (see bot.web.admin.console)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+HERE = Path(__file__).resolve().parent
+COOKIE = "faqbot_console"
+MAX_AGE = 12 * 60 * 60
+HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+_env = Environment(
+    loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined, trim_blocks=True
+)
+_env.filters["pct"] = lambda value: f"{100 * (value or 0):.1f}%"
+_env.filters["when"] = lambda value: value.strftime("%Y-%m-%d %H:%M") if value else ""
+_env.filters["num"] = lambda value: "" if value is None else f"{value:.3f}"
+_env.filters["path"] = lambda value: quote(str(value), safe="")
+
+
+@dataclass(frozen=True)
+class Session:
+    who: str
+    csrf: str
+
+
+def token_of(request: Request) -> str | None:
+    secret = request.app.state.settings.admin_token
+    value = secret.get_secret_value() if secret is not None else ""
+    return value or None
+
+
+def signer(token: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(token, salt="faqbot-console-session")
+
+
+def csrf_for(token: str, cookie: str) -> str:
+    return hmac.new(token.encode(), b"csrf:" + cookie.encode(), hashlib.sha256).hexdigest()
+
+
+def same(a: str, b: str) -> bool:
+    return secrets.compare_digest(a.encode(), b.encode())
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    params = request.query_params
+    context.setdefault("session", None)
+    html = _env.get_template(template).render(
+        request=request, flash_ok=params.get("ok"), flash_error=params.get("error"), **context
+    )
+    return HTMLResponse(html, status, headers=HEADERS)
+
+
+def disabled(request: Request) -> HTMLResponse:
+    return render(request, "message.html", 403, title="Console disabled", text=DISABLED)
+
+
+DISABLED = "Console disabled: set FAQBOT_ADMIN_TOKEN"
+
+
+def session_of(request: Request) -> Session | Response:
+    """The signed-in staff member, or the response to send instead (disabled, or go sign in)."""
+    token = token_of(request)
+    if token is None:
+        return disabled(request)
+    cookie = request.cookies.get(COOKIE)
+    if cookie:
+        try:
+            data = signer(token).loads(cookie, max_age=MAX_AGE)
+        except BadSignature:  # also SignatureExpired
+            data = None
+        if isinstance(data, dict) and isinstance(data.get("who"), str):
+            return Session(data["who"], csrf_for(token, cookie))
+    return RedirectResponse("/admin/login", 303)
+
+
+async def form_of(request: Request) -> dict[str, str]:
+    """An urlencoded form body (what an HTML form posts); the first value of each field."""
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return {}
+    fields: dict[str, str] = {}
+    for key, value in parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True):
+        fields.setdefault(key, value)
+    return fields
+
+
+async def posted_form(request: Request) -> tuple[Session, dict[str, str]] | Response:
+    """A signed-in POST with a valid CSRF token, and its form; otherwise the response to send."""
+    session = session_of(request)
+    if isinstance(session, Response):
+        return session
+    form = await form_of(request)
+    if not same(form.get("csrf", ""), session.csrf):
+        return render(request, "message.html", 403, title="Forbidden", text="Missing or wrong CSRF token.")
+    return session, form
+
+
+def back(path: str, ok: str | None = None, error: str | None = None) -> RedirectResponse:
+    flash = {k: v for k, v in (("ok", ok), ("error", error)) if v}
+    return RedirectResponse(f"{path}?{urlencode(flash)}" if flash else path, 303)
+
+
+def secure(request: Request) -> bool:
+    """The Secure cookie flag: FAQBOT_SECURE_COOKIES, or "auto": when the request came over https
+    (behind a TLS-terminating proxy, as X-Forwarded-Proto says when FAQBOT_TRUSTED_PROXIES trusts it)."""
+    mode = request.app.state.settings.secure_cookies
+    return mode == "always" or (mode == "auto" and request.url.scheme == "https")

@@ -1,0 +1,207 @@
+"""The web channel: chat and feedback API, articles for "read more", the widget and its demo page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.service.chat import ChatService, Turn
+from bot.storage.fields import Id, Text
+from bot.storage.store import UnknownConversation
+from bot.text.html import to_html
+from bot.web.logs import log_turn
+from bot.web.ratelimit import retry_after
+
+STATIC = Path(__file__).resolve().parent / "static"
+router = APIRouter()
+
+# The demo page is a shop page with the widget on it, under as strict a policy as the widget
+# supports: its own origin only, no inline script or style at all.
+DEMO_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    text: Text
+    conversation_id: Id | None = None
+    lang: Literal["it", "en"] | None = None
+    channel: Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,32}$")] = "web"
+
+
+class ArticleRef(BaseModel):
+    article_id: str
+    title: str
+
+
+class AnswerOut(BaseModel):
+    article_id: str
+    title: str
+    text: str
+    html: str
+
+
+class HandoffOut(BaseModel):
+    ticket_id: str
+    message: str
+    eta_minutes: int
+
+
+class ChatResponse(BaseModel):
+    conversation_id: str
+    message_id: str
+    decision: Literal["answer", "clarify", "handoff", "smalltalk"]
+    confidence: float
+    lang: str
+    text: str
+    answer: AnswerOut | None = None
+    suggestions: list[ArticleRef] = []
+    follow_ups: list[ArticleRef] = []
+    handoff: HandoffOut | None = None
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    conversation_id: Id
+    message_id: Id | None = None
+    helpful: bool
+    comment: Annotated[Text, Field(max_length=2000)] | None = None
+
+
+def _chat(request: Request) -> ChatService:
+    return request.app.state.chat
+
+
+def _limit_conversation(request: Request, conversation_id: str | None) -> None:
+    """429 with Retry-After when one conversation sends messages faster than its token bucket."""
+    limiter = request.app.state.conversation_limiter
+    if limiter is None or conversation_id is None:
+        return
+    wait = limiter.take(conversation_id)
+    if wait > 0:
+        seconds = retry_after(wait)
+        request.app.state.metrics.rate_limited.labels("conversation").inc()
+        detail = f"too many messages in this conversation; retry in {seconds} s"
+        raise HTTPException(429, detail, headers={"Retry-After": str(seconds)})
+
+
+@router.post("/api/v1/chat", response_model=ChatResponse)
+def chat(body: ChatRequest, request: Request) -> ChatResponse:
+    """One customer message in, the bot's reply out (a new conversation when no id is given)."""
+    text = body.text.strip()
+    limit = request.app.state.settings.max_text_chars
+    if not text:
+        raise HTTPException(422, "text: must not be empty")
+    if len(text) > limit:
+        raise HTTPException(422, f"text: at most {limit} characters, got {len(text)}")
+    _limit_conversation(request, body.conversation_id)
+    try:
+        turn = _chat(request).handle(text, body.conversation_id, body.lang, body.channel)
+    except UnknownConversation as exc:
+        raise HTTPException(404, f"unknown conversation {exc.args[0]!r}; start a new one") from exc
+    reply = turn.reply
+    request.app.state.metrics.decisions.labels(reply.decision, body.channel).inc()
+    log_turn(
+        turn.conversation_id, turn.message_id, text, reply.decision, reply.reason, reply.confidence,
+        reply.lang, body.channel, reply.article.article_id if reply.article else None,
+        request.app.state.settings.log_text,
+    )  # fmt: skip
+    return response_of(turn)
+
+
+def response_of(turn: Turn) -> ChatResponse:
+    reply = turn.reply
+    answer = None
+    if reply.article is not None:
+        view = reply.article
+        answer = AnswerOut(
+            article_id=view.article_id, title=view.title, text=reply.text, html=to_html(reply.text)
+        )
+    handoff = None
+    if turn.handoff is not None:
+        handoff = HandoffOut(**vars(turn.handoff))
+    return ChatResponse(
+        conversation_id=turn.conversation_id,
+        message_id=turn.message_id,
+        decision=reply.decision,
+        confidence=round(reply.confidence, 4),
+        lang=reply.lang,
+        text=handoff.message if handoff else reply.text,
+        answer=answer,
+        suggestions=[ArticleRef(article_id=s.article_id, title=s.title) for s in reply.suggestions],
+        follow_ups=[ArticleRef(article_id=s.article_id, title=s.title) for s in reply.follow_ups],
+        handoff=handoff,
+    )
+
+
+@router.post("/api/v1/feedback")
+def feedback(body: FeedbackRequest, request: Request) -> dict[str, Any]:
+    """Was the answer helpful? Stored with the conversation (and message, when given). An
+    unhelpful answer hands off to a person: `handoff` then says so (ticket and expected wait)."""
+    _limit_conversation(request, body.conversation_id)
+    try:
+        handoff = _chat(request).feedback(body.conversation_id, body.message_id, body.helpful, body.comment)
+    except UnknownConversation as exc:
+        raise HTTPException(404, f"unknown {exc.args[0]}") from exc
+    return {"ok": True, "handoff": vars(handoff) if handoff else None}
+
+
+@router.get("/api/v1/conversations/{conversation_id}/messages")
+def agent_messages(conversation_id: Id, request: Request, after: Id | None = None) -> dict[str, Any]:
+    """What an agent wrote since message `after`, for the widget to poll while a person holds the
+    conversation; `status` turns back to "bot" when they hand it back. The conversation id (128
+    random bits) is the customer's key to it."""
+    try:
+        status, messages = _chat(request).store.agent_messages(conversation_id, after)
+    except UnknownConversation as exc:
+        raise HTTPException(404, f"unknown conversation {exc.args[0]!r}") from exc
+    return {
+        "status": status,
+        "messages": [
+            {"id": m.id, "role": "agent", "text": m.text, "created_at": m.created_at.isoformat()}
+            for m in messages
+        ],
+    }
+
+
+@router.get("/api/v1/articles/{article_id}")
+def article(article_id: str, request: Request) -> dict[str, Any]:
+    """A published article for the widget's "read more"."""
+    record = _chat(request).bot.retriever.article(article_id)
+    if record is None:
+        raise HTTPException(404, f"no published article {article_id!r}")
+    return {
+        "article_id": record["id"],
+        "title": record["title"],
+        "lang": record["lang"],
+        "text": record["body"],
+        "html": to_html(record["body"]),
+        "follow_ups": record["follow_ups"],
+    }
+
+
+@router.get("/widget.js", include_in_schema=False)
+def widget() -> FileResponse:
+    return FileResponse(STATIC / "widget.js", media_type="application/javascript")
+
+
+@router.get("/", include_in_schema=False)
+def demo() -> FileResponse:
+    return FileResponse(
+        STATIC / "demo.html",
+        media_type="text/html; charset=utf-8",
+        headers={"Content-Security-Policy": DEMO_CSP},
+    )
+
+
+@router.get("/demo.css", include_in_schema=False)
+def demo_css() -> FileResponse:
+    return FileResponse(STATIC / "demo.css", media_type="text/css; charset=utf-8")
