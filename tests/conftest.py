@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from bot.config import Settings
-from bot.text import normalise
+from bot.text.normalise import normalise
 
 REPO = Path(__file__).resolve().parent.parent
 pytest_plugins = [
@@ -59,7 +59,7 @@ def sample_kb_texts() -> list[str]:
     title and alternate questions."""
     import frontmatter
 
-    from bot.evaluate import load_eval_set
+    from bot.quality.evaluate import load_eval_set
 
     kb = REPO / "kb_articles"
     texts = [item.text for item in load_eval_set(kb / "eval")]
@@ -75,7 +75,9 @@ def isolated_home(tmp_path, monkeypatch) -> Path:
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("FAQBOT_HOME", str(home))
-    monkeypatch.setenv("FAQBOT_TUNE_EPOCHS", "0")  # builds use the model as is; tests/test_tune.py tunes
+    monkeypatch.setenv(
+        "FAQBOT_TUNE_EPOCHS", "0"
+    )  # builds use the model as is; tests/retrieval/test_tuning.py tunes
     for name in ("FAQBOT_KB_DIR", "FAQBOT_INDEX_DIR", "FAQBOT_MODEL"):
         monkeypatch.delenv(name, raising=False)
     return home
@@ -83,10 +85,10 @@ def isolated_home(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def fake_embedder(monkeypatch) -> FakeEmbedder:
-    """A FakeEmbedder that `bot.embed.load_embedder` (and so the CLI) hands out."""
+    """A FakeEmbedder that `bot.retrieval.embedder.load_embedder` (and so the CLI) hands out."""
     embedder = FakeEmbedder()
-    monkeypatch.setattr("bot.embed.load_embedder", lambda *args, **kwargs: embedder)
-    monkeypatch.setattr("bot.service.load_embedder", lambda *args, **kwargs: embedder)
+    monkeypatch.setattr("bot.retrieval.embedder.load_embedder", lambda *args, **kwargs: embedder)
+    monkeypatch.setattr("bot.compose.load_embedder", lambda *args, **kwargs: embedder)
     return embedder
 
 
@@ -208,8 +210,8 @@ def database_url(request, tmp_path):
 @pytest.fixture(scope="session")
 def sample_home(tmp_path_factory) -> Path:
     """A FAQBOT_HOME with the real sample KB indexed by the real bundled model (built once)."""
-    from bot.build import build_index
-    from bot.embed import load_embedder
+    from bot.index.build import build_index
+    from bot.retrieval.embedder import load_embedder
 
     home = tmp_path_factory.mktemp("sample")
     settings = Settings(home=home, kb_dir=REPO / "kb_articles")
@@ -220,7 +222,7 @@ def sample_home(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def small_index_home(tmp_path_factory) -> Path:
     """A FAQBOT_HOME with the small KB built once per module by the fake embedder (read only)."""
-    from bot.build import build_index
+    from bot.index.build import build_index
 
     home = tmp_path_factory.mktemp("small-index")
     for (lang, article_id), (front, body) in SMALL_KB.items():
@@ -233,12 +235,12 @@ def small_index_home(tmp_path_factory) -> Path:
 def quick_service(small_index_home, tmp_path):
     """Chat services over the module's small index, each with a fresh SQLite store: a cheaper
     `service_factory` for tests that never change the index or the articles."""
-    from bot.conversations import ChatService
-    from bot.dialog import Bot
-    from bot.language import LanguageDetector
-    from bot.policy import Thresholds
-    from bot.retrieve import Retriever
-    from bot.store import Store
+    from bot.dialogue.bot import Bot
+    from bot.dialogue.policy import Thresholds
+    from bot.retrieval.language import LanguageDetector
+    from bot.retrieval.search import Retriever
+    from bot.service.chat import ChatService
+    from bot.storage.store import Store
 
     stores = []
 

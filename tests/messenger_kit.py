@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.api import create_app
-from bot.build import build_index
 from bot.channels.messenger.webhook import signature
 from bot.config import Settings
-from bot.conversations import ChatService
-from bot.dialog import Bot
-from bot.language import LanguageDetector
-from bot.policy import Thresholds
-from bot.retrieve import Retriever
-from bot.store import Store
+from bot.dialogue.bot import Bot
+from bot.dialogue.policy import Thresholds
+from bot.index.build import build_index
+from bot.retrieval.language import LanguageDetector
+from bot.retrieval.search import Retriever
+from bot.service.chat import ChatService
+from bot.storage.store import Store
+from bot.web.app import create_app
 from tests.conftest import SMALL_KB, FakeEmbedder, write_article
 from tests.fake_graph import FakeGraph
 

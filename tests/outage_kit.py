@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from bot.store import Store, StoreUnavailable
+from bot.storage.store import Store, StoreUnavailable
 from tests.tcp_proxy import TcpProxy
 
 

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.cli.main import app
 from tests.conftest import write_article
 
 runner = CliRunner()
@@ -127,9 +127,9 @@ def test_calibrate_writes_thresholds_and_plot(small_kb, fake_embedder, isolated_
 def test_calibrate_gives_each_language_its_own_thresholds(
     small_kb, fake_embedder, isolated_home, monkeypatch
 ):
-    import bot.calibrate
+    import bot.quality.calibrate
 
-    monkeypatch.setattr(bot.calibrate, "MIN_LANGUAGE_QUESTIONS", 3)
+    monkeypatch.setattr(bot.quality.calibrate, "MIN_LANGUAGE_QUESTIONS", 3)
     (small_kb / "eval").mkdir()
     italian = [("password persa", "reset-password"), ("spese di spedizione?", "shipping-costs")]
     italian += [("come faccio un reso", "returns-how"), ("che tempo fa a Roma", "none")]
@@ -252,7 +252,7 @@ def test_bench_reads_locale_tags_as_languages(tmp_path, fake_embedder):
     """ "it-IT" and "en-US" get Italian and English processing; with 12 questions an entry, each
     language has enough of its own to fit its ranker, while every dev question reads as English
     (the texts are), so the Italian confidence has to fall back to the pooled one."""
-    from bot.bench import load_dataset
+    from bot.quality.bench import load_dataset
 
     write_benchmark(tmp_path / "tiny", per=12, langs=("it-IT", "en-US"))
     articles, queries = load_dataset(tmp_path / "tiny")
@@ -264,7 +264,7 @@ def test_bench_reads_locale_tags_as_languages(tmp_path, fake_embedder):
 
 
 def test_an_id_in_two_languages_names_one_entrys_translations(tmp_path):
-    from bot.bench import load_dataset
+    from bot.quality.bench import load_dataset
 
     write_benchmark(tmp_path / "tiny", n_entries=2)
     with (tmp_path / "tiny" / "kb.jsonl").open("a") as kb:
@@ -354,7 +354,7 @@ def test_bench_names_the_broken_line(tmp_path, fake_embedder):
     ],
 )
 def test_bench_data_errors_name_the_line_and_field(tmp_path, file, line, error):
-    from bot.bench import load_dataset
+    from bot.quality.bench import load_dataset
 
     write_benchmark(tmp_path / "tiny")
     with (tmp_path / "tiny" / file).open("a") as out:
@@ -364,7 +364,7 @@ def test_bench_data_errors_name_the_line_and_field(tmp_path, file, line, error):
 
 
 def test_bench_data_may_start_with_a_byte_order_mark(tmp_path):
-    from bot.bench import load_dataset
+    from bot.quality.bench import load_dataset
 
     write_benchmark(tmp_path / "tiny")
     kb = tmp_path / "tiny" / "kb.jsonl"
@@ -383,10 +383,10 @@ def test_purge_reports_what_it_deleted(isolated_home):
 
 def test_missed_and_stats_commands(small_kb, fake_embedder):
     invoke("build")
+    from bot.compose import load_bot
     from bot.config import Settings
-    from bot.conversations import ChatService
-    from bot.service import load_bot
-    from bot.store import Store
+    from bot.service.chat import ChatService
+    from bot.storage.store import Store
 
     settings = Settings()
     store = Store.for_settings(None, settings.var_path).open()

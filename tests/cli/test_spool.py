@@ -6,12 +6,12 @@ import datetime as dt
 
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.cli.main import app
 from bot.config import Settings
-from bot.models import new_id
-from bot.records import TurnRecord
-from bot.spool import Spool
-from bot.store import Store
+from bot.durability.records import TurnRecord
+from bot.durability.spool import Spool
+from bot.storage.schema import new_id
+from bot.storage.store import Store
 
 runner = CliRunner()
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot.build import build_index
-from bot.dialog import Bot, ConversationState
-from bot.language import LanguageDetector
-from bot.messages import message
-from bot.policy import ANSWER, CLARIFY, HANDOFF, SMALLTALK, Thresholds
-from bot.retrieve import Retriever
+from bot.dialogue.bot import Bot, ConversationState
+from bot.dialogue.messages import message
+from bot.dialogue.policy import ANSWER, CLARIFY, HANDOFF, SMALLTALK, Thresholds
+from bot.index.build import build_index
+from bot.retrieval.language import LanguageDetector
+from bot.retrieval.search import Retriever
 from tests.conftest import FakeEmbedder
 
 

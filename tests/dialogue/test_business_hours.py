@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from bot.handoff import BusinessHours, expectation
+from bot.dialogue.business_hours import BusinessHours, expectation
 
 HOURS = BusinessHours.parse(["mon-fri 09:00-18:00", "sat 09:00-13:00"], "Europe/Rome")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.escalation import asks_for_person, says_unhelpful
+from bot.dialogue.escalation import asks_for_person, says_unhelpful
 from tests.conftest import sample_kb_texts
 
 REQUESTS = [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.policy import ANSWER, CLARIFY, HANDOFF, Thresholds, decide
-from bot.retrieve import Hit, SearchResult
+from bot.dialogue.policy import ANSWER, CLARIFY, HANDOFF, Thresholds, decide
+from bot.retrieval.results import Hit, SearchResult
 
 
 def result(confidence: float, *scores: float, lang: str = "it") -> SearchResult:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.smalltalk import ACK, GOODBYE, GREETING, THANKS, SmallTalk, small_talk
+from bot.dialogue.smalltalk import ACK, GOODBYE, GREETING, THANKS, SmallTalk, small_talk
 from tests.conftest import sample_kb_texts
 
 

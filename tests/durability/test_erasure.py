@@ -10,17 +10,17 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.cli.main import app
 from bot.config import Settings
-from bot.conversations import ChatService
-from bot.dialog import Bot
-from bot.inbox import event_record
-from bot.language import LanguageDetector
-from bot.offline import Offline
-from bot.policy import Thresholds
-from bot.replay import Replayer
-from bot.retrieve import Retriever
-from bot.spool import Spool, read_segment
+from bot.dialogue.bot import Bot
+from bot.dialogue.policy import Thresholds
+from bot.durability.inbox import event_record
+from bot.durability.offline import Offline
+from bot.durability.replay import Replayer
+from bot.durability.spool import Spool, read_segment
+from bot.retrieval.language import LanguageDetector
+from bot.retrieval.search import Retriever
+from bot.service.chat import ChatService
 from tests.conftest import FakeEmbedder
 from tests.outage_kit import SwitchableStore
 

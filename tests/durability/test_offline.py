@@ -8,18 +8,18 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.api import create_app
-from bot.build import build_index
 from bot.config import Settings
-from bot.conversations import ChatService
-from bot.dialog import Bot
-from bot.language import LanguageDetector
-from bot.offline import Offline
-from bot.policy import Thresholds
-from bot.replay import Replayer
-from bot.retrieve import Retriever
-from bot.spool import Spool
-from bot.store import Store, StoreUnavailable, UnknownConversation
+from bot.dialogue.bot import Bot
+from bot.dialogue.policy import Thresholds
+from bot.durability.offline import Offline
+from bot.durability.replay import Replayer
+from bot.durability.spool import Spool
+from bot.index.build import build_index
+from bot.retrieval.language import LanguageDetector
+from bot.retrieval.search import Retriever
+from bot.service.chat import ChatService
+from bot.storage.store import Store, StoreUnavailable, UnknownConversation
+from bot.web.app import create_app
 from tests.conftest import FakeEmbedder
 from tests.outage_kit import SwitchableStore
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from bot.periodic import Periodic
+from bot.durability.periodic import Periodic
 
 
 def test_the_job_runs_repeatedly_survives_failures_and_runs_once_more_on_stop():

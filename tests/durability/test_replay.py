@@ -7,12 +7,12 @@ import datetime as dt
 
 import pytest
 
-from bot.dialog import ConversationState, Reply
-from bot.models import new_id
-from bot.records import SpooledMissed, SpooledTicket, TurnRecord
-from bot.replay import Replayer
-from bot.spool import REJECTED, Spool, decode
-from bot.store import Store
+from bot.dialogue.bot import ConversationState, Reply
+from bot.durability.records import SpooledMissed, SpooledTicket, TurnRecord
+from bot.durability.replay import Replayer
+from bot.durability.spool import REJECTED, Spool, decode
+from bot.storage.schema import new_id
+from bot.storage.store import Store
 
 T0 = dt.datetime(2025, 11, 23, 10, 0, tzinfo=dt.UTC)  # before any turn a test takes now
 

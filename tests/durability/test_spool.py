@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.spool import REJECTED, Spool, SpoolUnavailable, decode, encode, read_segment
+from bot.durability.spool import REJECTED, Spool, SpoolUnavailable, decode, encode, read_segment
 
 
 def turn(n: int, conversation: str = "c_1") -> dict:
@@ -47,7 +47,7 @@ def test_records_come_back_in_order_and_the_spool_empties(tmp_path):
 
 def test_an_append_is_fsynced_before_it_returns(tmp_path, monkeypatch):
     """The file and, for a new segment, its directory entry: a power loss keeps what was acknowledged."""
-    import bot.spool
+    import bot.durability.spool
 
     events: list[tuple[str, str]] = []
     real_fsync, real_write = os.fsync, os.write
@@ -64,8 +64,8 @@ def test_an_append_is_fsynced_before_it_returns(tmp_path, monkeypatch):
         return real_write(fd, data)
 
     spool = Spool(tmp_path / "spool").open()
-    monkeypatch.setattr(bot.spool.os, "fsync", fsync)
-    monkeypatch.setattr(bot.spool.os, "write", write)
+    monkeypatch.setattr(bot.durability.spool.os, "fsync", fsync)
+    monkeypatch.setattr(bot.durability.spool.os, "write", write)
     spool.append(turn(1))
     segment = f"{spool.owner}.00000001.jsonl"
     assert events == [("fsync", "spool"), ("write", segment), ("fsync", segment)]
@@ -128,7 +128,7 @@ def test_a_damaged_line_is_set_aside_and_the_others_replayed(tmp_path):
 HOLD_A_SPOOL = """
 import sys, time
 from pathlib import Path
-from bot.spool import Spool
+from bot.durability.spool import Spool
 spool = Spool(Path(sys.argv[1])).open()
 for n in range(3):
     spool.append({"conversation_id": "c_dead", "n": n})
@@ -204,7 +204,7 @@ def test_a_full_spool_refuses_and_keeps_nothing(tmp_path):
 
 def test_after_a_failed_write_appends_go_to_a_new_segment(tmp_path, monkeypatch):
     """A disk that fills mid-line leaves a partial line: nothing may be appended after it."""
-    import bot.spool
+    import bot.durability.spool
 
     spool = Spool(tmp_path / "spool").open()
     spool.append(turn(1))
@@ -217,17 +217,17 @@ def test_after_a_failed_write_appends_go_to_a_new_segment(tmp_path, monkeypatch)
             return real_write(fd, bytes(data[:20]))
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(bot.spool.os, "write", filling_disk)
+    monkeypatch.setattr(bot.durability.spool.os, "write", filling_disk)
     with pytest.raises(SpoolUnavailable):
         spool.append(turn(2))
-    monkeypatch.setattr(bot.spool.os, "write", real_write)
+    monkeypatch.setattr(bot.durability.spool.os, "write", real_write)
     spool.append(turn(3))
     assert spool.pending() == 2
     assert drain(spool) == [turn(1), turn(3)]
 
 
 def test_a_failed_fsync_fails_the_spool_for_good(tmp_path, monkeypatch):
-    import bot.spool
+    import bot.durability.spool
 
     spool = Spool(tmp_path / "spool").open()
     spool.append(turn(1))
@@ -235,7 +235,7 @@ def test_a_failed_fsync_fails_the_spool_for_good(tmp_path, monkeypatch):
     def broken(fd: int) -> None:
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(bot.spool.os, "fsync", broken)
+    monkeypatch.setattr(bot.durability.spool.os, "fsync", broken)
     with pytest.raises(SpoolUnavailable, match="fsync"):
         spool.append(turn(2))
     monkeypatch.undo()

@@ -8,14 +8,15 @@ import os
 import numpy as np
 import pytest
 
-from bot.articles import InvalidKnowledgeBase
-from bot.build import build_index
 from bot.config import Settings
-from bot.embed import EmbeddingCache
-from bot.index import IndexError_, Manifest, current_version, resolve, verify
-from bot.language import LanguageDetector
-from bot.lexical import LexicalIndex
-from bot.retrieve import Retriever
+from bot.index.artefacts import IndexError_, Manifest, verify
+from bot.index.build import build_index
+from bot.index.versions import current_version, resolve
+from bot.kb.articles import InvalidKnowledgeBase
+from bot.retrieval.embedder import EmbeddingCache
+from bot.retrieval.language import LanguageDetector
+from bot.retrieval.lexical import LexicalIndex
+from bot.retrieval.search import Retriever
 from tests.conftest import FakeEmbedder, write_article
 
 
@@ -65,13 +66,13 @@ def test_second_build_reembeds_nothing_and_one_change_reembeds_only_it(small_kb,
 
 
 def test_an_unchanged_kb_reuses_the_learned_models_and_a_change_refits_them(small_kb, settings, monkeypatch):
-    import bot.build
+    import bot.index.build
 
     embedder = FakeEmbedder()
     first = build_index(settings, embedder)
     fits, bm25_builds = [], []
-    real_fit, real_build = bot.build.fit_fusion, LexicalIndex.build
-    monkeypatch.setattr(bot.build, "fit_fusion", lambda *a, **k: fits.append(1) or real_fit(*a, **k))
+    real_fit, real_build = bot.index.build.fit_fusion, LexicalIndex.build
+    monkeypatch.setattr(bot.index.build, "fit_fusion", lambda *a, **k: fits.append(1) or real_fit(*a, **k))
     monkeypatch.setattr(LexicalIndex, "build", lambda *a: bm25_builds.append(1) or real_build(*a))
     second = build_index(settings, embedder)
     assert fits == [] and bm25_builds == [] and second.manifest.fit_key == first.manifest.fit_key
@@ -92,17 +93,20 @@ def test_a_change_of_fusion_features_refits_instead_of_reusing_the_old_models(
     small_kb, settings, monkeypatch
 ):
     """Reusing a fusion fitted on other features would fail the build ("trained on other features")."""
-    import bot.build
-    import bot.fusion
-    import bot.index
+    import bot.index.build
+    import bot.index.contents
+    import bot.retrieval.features
+    import bot.retrieval.fusion
 
     embedder = FakeEmbedder()
     first = build_index(settings, embedder)
-    added = (*bot.fusion.RANK_FEATURES, "a_new_signal")
-    monkeypatch.setattr(bot.index, "RANK_FEATURES", added)
-    monkeypatch.setattr(bot.fusion, "RANK_FEATURES", added)
-    monkeypatch.setattr(bot.fusion, "PRIOR_RANK", {**bot.fusion.PRIOR_RANK, "weights": [0.0] * len(added)})
-    monkeypatch.setattr(bot.build, "fit_fusion", lambda *a, **k: bot.fusion.Fusion.prior())
+    added = (*bot.retrieval.features.RANK_FEATURES, "a_new_signal")
+    monkeypatch.setattr(bot.index.contents, "RANK_FEATURES", added)
+    monkeypatch.setattr(bot.retrieval.fusion, "RANK_FEATURES", added)
+    monkeypatch.setattr(
+        bot.retrieval.fusion, "PRIOR_RANK", {**bot.retrieval.fusion.PRIOR_RANK, "weights": [0.0] * len(added)}
+    )
+    monkeypatch.setattr(bot.index.build, "fit_fusion", lambda *a, **k: bot.retrieval.fusion.Fusion.prior())
     second = build_index(settings, embedder)
     assert second.manifest.fit_key != first.manifest.fit_key
     assert second.manifest.fusion["rank_features"] == list(added)
@@ -112,10 +116,13 @@ def test_an_index_fitted_on_older_confidence_features_is_refused_with_its_folder
     small_kb, settings, monkeypatch
 ):
     """An index built by an older faqbot (fewer confidence features) must not serve wrong scores."""
-    import bot.fusion
+    import bot.retrieval.features
+    import bot.retrieval.fusion
 
     built = build_index(settings, FakeEmbedder())
-    monkeypatch.setattr(bot.fusion, "CONF_FEATURES", (*bot.fusion.CONF_FEATURES, "a_new_signal"))
+    monkeypatch.setattr(
+        bot.retrieval.fusion, "CONF_FEATURES", (*bot.retrieval.features.CONF_FEATURES, "a_new_signal")
+    )
     with pytest.raises(IndexError_, match=f"{built.version}: fusion model was trained on other features"):
         Retriever.from_root(settings.index_path, FakeEmbedder(), LanguageDetector()).load()
 
@@ -210,7 +217,7 @@ def test_large_collections_use_an_approximate_index_and_still_retrieve(small_kb,
 def test_the_approximate_index_agrees_with_exact_search_on_new_queries():
     import faiss
 
-    from bot.index import exact_top1, make_faiss
+    from bot.index.dense import exact_top1, make_faiss
 
     rng = np.random.default_rng(7)
     topics = rng.standard_normal((300, 48)).astype(np.float32)

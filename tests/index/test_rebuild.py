@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.articles import InvalidKnowledgeBase
-from bot.build import build_index
 from bot.config import Settings
-from bot.dialog import Bot
-from bot.index import current_version, resolve
-from bot.language import LanguageDetector
-from bot.policy import Thresholds
-from bot.rebuild import rebuild, regressions
-from bot.reload import IndexWatcher
-from bot.retrieve import Retriever
+from bot.dialogue.bot import Bot
+from bot.dialogue.policy import Thresholds
+from bot.index.build import build_index
+from bot.index.rebuild import rebuild, regressions
+from bot.index.reload import IndexWatcher
+from bot.index.versions import current_version, resolve
+from bot.kb.articles import InvalidKnowledgeBase
+from bot.retrieval.language import LanguageDetector
+from bot.retrieval.search import Retriever
 from tests.conftest import REPO, FakeEmbedder, write_article
 
 SCRIPT = REPO / "scripts" / "nightly_rebuild.sh"

@@ -11,9 +11,9 @@ import time
 import httpx
 import pytest
 
-from bot.build import build_index
 from bot.config import Settings
-from bot.embed import load_embedder
+from bot.index.build import build_index
+from bot.retrieval.embedder import load_embedder
 from tests.conftest import REPO
 from tests.serve_kit import free_port, start_serve, wait_ready
 
@@ -77,7 +77,7 @@ def test_rebuild_under_traffic_swaps_with_zero_failed_requests(sample_home, tmp_
 
 
 def test_nightly_script_end_to_end_with_the_real_model(sample_home, tmp_path):
-    from tests.test_rebuild import SCRIPT
+    from tests.index.test_rebuild import SCRIPT
 
     home = tmp_path / "home"
     shutil.copytree(sample_home / "index", home / "index", symlinks=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.articles import InvalidKnowledgeBase, load_kb, load_valid_kb
+from bot.kb.articles import InvalidKnowledgeBase, load_kb, load_valid_kb
 from tests.conftest import write_article
 
 VALID = """

@@ -7,8 +7,8 @@ import random
 
 from rapidfuzz import fuzz
 
-import bot.near_duplicates as near
-from bot.near_duplicates import RATIO, similar_pairs
+import bot.kb.near_duplicates as near
+from bot.kb.near_duplicates import RATIO, similar_pairs
 
 WORDS = ["ordine", "reso", "pacco", "spedizione", "rimborso", "fattura", "password", "account", "consegna"]
 

@@ -6,9 +6,9 @@ from collections import Counter
 
 import pytest
 
-from bot.articles import load_kb
-from bot.evaluate import load_eval_set
-from bot.text import normalise
+from bot.kb.articles import load_kb
+from bot.quality.evaluate import load_eval_set
+from bot.text.normalise import normalise
 from tests.conftest import REPO
 
 KB = REPO / "kb_articles"

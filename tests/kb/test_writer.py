@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.article_writer import add_question, new_draft
-from bot.articles import InvalidKnowledgeBase, load_kb
+from bot.kb.articles import InvalidKnowledgeBase, load_kb
+from bot.kb.writer import add_question, new_draft
 from tests.conftest import REPO, write_article
 
 BLOCK = """---

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import yaml
 
-import bot.calibrate as calibrate
-from bot.calibrate import pick_by_language, pick_thresholds, plot
+import bot.quality.calibrate as calibrate
 from bot.config import Settings, update_config_file
-from bot.evaluate import EvalItem, Outcome
+from bot.quality.calibrate import pick_by_language, pick_thresholds, plot
+from bot.quality.evaluate import EvalItem, Outcome
 
 
 def outcome(gold: str | None, top: str, confidence: float, second: str = "z") -> Outcome:
@@ -117,7 +117,7 @@ def test_language_thresholds_are_checked(isolated_home, value, error):
 
 
 def test_language_thresholds_reach_the_bot_from_the_environment(isolated_home, monkeypatch):
-    from bot.service import thresholds
+    from bot.compose import thresholds
 
     monkeypatch.setenv("FAQBOT_LANGUAGE_THRESHOLDS", '{"it": {"answer": 0.52, "clarify": 0.28}}')
     th = thresholds(Settings())

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from bot.evaluate import EvalItem, Outcome, at_thresholds, auroc, load_eval_set, metrics
+from bot.quality.evaluate import EvalItem, Outcome, at_thresholds, auroc, load_eval_set, metrics
 
 
 def outcome(gold, ranked, confidence, decision, answered=None, offered=()):

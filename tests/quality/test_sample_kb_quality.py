@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.articles import load_kb
+from bot.compose import load_bot
 from bot.config import Settings
-from bot.evaluate import bot_asker, by_language, load_eval_set, run
-from bot.service import load_bot
+from bot.kb.articles import load_kb
+from bot.quality.evaluate import bot_asker, by_language, load_eval_set, run
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.model

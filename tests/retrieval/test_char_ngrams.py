@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.char_ngrams import CharNgrams
-from bot.text import normalise
+from bot.retrieval.char_ngrams import CharNgrams
+from bot.text.normalise import normalise
 
 TEXTS = [
     "annullare un ordine",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bot.fusion import fit_linear
-from bot.fusion_fit import _balance
+from bot.retrieval.fusion import fit_linear
+from bot.retrieval.fusion_fit import _balance
 
 
 def test_balance_gives_both_kinds_the_same_total_weight():

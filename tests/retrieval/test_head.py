@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bot.head import Head, energy, fit_head, out_of_fold, softmax
+from bot.retrieval.head import Head, energy, fit_head, out_of_fold, softmax
 
 
 def blobs(n_per: int = 6, seed: int = 0):

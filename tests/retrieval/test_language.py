@@ -2,8 +2,8 @@
 
 import pytest
 
-import bot.language as language
-from bot.language import LanguageDetector
+import bot.retrieval.language as language
+from bot.retrieval.language import LanguageDetector
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from bot.query_encoder import QueryEncoder, cache_key
+from bot.retrieval.query_encoder import QueryEncoder, cache_key
 from tests.conftest import FakeEmbedder
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.build import build_index
-from bot.language import LanguageDetector
-from bot.lexical import LexicalIndex, tokenize
-from bot.retrieve import Retriever
+from bot.index.build import build_index
+from bot.retrieval.language import LanguageDetector
+from bot.retrieval.lexical import LexicalIndex, tokenize
+from bot.retrieval.search import Retriever
 from tests.conftest import FakeEmbedder
 
 
@@ -66,7 +66,8 @@ def test_translations_of_one_original_are_one_group():
     hit (linking each only to the original let two translations both be listed)."""
     import numpy as np
 
-    from bot.retrieve import collapse_translations, translation_groups
+    from bot.retrieval.corpus import translation_groups
+    from bot.retrieval.search import collapse_translations
 
     articles = [
         {"id": "faq", "lang": "it"},

@@ -10,15 +10,16 @@ import threading
 import numpy as np
 import pytest
 
-from bot.build import build_index
+from bot.compose import load_bot
 from bot.config import Settings
-from bot.embed import SentenceTransformerEmbedder
-from bot.index import Manifest, resolve
-from bot.model_switch import MODEL_DIR
-from bot.reload import IndexWatcher
-from bot.retrieve import Retriever
-from bot.service import load_bot
-from bot.tune import TUNING_FILE, ModelTuner, Recipe, pair_batches, text_hashes, tuned_key
+from bot.index.artefacts import Manifest
+from bot.index.build import build_index
+from bot.index.reload import IndexWatcher
+from bot.index.versions import resolve
+from bot.retrieval.embedder import SentenceTransformerEmbedder
+from bot.retrieval.model_switch import MODEL_DIR
+from bot.retrieval.search import Retriever
+from bot.retrieval.tuning import TUNING_FILE, ModelTuner, Recipe, pair_batches, text_hashes, tuned_key
 from tests.conftest import write_article
 
 
@@ -68,7 +69,7 @@ class _Trainings:
 @pytest.fixture
 def trainings(monkeypatch) -> _Trainings:
     fake = _Trainings()
-    monkeypatch.setattr("bot.tune.train", fake)
+    monkeypatch.setattr("bot.retrieval.tuning.train", fake)
     return fake
 
 
@@ -198,13 +199,13 @@ def test_a_version_tuned_from_another_model_is_refused(tuned_settings, tmp_path)
 
 
 def _detector():
-    from bot.language import LanguageDetector
+    from bot.retrieval.language import LanguageDetector
 
     return LanguageDetector(["en"], "en")
 
 
 def test_query_encoder_close_lets_its_thread_go_and_a_later_query_restarts_it(fake_embedder):
-    from bot.query_encoder import QueryEncoder
+    from bot.retrieval.query_encoder import QueryEncoder
 
     encoder = QueryEncoder(fake_embedder, cache_size=0)
     first = encoder.encode_one("hello")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from bot.conversations import ChatService
-from bot.dialog import ArticleView, ConversationState, Reply
-from bot.store import Store
+from bot.dialogue.bot import ArticleView, ConversationState, Reply
+from bot.service.chat import ChatService
+from bot.storage.store import Store
 
 
 class CountingBot:

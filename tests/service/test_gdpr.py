@@ -7,15 +7,15 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
-from bot.conversations import ChatService
-from bot.dialog import Bot
-from bot.gdpr import MessengerLookupUnavailable, erase, export, messenger_conversations
-from bot.language import LanguageDetector
-from bot.models import Conversation
-from bot.policy import Thresholds
-from bot.retrieve import Retriever
-from bot.store import Store
+from bot.cli.main import app
+from bot.dialogue.bot import Bot
+from bot.dialogue.policy import Thresholds
+from bot.retrieval.language import LanguageDetector
+from bot.retrieval.search import Retriever
+from bot.service.chat import ChatService
+from bot.service.gdpr import MessengerLookupUnavailable, erase, export, messenger_conversations
+from bot.storage.schema import Conversation
+from bot.storage.store import Store
 from tests.conftest import FakeEmbedder
 
 runner = CliRunner()

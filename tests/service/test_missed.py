@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.api import create_app
 from bot.config import Settings
-from bot.policy import Thresholds
-from tests.test_api import service_factory  # noqa: F401 - fixture
+from bot.dialogue.policy import Thresholds
+from bot.web.app import create_app
+from tests.web.test_app import service_factory  # noqa: F401 - fixture
 
 AUTH = {"Authorization": "Bearer staff-token"}
 
@@ -140,7 +140,7 @@ class FixedEmbedder:
 
 
 def test_clustering_groups_by_meaning_largest_then_newest():
-    from bot.cluster import MissedItem, cluster
+    from bot.service.missed_topics import MissedItem, cluster
 
     now = dt.datetime.now(dt.UTC)
     table = {
@@ -159,7 +159,7 @@ def test_clustering_groups_by_meaning_largest_then_newest():
 
 def test_questions_with_nothing_to_embed_form_their_own_topic(admin_client):
     """Found by the OpenAPI fuzzer: a zero vector (here: only symbols) made clustering fail with 500."""
-    from bot.cluster import MissedItem, cluster
+    from bot.service.missed_topics import MissedItem, cluster
     from tests.conftest import FakeEmbedder
 
     now = dt.datetime.now(dt.UTC)
@@ -315,7 +315,7 @@ def test_an_unhelpful_answer_brings_in_a_person(admin_client):
 
 
 def test_outside_hours_the_web_customer_leaves_an_email_for_the_ticket(service_factory, monkeypatch):  # noqa: F811
-    from bot.handoff import BusinessHours
+    from bot.dialogue.business_hours import BusinessHours
 
     monkeypatch.setenv("FAQBOT_ADMIN_TOKEN", "staff-token")
     service = service_factory()
@@ -332,6 +332,6 @@ def test_outside_hours_the_web_customer_leaves_an_email_for_the_ticket(service_f
             and "per e-mail a anna.verdi@example.it" in second["handoff"]["message"]
         )
         with service.store.session() as session:
-            from bot.store import Ticket
+            from bot.storage.store import Ticket
 
             assert session.get(Ticket, first["handoff"]["ticket_id"]).contact == "anna.verdi@example.it"

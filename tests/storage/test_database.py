@@ -7,9 +7,9 @@ import time
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from bot.engine import Limits
-from bot.models import Conversation
-from bot.store import Store, StoreUnavailable
+from bot.storage.database import Limits
+from bot.storage.schema import Conversation
+from bot.storage.store import Store, StoreUnavailable
 
 
 def test_a_cut_database_is_unavailable_at_once_and_the_store_recovers(proxied_url, db_proxy):

@@ -9,10 +9,10 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event, select
 
-from bot.engine import StoreUnavailable
-from bot.group_commit import GroupCommit
-from bot.models import Conversation
-from bot.store import Store
+from bot.storage.database import StoreUnavailable
+from bot.storage.group_commit import GroupCommit
+from bot.storage.schema import Conversation
+from bot.storage.store import Store
 
 
 @pytest.fixture

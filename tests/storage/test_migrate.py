@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, inspect
 
 OPEN_STORE = """
 import os, pathlib, sys, time
-from bot.store import Store
+from bot.storage.store import Store
 pathlib.Path(sys.argv[2] + "." + sys.argv[3]).touch()
 while not os.path.exists(sys.argv[2]):  # start together, as replicas do after a deploy
     time.sleep(0.002)

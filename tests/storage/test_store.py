@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect, text
 
-from bot.dialog import ArticleView, ConversationState, Reply
-from bot.store import Store, UnknownConversation
+from bot.dialogue.bot import ArticleView, ConversationState, Reply
+from bot.storage.store import Store, UnknownConversation
 
 
 @pytest.fixture

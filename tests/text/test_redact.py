@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.redact import redact
+from bot.text.redact import redact
 
 REDACTED = [
     ("scrivimi a mario.rossi@gmail.com per favore", "scrivimi a [EMAIL] per favore"),

@@ -9,15 +9,15 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.api import create_app
-from bot.build import build_index
 from bot.config import Settings
-from bot.conversations import ChatService
-from bot.dialog import Bot
-from bot.language import LanguageDetector
-from bot.policy import Thresholds
-from bot.retrieve import Retriever
-from bot.store import Store
+from bot.dialogue.bot import Bot
+from bot.dialogue.policy import Thresholds
+from bot.index.build import build_index
+from bot.retrieval.language import LanguageDetector
+from bot.retrieval.search import Retriever
+from bot.service.chat import ChatService
+from bot.storage.store import Store
+from bot.web.app import create_app
 from tests.conftest import FakeEmbedder, write_article
 
 
@@ -201,7 +201,7 @@ def test_cors_lets_other_sites_embed_the_widget(client):
 
 
 def test_lists_may_start_right_under_a_line_of_text():
-    from bot.render import to_html
+    from bot.text.html import to_html
 
     html = to_html("**Options**\n- pick up in store\n- cash on delivery")
     assert "<ul>" in html and html.count("<li>") == 2

@@ -10,9 +10,9 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from bot.api import create_app
 from bot.config import Settings
-from tests.test_hostile import TOKEN, hostile_app  # noqa: F401 - fixture
+from bot.web.app import create_app
+from tests.web.test_hostile import TOKEN, hostile_app  # noqa: F401 - fixture
 
 EXAMPLES = 12  # per operation and mode: about 300 generated requests per database
 # The operations of the document, read at collection time (the app loads nothing until it starts).
@@ -35,7 +35,7 @@ def test_the_document_covers_every_public_and_admin_operation():
 
 @pytest.fixture(scope="module")
 def api_schema(hostile_app):  # noqa: F811
-    """The running app of tests/test_hostile.py (small KB, fresh database, admin token, limits and
+    """The running app of tests/web/test_hostile.py (small KB, fresh database, admin token, limits and
     hot reload off) as a schemathesis schema."""
     return schemathesis.openapi.from_asgi("/openapi.json", hostile_app)
 

@@ -11,15 +11,15 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.api import create_app
-from bot.build import build_index
 from bot.config import Settings
-from bot.conversations import ChatService
-from bot.dialog import Bot
-from bot.language import LanguageDetector
-from bot.policy import Thresholds
-from bot.retrieve import Retriever
-from bot.store import Store
+from bot.dialogue.bot import Bot
+from bot.dialogue.policy import Thresholds
+from bot.index.build import build_index
+from bot.retrieval.language import LanguageDetector
+from bot.retrieval.search import Retriever
+from bot.service.chat import ChatService
+from bot.storage.store import Store
+from bot.web.app import create_app
 from tests.conftest import SMALL_KB, FakeEmbedder, database_urls, scratch_database, write_article
 
 TOKEN = "hostile-admin-token"
@@ -85,9 +85,11 @@ def assert_sane(r, *, allow: tuple[int, ...] = ()) -> None:
 
 
 def path_id(value: str) -> str:
+    """`value` as one path segment. Dots are escaped too: the client would otherwise resolve a "."
+    or ".." segment itself (RFC 3986 dot segments), and the id would never reach the server."""
     from urllib.parse import quote
 
-    return quote(value.encode("utf-8", "surrogatepass"), safe="")
+    return quote(value.encode("utf-8", "surrogatepass"), safe="").replace(".", "%2E")
 
 
 @pytest.fixture(scope="module", params=database_urls())
@@ -166,7 +168,8 @@ def test_ids_in_paths_and_queries(hostile, conversation, after, article):
     )
     r = hostile.get(f"/api/v1/articles/{path_id(article)}")
     assert_sane(r)
-    assert r.status_code in (200, 404, 422)
+    # An id ending in "/" (sent as %2F) names the path with a trailing slash: redirected without it.
+    assert r.status_code in (200, 404, 422) or (r.status_code == 307 and article.endswith("/"))
     for path in (f"/api/v1/admin/conversations/{path_id(conversation)}", f"/admin/static/{path_id(article)}"):
         r = hostile.get(path, headers=ADMIN)
         assert_sane(r)

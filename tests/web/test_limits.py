@@ -9,9 +9,9 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.api import create_app
 from bot.config import Settings
-from bot.middleware import BodyLimit
+from bot.web.app import create_app
+from bot.web.middleware import BodyLimit
 
 
 @pytest.fixture
@@ -180,7 +180,7 @@ def test_a_body_in_time_is_replayed_to_the_app_whole():
 
 
 def test_faqbot_serve_runs_uvicorn_with_timeouts_and_without_its_proxy_headers():
-    from bot.api import uvicorn_options
+    from bot.web.app import uvicorn_options
 
     options = uvicorn_options(Settings(keepalive_timeout=3, max_concurrency=200))
     assert options["proxy_headers"] is False, "only FAQBOT_TRUSTED_PROXIES decides whom to believe"
@@ -189,7 +189,7 @@ def test_faqbot_serve_runs_uvicorn_with_timeouts_and_without_its_proxy_headers()
 
 
 def test_a_client_that_leaves_mid_body_is_logged_as_499_not_as_a_server_error(quick_service):
-    from bot.middleware import RequestContext
+    from bot.web.middleware import RequestContext
 
     app = create_app(Settings(), quick_service())
     gone = iter([{"type": "http.request", "body": b"{", "more_body": True}, {"type": "http.disconnect"}])

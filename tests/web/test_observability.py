@@ -10,10 +10,10 @@ import sys
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.api import create_app
 from bot.config import Settings
-from bot.logs import JsonFormatter, log_config, new_request_id
-from tests.test_api import service_factory  # noqa: F401 - fixture (a test that changes the index)
+from bot.web.app import create_app
+from bot.web.logs import JsonFormatter, log_config, new_request_id
+from tests.web.test_app import service_factory  # noqa: F401 - fixture (a test that changes the index)
 
 EMAIL = "mario.rossi@example.com"
 PHONE = "347 123 4567"
@@ -144,7 +144,7 @@ def test_the_spool_gauge_and_reload_failure_counter_are_exported(client):
 
 
 def test_a_version_that_fails_to_load_is_counted(service_factory, isolated_home):  # noqa: F811
-    from bot.index import current_version
+    from bot.index.versions import current_version
 
     app = create_app(Settings(reload_interval=3600), service_factory())
     with TestClient(app) as client:
@@ -193,7 +193,7 @@ def test_nothing_logs_the_admin_token(quick_service, monkeypatch, caplog):
 
 
 def test_micro_batch_sizes_and_query_cache_hits_are_exported(quick_service):
-    from bot.query_encoder import QueryEncoder
+    from bot.retrieval.query_encoder import QueryEncoder
 
     service = quick_service()
     retriever = service.bot.retriever

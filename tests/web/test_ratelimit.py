@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from bot.ratelimit import RateLimiter, retry_after
+from bot.web.ratelimit import RateLimiter, retry_after
 
 
 class Clock:

@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from redis.exceptions import RedisError
 
-from bot.api import create_app
 from bot.config import Settings
-from bot.ratelimit import RateLimiter
-from bot.ratelimit_shared import SharedRateLimiter, connect
+from bot.web.app import create_app
+from bot.web.ratelimit import RateLimiter
+from bot.web.ratelimit_redis import SharedRateLimiter, connect
 from tests.serve_kit import free_port
 from tests.tcp_proxy import TcpProxy
 

@@ -22,8 +22,8 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from bot.models import Message, MissedQuery, Ticket
-from bot.store import Store
+from bot.storage.schema import Message, MissedQuery, Ticket
+from bot.storage.store import Store
 from tests.conftest import REPO
 from tests.outage_kit import schema_url
 from tests.serve_kit import free_port, start_serve, wait_ready

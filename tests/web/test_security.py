@@ -8,9 +8,9 @@ from html.parser import HTMLParser
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.api import create_app
-from bot.channels.web import DEMO_CSP, STATIC
 from bot.config import Settings
+from bot.web.app import create_app
+from bot.web.chat_api import DEMO_CSP, STATIC
 
 TOKEN = "staff-token"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')

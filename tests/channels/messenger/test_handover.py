@@ -9,7 +9,7 @@ import re
 
 from sqlalchemy import select, update
 
-from bot.models import Conversation
+from bot.storage.schema import Conversation
 from tests.messenger_kit import INBOX, control, postback, text
 
 OUR_APP = "1234567890"

@@ -9,8 +9,8 @@ import subprocess
 import sys
 import time
 
-from bot.spool import read_segment
-from bot.store import Store
+from bot.durability.spool import read_segment
+from bot.storage.store import Store
 from tests.conftest import REPO
 from tests.messenger_kit import text
 
@@ -31,7 +31,7 @@ def users(store: Store, conversation_id: str) -> list[str]:
 
 
 def conversation_of(store: Store, psid: str) -> str:
-    from bot.gdpr import messenger_conversations
+    from bot.service.gdpr import messenger_conversations
 
     (conversation_id,) = messenger_conversations(store, psid)
     return conversation_id
@@ -75,12 +75,12 @@ KILLED_AFTER_THE_200 = """
 import os, signal, sys, types
 from pathlib import Path
 from fastapi.testclient import TestClient
-from bot.api import create_app
-from bot.conversations import ChatService
-from bot.dialog import Bot
-from bot.language import LanguageDetector
-from bot.policy import Thresholds
-from bot.retrieve import Retriever
+from bot.web.app import create_app
+from bot.service.chat import ChatService
+from bot.dialogue.bot import Bot
+from bot.retrieval.language import LanguageDetector
+from bot.dialogue.policy import Thresholds
+from bot.retrieval.search import Retriever
 from tests.conftest import FakeEmbedder
 from tests.messenger_kit import Page, messenger_settings, text
 from tests.outage_kit import SwitchableStore
@@ -119,7 +119,7 @@ def test_events_of_a_process_killed_right_after_the_200_are_answered_by_another(
 
 
 def test_an_event_cut_short_after_it_was_taken_in_is_answered_by_the_replay(open_page, graph, monkeypatch):
-    from bot.store import StoreUnavailable
+    from bot.storage.store import StoreUnavailable
 
     page = open_page(replay_interval=0.2)
     chat = page.client.app.state.chat

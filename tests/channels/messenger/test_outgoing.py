@@ -18,8 +18,8 @@ from bot.channels.messenger.outgoing import (
     title,
     turn_messages,
 )
-from bot.conversations import Handoff, Turn
-from bot.dialog import ArticleView, Reply, Suggestion
+from bot.dialogue.bot import ArticleView, Reply, Suggestion
+from bot.service.chat import Handoff, Turn
 
 
 def test_markdown_becomes_plain_text_with_links_kept():

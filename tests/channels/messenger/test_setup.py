@@ -7,8 +7,8 @@ import json
 from typer.testing import CliRunner
 
 from bot.channels.messenger.profile import setup_calls
-from bot.cli import app
-from bot.escalation import asks_for_person
+from bot.cli.main import app
+from bot.dialogue.escalation import asks_for_person
 
 runner = CliRunner()
 

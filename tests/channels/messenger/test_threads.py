@@ -11,10 +11,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from bot.migrate import upgrade
-from bot.models import Base
-from bot.store import Store
-from bot.threads import INBOX, Threads
+from bot.storage.channel_threads import INBOX, Threads
+from bot.storage.migrate import upgrade
+from bot.storage.schema import Base
+from bot.storage.store import Store
 
 NOW = dt.datetime(2026, 11, 24, 10, 0, tzinfo=dt.UTC)
 
@@ -33,7 +33,7 @@ def test_migration_0004_matches_the_models_and_upgrades_an_older_store(store, da
     assert {"external_id", "last_customer_at", "thread_owner"} <= columns
     from alembic import command
 
-    from bot.migrate import alembic_config
+    from bot.storage.migrate import alembic_config
 
     command.downgrade(alembic_config(store.engine), "0003")
     assert "inbound_events" not in inspect(store.engine).get_table_names()
@@ -113,7 +113,7 @@ def test_migration_0005_marks_events_taken_in_before_it_as_done(store):
     from alembic import command
     from sqlalchemy import text
 
-    from bot.migrate import alembic_config
+    from bot.storage.migrate import alembic_config
 
     threads = Threads(store, "messenger")
     command.downgrade(alembic_config(store.engine), "0004")

@@ -7,8 +7,8 @@ import json
 import logging
 
 from bot.channels.messenger.outgoing import MAX_TEXT, plain_text
-from bot.messages import message
-from bot.policy import Thresholds
+from bot.dialogue.messages import message
+from bot.dialogue.policy import Thresholds
 from tests.messenger_kit import LONG_BODY, VERIFY, postback, text
 
 
@@ -225,7 +225,7 @@ def test_typing_indicator_goes_out_before_a_slow_reply(open_page, graph):
 def _conversation(page, psid: str) -> str:
     from sqlalchemy import select
 
-    from bot.models import Conversation
+    from bot.storage.schema import Conversation
 
     with page.store.session() as session:
         query = select(Conversation.id).where(

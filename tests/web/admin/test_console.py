@@ -8,10 +8,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.api import create_app
 from bot.config import Settings
-from tests.test_api import service_factory  # noqa: F401 - fixture
-from tests.test_browser import ADMIN_TOKEN, browser, browser_kb, server  # noqa: F401 - fixtures
+from bot.web.app import create_app
+from tests.web.test_app import service_factory  # noqa: F401 - fixture
+from tests.web.test_widget_browser import ADMIN_TOKEN, browser, browser_kb, server  # noqa: F401 - fixtures
 
 TOKEN = "staff-token"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -170,7 +170,7 @@ def test_dashboard_shows_counts_rates_and_a_chart(staff):
 def test_bar_chart_stacks_decisions_per_day():
     import datetime as dt
 
-    from bot.admin.console import bar_chart
+    from bot.web.admin.console import bar_chart
 
     first = dt.date(2025, 3, 1)
     chart = bar_chart({"2025-03-02": {"answer": 3, "handoff": 1}}, first, first + dt.timedelta(days=6))
