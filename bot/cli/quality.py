@@ -49,8 +49,8 @@ def calibrate(
     """Pick answer/clarify thresholds from the evaluation set for a target wrong-answer rate."""
     from bot.config import update_config_file
     from bot.quality.calibrate import pick_by_language, pick_thresholds
-    from bot.quality.calibrate import plot as draw
     from bot.quality.evaluate import bot_asker, run
+    from bot.quality.plot import plot as draw
 
     if not 0.0 <= target_wrong < 1.0:
         fail(f"--target-wrong must be in [0, 1), got {target_wrong}", 2)

@@ -77,7 +77,7 @@ def metrics(outcomes: Iterable[Outcome]) -> dict[str, float]:
     """Ranking quality on answerable items and the rates of what the bot actually decided."""
     outcomes = list(outcomes)
     answerable = [o for o in outcomes if o.item.answerable]
-    ranks = [_rank(o) for o in answerable]
+    ranks = [gold_rank(o) for o in answerable]
     n = max(1, len(outcomes))
     answered = [o for o in outcomes if o.decision == "answer"]
     correct = sum(o.answered in o.item.gold for o in answered)
@@ -101,7 +101,7 @@ def metrics(outcomes: Iterable[Outcome]) -> dict[str, float]:
         "handoff": len(handoffs) / n,
         "coverage": len(answered) / n,
         # Of the hand-offs, the share the KB really could not answer (or answered only wrongly).
-        "handoff_precision": _share(not o.item.answerable or _rank(o) != 1 for o in handoffs),
+        "handoff_precision": _share(not o.item.answerable or gold_rank(o) != 1 for o in handoffs),
         "p50_ms": _percentile([o.latency_ms for o in outcomes], 50),
         "p95_ms": _percentile([o.latency_ms for o in outcomes], 95),
     }
@@ -116,7 +116,7 @@ def at_thresholds(outcomes: Iterable[Outcome], answer: float, clarify: float) ->
     outcomes = list(outcomes)
     n = max(1, len(outcomes))
     answered = [o for o in outcomes if o.confidence >= answer]
-    correct = sum(_rank(o) == 1 for o in answered)
+    correct = sum(gold_rank(o) == 1 for o in answered)
     clarified = sum(clarify <= o.confidence < answer for o in outcomes)
     return {
         "correct": correct / n,
@@ -126,7 +126,7 @@ def at_thresholds(outcomes: Iterable[Outcome], answer: float, clarify: float) ->
     }
 
 
-def _rank(outcome: Outcome) -> int:
+def gold_rank(outcome: Outcome) -> int:
     """1-based rank of the first gold article; 0 when absent or the item is unanswerable."""
     for i, article in enumerate(outcome.ranked, start=1):
         if article in outcome.item.gold:

@@ -7,7 +7,8 @@ import yaml
 
 import bot.quality.calibrate as calibrate
 from bot.config import Settings, update_config_file
-from bot.quality.calibrate import pick_by_language, pick_thresholds, plot
+from bot.quality.calibrate import pick_by_language, pick_thresholds
+from bot.quality.plot import plot
 from bot.quality.evaluate import EvalItem, Outcome
 
 
