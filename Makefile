@@ -36,9 +36,12 @@ chat: $(STAMP) index/current
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# lint-imports checks the layer contracts, mypy the core's types (both set up in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests scripts
 	$(BIN)/ruff format --check bot tests scripts
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format bot tests scripts

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,6 +26,83 @@ class LanguageThresholds(BaseModel):
         if self.clarify > self.answer:
             raise ValueError(f"clarify ({self.clarify}) must not exceed answer ({self.answer})")
         return self
+
+
+# Each component takes only its own group of settings, derived from the flat `Settings` below (which
+# alone reads the environment and faqbot.yaml, so the FAQBOT_* names stay flat).
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """What an index build reads: where the KB and the index live, how to fit, index and keep versions."""
+
+    kb_path: Path
+    index_path: Path
+    languages: tuple[str, ...]
+    default_lang: str
+    keep_versions: int
+    ann_threshold: int
+    tune_epochs: int
+
+
+@dataclass(frozen=True)
+class DialogueSettings:
+    """What the dialogue reads: decision thresholds, suggestions, patience, and its languages."""
+
+    answer_threshold: float
+    clarify_threshold: float
+    # (answer, clarify) replacing the two above for one language's questions.
+    language_thresholds: Mapping[str, tuple[float, float]]
+    clarify_margin: float
+    max_suggestions: int
+    misses_before_handoff: int
+    languages: tuple[str, ...]
+    default_lang: str
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """Which model encodes texts, and how serving caches and batches query encodings."""
+
+    model: str
+    embed_batch_size: int
+    query_cache_size: int
+    encode_max_batch: int
+    encode_window_ms: float
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    """Where the database is (None: SQLite under `var_path`) and how long to wait on it (seconds)."""
+
+    database_url: str | None
+    var_path: Path
+    connect_timeout: float
+    lock_timeout: float
+    idle_timeout: float
+
+
+@dataclass(frozen=True)
+class MessengerSettings:
+    """The Messenger channel's own settings (the `messenger_*` ones, without the prefix)."""
+
+    verify_token: SecretStr | None
+    app_secret: SecretStr | None
+    page_token: SecretStr | None
+    graph_url: str
+    graph_version: str
+    app_id: str | None
+    inbox_app_id: str
+    human_agent_tag: bool
+    workers: int
+    send_timeout: float
+    send_backoff: float
+    typing_after: float
+
+    @property
+    def configured(self) -> bool:
+        """Messenger needs the app secret (to trust deliveries) and the Page token (to answer)."""
+        return self.app_secret is not None and self.page_token is not None
 
 
 class Settings(BaseSettings):
@@ -229,7 +308,75 @@ class Settings(BaseSettings):
     @property
     def messenger_configured(self) -> bool:
         """Messenger needs the app secret (to trust deliveries) and the Page token (to answer)."""
-        return self.messenger_app_secret is not None and self.messenger_page_token is not None
+        return self.messenger.configured
+
+    # The groups are built on each access, not cached: they follow the settings they come from.
+    @property
+    def build(self) -> BuildSettings:
+        """The settings an index build reads."""
+        return BuildSettings(
+            kb_path=self.kb_path,
+            index_path=self.index_path,
+            languages=tuple(self.languages),
+            default_lang=self.default_lang,
+            keep_versions=self.keep_versions,
+            ann_threshold=self.ann_threshold,
+            tune_epochs=self.tune_epochs,
+        )
+
+    @property
+    def dialogue(self) -> DialogueSettings:
+        """The settings the dialogue (thresholds, hand-off after misses) reads."""
+        return DialogueSettings(
+            answer_threshold=self.answer_threshold,
+            clarify_threshold=self.clarify_threshold,
+            language_thresholds={lang: (t.answer, t.clarify) for lang, t in self.language_thresholds.items()},
+            clarify_margin=self.clarify_margin,
+            max_suggestions=self.max_suggestions,
+            misses_before_handoff=self.misses_before_handoff,
+            languages=tuple(self.languages),
+            default_lang=self.default_lang,
+        )
+
+    @property
+    def encoder(self) -> EncoderSettings:
+        """The settings of the model and of the serving query encoder."""
+        return EncoderSettings(
+            model=self.model,
+            embed_batch_size=self.embed_batch_size,
+            query_cache_size=self.query_cache_size,
+            encode_max_batch=self.encode_max_batch,
+            encode_window_ms=self.encode_window_ms,
+        )
+
+    @property
+    def storage(self) -> StorageSettings:
+        """The settings of the database."""
+        return StorageSettings(
+            database_url=self.database_url,
+            var_path=self.var_path,
+            connect_timeout=self.db_connect_timeout,
+            lock_timeout=self.db_lock_timeout,
+            idle_timeout=self.db_idle_timeout,
+        )
+
+    @property
+    def messenger(self) -> MessengerSettings:
+        """The settings of the Messenger channel."""
+        return MessengerSettings(
+            verify_token=self.messenger_verify_token,
+            app_secret=self.messenger_app_secret,
+            page_token=self.messenger_page_token,
+            graph_url=self.messenger_graph_url,
+            graph_version=self.messenger_graph_version,
+            app_id=self.messenger_app_id,
+            inbox_app_id=self.messenger_inbox_app_id,
+            human_agent_tag=self.messenger_human_agent_tag,
+            workers=self.messenger_workers,
+            send_timeout=self.messenger_send_timeout,
+            send_backoff=self.messenger_send_backoff,
+            typing_after=self.messenger_typing_after,
+        )
 
 
 class _YamlSource(PydanticBaseSettingsSource):

@@ -74,7 +74,7 @@ def main() -> None:
             one, rate = speed(embedder, texts)
             cells = []
             for folder in args.datasets:
-                report = run_bench(Path(folder), settings, embedder)
+                report = run_bench(Path(folder), settings.build, settings.dialogue, embedder)
                 cells.append(f"{report['top1']:.3f} / {report['auroc']:.3f}")
             print(f"| {name} | {one:.1f} ms | {rate:.0f} texts/s | " + " | ".join(cells) + " |", flush=True)
 

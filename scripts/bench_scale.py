@@ -243,7 +243,7 @@ def main() -> None:
     parser.add_argument("--dense", default="1000,10000,100000,1000000")
     parser.add_argument("--kb", default="1000,10000")
     args = parser.parse_args()
-    faiss.omp_set_num_threads(1)  # as a serving process runs (bot/compute.py)
+    faiss.omp_set_num_threads(1)  # as a serving process runs (bot/retrieval/compute.py)
     rng = np.random.default_rng(0)
     dense = [dense_row(int(n), rng) for n in args.dense.split(",") if n]
     for row in dense:

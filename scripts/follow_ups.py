@@ -19,6 +19,7 @@ from pathlib import Path
 
 from bot.cli.common import load_bot
 from bot.dialogue.bot import ConversationState
+from bot.dialogue.vocabulary import DecisionKind, Reason
 from bot.quality.evaluate import load_eval_set
 
 # (article just answered, follow-up, article expected), written for this check.
@@ -61,14 +62,14 @@ def main() -> None:
     articles = bot.retriever.corpus.articles
     by_lang: dict[str, list[str]] = {}
     for article in articles:
-        by_lang.setdefault(article["lang"], []).append(article["id"])
+        by_lang.setdefault(article.lang, []).append(article.id)
 
     def after(article_id: str, text: str):
-        lang = bot.retriever.article(article_id)["lang"]
+        lang = bot.retriever.article(article_id).lang
         return bot.reply(text, ConversationState(lang=lang, last_article=article_id))[0]
 
     right = sum(
-        (r := after(last, text)).decision == "answer" and r.article.article_id == gold
+        (r := after(last, text)).decision == DecisionKind.ANSWER and r.article.article_id == gold
         for last, text, gold in FOLLOW_UPS
     )
     print(f"follow-ups answered right: {right} of {len(FOLLOW_UPS)}")
@@ -77,12 +78,12 @@ def main() -> None:
     used = wrong = 0
     for item in load_eval_set(args.kb / "eval"):
         reply = after(rng.choice(by_lang[item.lang]), item.text)
-        used += reply.reason == "in_context"
-        wrong += reply.reason == "in_context" and reply.article.article_id not in item.gold
+        used += reply.reason == Reason.IN_CONTEXT
+        wrong += reply.reason == Reason.IN_CONTEXT and reply.article.article_id not in item.gold
     print(f"evaluation questions after a random article: {used} answered in context, {wrong} of them wrong")
 
-    pairs = [(a["id"], text) for a in articles for text in OFF_TOPIC.get(a["lang"], [])]
-    moved = [(a, t, r.article.article_id) for a, t in pairs if (r := after(a, t)).reason == "in_context"]
+    pairs = [(a.id, text) for a in articles for text in OFF_TOPIC.get(a.lang, [])]
+    moved = [(a, t, r.article.article_id) for a, t in pairs if (r := after(a, t)).reason == Reason.IN_CONTEXT]
     print(f"off-topic messages after every article: {len(moved)} of {len(pairs)} answered in context")
     for article_id, text, answered in moved:
         print(f"  after {article_id}: {text!r} -> {answered}")

@@ -75,12 +75,24 @@ def isolated_home(tmp_path, monkeypatch) -> Path:
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("FAQBOT_HOME", str(home))
-    monkeypatch.setenv(
-        "FAQBOT_TUNE_EPOCHS", "0"
-    )  # builds use the model as is; tests/retrieval/test_tuning.py tunes
+    monkeypatch.setenv("FAQBOT_TUNE_EPOCHS", "0")  # builds use the model as is; test_tuning.py tunes
     for name in ("FAQBOT_KB_DIR", "FAQBOT_INDEX_DIR", "FAQBOT_MODEL"):
         monkeypatch.delenv(name, raising=False)
     return home
+
+
+@pytest.fixture(autouse=True)
+def real_model_needs_the_marker(request, monkeypatch) -> None:
+    """Loading the real model in a test not marked `model` fails it, so `-m "not model"` really
+    deselects every slow test (a test in a real server process is marked by its module)."""
+    if request.node.get_closest_marker("model") is not None:
+        return
+    from bot.retrieval.embedder import SentenceTransformerEmbedder
+
+    def refuse(self: SentenceTransformerEmbedder) -> SentenceTransformerEmbedder:
+        pytest.fail(f"{request.node.nodeid} loads the real model {self.model_name!r}: mark it `model`")
+
+    monkeypatch.setattr(SentenceTransformerEmbedder, "warm_up", refuse)
 
 
 @pytest.fixture
@@ -215,7 +227,7 @@ def sample_home(tmp_path_factory) -> Path:
 
     home = tmp_path_factory.mktemp("sample")
     settings = Settings(home=home, kb_dir=REPO / "kb_articles")
-    build_index(settings, load_embedder(settings.model))
+    build_index(settings.build, load_embedder(settings.model))
     return home
 
 
@@ -227,7 +239,7 @@ def small_index_home(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("small-index")
     for (lang, article_id), (front, body) in SMALL_KB.items():
         write_article(home / "kb_articles", lang, article_id, front, body)
-    build_index(Settings(home=home), FakeEmbedder())
+    build_index(Settings(home=home).build, FakeEmbedder())
     return home
 
 

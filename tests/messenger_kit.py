@@ -52,7 +52,7 @@ def messenger_home(tmp_path_factory) -> tuple[Path, FakeEmbedder]:
     )
     write_article(root, "it", "returns-policy-long", front, LONG_BODY)
     embedder = FakeEmbedder()
-    build_index(Settings(home=home), embedder)
+    build_index(Settings(home=home).build, embedder)
     return home, embedder
 
 

@@ -47,7 +47,6 @@ def load_bot(index: Path | None):
 
 def open_store():
     """The configured store, opened (the caller closes it)."""
-    from bot.storage.store import Store
+    from bot.compose import open_store as open_configured
 
-    settings = settings_for()
-    return Store.for_settings(settings.database_url, settings.var_path).open()
+    return open_configured(settings_for().storage)

@@ -24,10 +24,9 @@ MessengerOption = Annotated[
 
 
 def _open():
-    from bot.storage.store import Store  # imported when used: `faqbot --help` stays quick
+    from bot.compose import open_store  # imported when used: `faqbot --help` stays quick
 
-    settings = Settings()
-    return Store.for_settings(settings.database_url, settings.var_path).open()
+    return open_store(Settings().storage)
 
 
 def _spools() -> list[Path]:

@@ -21,7 +21,7 @@ from bot.cli.common import (
 )
 from bot.cli.gdpr import app as gdpr_app
 from bot.dialogue.bot import ConversationState, Reply
-from bot.dialogue.policy import SMALLTALK
+from bot.dialogue.vocabulary import DecisionKind
 from bot.kb.articles import InvalidKnowledgeBase, load_kb
 
 app = typer.Typer(
@@ -59,7 +59,7 @@ def build(kb: KbOption = None, index: IndexOption = None, retune: RetuneOption =
     try:
         with progress:
             embedder = load_embedder(settings.model, settings.embed_batch_size)
-            result = build_index(settings, embedder, progress, retune=retune)
+            result = build_index(settings.build, embedder, progress, retune=retune)
     except InvalidKnowledgeBase as exc:
         fail(str(exc))
     except (ValueError, OSError) as exc:
@@ -85,21 +85,21 @@ def rebuild(
 
     Exit 0: published; 1: a step failed (live index untouched); 3: refused by the quality gate."""
     from bot.cli.progress import LogProgress
+    from bot.index.rebuild import RebuildStatus
     from bot.index.rebuild import rebuild as run_rebuild
     from bot.retrieval.embedder import load_embedder
 
     settings = settings_for(kb, index)
     log = LogProgress().step
     try:
-        report = run_rebuild(
-            settings, load_embedder(settings.model, settings.embed_batch_size), force, margin, log, retune
-        )
+        embedder = load_embedder(settings.model, settings.embed_batch_size)
+        report = run_rebuild(settings.build, settings.dialogue, embedder, force, margin, log, retune)
     except InvalidKnowledgeBase as exc:
         fail(f"rebuild failed, the live index is unchanged:\n{exc}")
     except Exception as exc:
         fail(f"rebuild failed, the live index is unchanged: {type(exc).__name__}: {exc}")
     typer.echo(f"{report.status}: candidate {report.candidate}, serving {report.live_after}")
-    if report.status == "refused":
+    if report.status == RebuildStatus.REFUSED:
         raise typer.Exit(3)
 
 
@@ -139,7 +139,7 @@ def serve(
         fail(f"no index in {settings.index_path}; run `faqbot build` first", 2)
     os.environ["FAQBOT_SERVER_PROCESSES"] = str(workers)  # each process takes its share of the cores
     # Idle model threads sleep instead of spinning: on a busy small machine spinning threads burn
-    # the cores the other requests need (see bot/compute.py). Read when torch loads, so set here.
+    # the cores the other requests need (see bot/retrieval/compute.py). Read when torch loads, so set here.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     typer.echo(f"faqbot serving on http://{host}:{port} (demo page at /, widget at /widget.js)")
     from bot.web.app import uvicorn_options
@@ -194,7 +194,7 @@ def reply_json(reply: Reply, version: str) -> dict:
 
 def render(reply: Reply) -> str:
     """A reply as a person reads it in a terminal."""
-    if reply.decision == SMALLTALK:  # no search ran: there is no confidence to show
+    if reply.decision == DecisionKind.SMALLTALK:  # no search ran: there is no confidence to show
         return f"[{reply.decision}: {reply.reason}]\n{reply.text}"
     if reply.article is None:
         return f"[{reply.decision}, confidence {reply.confidence:.2f}]\n{reply.text}"

@@ -113,7 +113,8 @@ def bench(
     try:
         report = run_bench(
             folder,
-            settings,
+            settings.build,
+            settings.dialogue,
             load_embedder(settings.model, settings.embed_batch_size),
             target_wrong,
             head_on_dev,

@@ -55,15 +55,14 @@ def status(directory: DirOption = None) -> None:
 @app.command()
 def drain(directory: DirOption = None) -> None:
     """Replay what stopped servers left into the database now; exit 1 if some could not be."""
+    from bot.compose import open_store
     from bot.durability.replay import Replayer
-    from bot.storage.database import Limits
-    from bot.storage.store import Store, StoreUnavailable
+    from bot.storage.store import StoreUnavailable
 
     settings, spool = _open(directory)
     try:
-        limits = Limits(settings.db_connect_timeout, settings.db_lock_timeout, settings.db_idle_timeout)
         try:
-            store = Store.for_settings(settings.database_url, settings.var_path, limits).open()
+            store = open_store(settings.storage)
         except StoreUnavailable as exc:
             typer.echo(f"database unreachable, {spool.pending()} records still wait: {exc}", err=True)
             raise typer.Exit(1) from exc

@@ -6,25 +6,20 @@ import dataclasses
 import re
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz, process
 
 from bot.dialogue.escalation import asks_for_person, says_unhelpful
 from bot.dialogue.messages import message
-from bot.dialogue.policy import (
-    ANSWER,
-    CLARIFY,
-    HANDOFF,
-    NEGATIVE_FEEDBACK,
-    SMALLTALK,
-    Decision,
-    Thresholds,
-    decide,
-)
+from bot.dialogue.policy import Decision, Thresholds, decide
 from bot.dialogue.smalltalk import small_talk
+from bot.dialogue.vocabulary import DecisionKind, Reason
 from bot.retrieval.results import SearchResult
-from bot.retrieval.search import Retriever
 from bot.text.normalise import normalise
+
+if TYPE_CHECKING:  # a reply, a state or a thresholds check should not have to load FAISS
+    from bot.retrieval.search import Retriever
 
 MAX_FOLLOW_UP_WORDS = 6  # a longer message says what it is about on its own
 _NUMBER = re.compile(r"^\s*(?:n\.?\s*|#|numero\s+|number\s+)?(\d{1,2})\s*[.)]?\s*$", re.IGNORECASE)
@@ -63,11 +58,11 @@ class Suggestion:
 class Reply:
     """The bot's answer to one turn, independent of the channel that shows it."""
 
-    decision: str
+    decision: DecisionKind
     lang: str
     confidence: float
     text: str
-    reason: str
+    reason: Reason
     article: ArticleView | None = None
     suggestions: tuple[Suggestion, ...] = ()
     follow_ups: tuple[Suggestion, ...] = ()
@@ -111,16 +106,24 @@ class Bot:
         article picked, a request for a person, a complaint about the last answer, small talk."""
         picked = self._picked(text, state) or self._followed(retriever, text, state)
         if picked is not None and retriever.article(picked) is not None:
-            return self._answer(retriever, picked, 1.0, state.lang or lang or "it", "picked", None)
+            return self._answer(retriever, picked, 1.0, state.lang or lang or "it", Reason.PICKED, None)
         if asks_for_person(text):
-            return self._handoff(lang or retriever.detector.detect(text, state.lang), 0.0, "requested", None)
+            return self._handoff(
+                lang or retriever.detector.detect(text, state.lang), 0.0, Reason.REQUESTED, None
+            )
         if state.last_article and says_unhelpful(text):
             reply_lang = lang or retriever.detector.detect(text, state.lang)
-            return self._handoff(reply_lang, 0.0, NEGATIVE_FEEDBACK, None)
+            return self._handoff(reply_lang, 0.0, Reason.NEGATIVE_FEEDBACK, None)
         talk = small_talk(text)
         if talk is not None:
             reply_lang = lang or talk.lang or state.lang or retriever.detector.default
-            return Reply(SMALLTALK, reply_lang, 0.0, message(f"smalltalk_{talk.kind}", reply_lang), talk.kind)
+            return Reply(
+                DecisionKind.SMALLTALK,
+                reply_lang,
+                0.0,
+                message(f"smalltalk_{talk.kind}", reply_lang),
+                talk.kind,
+            )
         return None
 
     def _in_context(
@@ -135,12 +138,12 @@ class Bot:
         if record is None:
             return None
         k = max(10, self.thresholds.max_suggestions)
-        joined = retriever.search(f"{record['title']} {text}", lang=lang, k=k, conversation_lang=state.lang)
+        joined = retriever.search(f"{record.title} {text}", lang=lang, k=k, conversation_lang=state.lang)
         decision = decide(joined, self.thresholds)
-        if decision.kind != ANSWER or decision.hit.article_id == state.last_article:
+        if decision.kind != DecisionKind.ANSWER or decision.hit.article_id == state.last_article:
             return None
         return self._answer(
-            retriever, decision.hit.article_id, decision.confidence, joined.lang, "in_context", joined
+            retriever, decision.hit.article_id, decision.confidence, joined.lang, Reason.IN_CONTEXT, joined
         )
 
     def _decide(
@@ -152,46 +155,45 @@ class Bot:
         lang: str | None,
     ) -> Reply:
         decision = decide(result, self.thresholds)
-        if decision.kind != ANSWER:
+        if decision.kind != DecisionKind.ANSWER:
             in_context = self._in_context(retriever, text, state, lang)
             if in_context is not None:
                 return in_context
         # A confident close call between two articles is a choice to offer, not a failure to help.
-        missed = decision.kind == HANDOFF or decision.reason == "uncertain"
+        missed = decision.kind == DecisionKind.HANDOFF or decision.reason == Reason.UNCERTAIN
         if missed and state.misses + 1 >= self.misses_before_handoff:
-            return self._handoff(result.lang, decision.confidence, "repeated_miss", result)
-        if decision.kind == ANSWER:
+            return self._handoff(result.lang, decision.confidence, Reason.REPEATED_MISS, result)
+        if decision.kind == DecisionKind.ANSWER:
             return self._answer(
                 retriever, decision.hit.article_id, decision.confidence, result.lang, decision.reason, result
             )
-        if decision.kind == CLARIFY:
+        if decision.kind == DecisionKind.CLARIFY:
             return self._clarify(decision, result)
         return self._handoff(result.lang, decision.confidence, decision.reason, result)
 
     def _answer(
-        self, retriever: Retriever, article_id: str, confidence: float, lang: str, reason: str, result
+        self,
+        retriever: Retriever,
+        article_id: str,
+        confidence: float,
+        lang: str,
+        reason: Reason,
+        result: SearchResult | None,
     ) -> Reply:
         record = retriever.article(article_id)
         if record is None:
             raise KeyError(f"article {article_id!r} is not in the index")
-        view = ArticleView(
-            record["id"],
-            record["title"],
-            record["lang"],
-            record["summary"],
-            record["body"],
-            record["handoff"],
-        )
+        view = ArticleView(record.id, record.title, record.lang, record.summary, record.body, record.handoff)
         follow_ups = tuple(
-            Suggestion(a["id"], a["title"], 0.0)
-            for a in (retriever.article(i) for i in record["follow_ups"])
+            Suggestion(a.id, a.title, 0.0)
+            for a in (retriever.article(i) for i in record.follow_ups)
             if a is not None
         )
         text = view.body
         if view.handoff:
             text = f"{text}\n\n{message('offer_person', lang)}"
         return Reply(
-            ANSWER,
+            DecisionKind.ANSWER,
             lang,
             confidence,
             text,
@@ -209,7 +211,7 @@ class Bot:
         lines += [f"{i}. {s.title}" for i, s in enumerate(options, start=1)]
         lines.append(message("clarify_hint", result.lang))
         return Reply(
-            CLARIFY,
+            DecisionKind.CLARIFY,
             result.lang,
             decision.confidence,
             "\n".join(lines),
@@ -219,14 +221,14 @@ class Bot:
             result=result,
         )
 
-    def _handoff(self, lang: str, confidence: float, reason: str, result: SearchResult | None) -> Reply:
+    def _handoff(self, lang: str, confidence: float, reason: Reason, result: SearchResult | None) -> Reply:
         keys = {
-            "requested": "handoff_requested",
-            "repeated_miss": "handoff_repeated_miss",
-            NEGATIVE_FEEDBACK: "handoff_unhelpful",
+            Reason.REQUESTED: "handoff_requested",
+            Reason.REPEATED_MISS: "handoff_repeated_miss",
+            Reason.NEGATIVE_FEEDBACK: "handoff_unhelpful",
         }
         key = keys.get(reason, "handoff_low_confidence")
-        return Reply(HANDOFF, lang, confidence, message(key, lang), reason, result=result)
+        return Reply(DecisionKind.HANDOFF, lang, confidence, message(key, lang), reason, result=result)
 
     def _picked(self, text: str, state: ConversationState) -> str | None:
         """The article the customer picked from the last clarification, by number or by title."""
@@ -246,15 +248,15 @@ class Bot:
         record = retriever.article(state.last_article) if state.last_article else None
         if record is None:
             return None
-        offered = [a for a in (retriever.article(i) for i in record["follow_ups"]) if a is not None]
+        offered = [a for a in (retriever.article(i) for i in record.follow_ups) if a is not None]
         wanted = normalise(text)
-        return next((a["id"] for a in offered if normalise(a["title"]) == wanted), None)
+        return next((a.id for a in offered if normalise(a.title) == wanted), None)
 
     @staticmethod
     def _next_state(state: ConversationState, reply: Reply) -> ConversationState:
-        if reply.decision == SMALLTALK:  # "ok", "grazie": the choices offered still stand
+        if reply.decision == DecisionKind.SMALLTALK:  # "ok", "grazie": the choices offered still stand
             return dataclasses.replace(state, lang=reply.lang)
-        missed = reply.decision == CLARIFY and reply.reason == "uncertain"
+        missed = reply.decision == DecisionKind.CLARIFY and reply.reason == Reason.UNCERTAIN
         return ConversationState(
             lang=reply.lang,
             misses=state.misses + 1 if missed else 0,

@@ -5,13 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from bot.config import DialogueSettings
+from bot.dialogue.vocabulary import DecisionKind, Reason
 from bot.retrieval.results import Hit, SearchResult
-
-ANSWER, CLARIFY, HANDOFF = "answer", "clarify", "handoff"
-# A greeting, thanks or goodbye: answered in kind before any search (see bot.dialogue.smalltalk).
-SMALLTALK = "smalltalk"
-# The reason of a hand-off because the customer said (or showed with 👎) that an answer did not help.
-NEGATIVE_FEEDBACK = "negative_feedback"
 
 
 @dataclass(frozen=True)
@@ -32,6 +28,17 @@ class Thresholds:
             if not 0.0 <= clarify <= answer <= 1.0:
                 raise ValueError(f"need 0 <= clarify ({clarify}) <= answer ({answer}) <= 1")
 
+    @classmethod
+    def from_settings(cls, settings: DialogueSettings) -> Thresholds:
+        """The configured thresholds (FAQBOT_ANSWER_THRESHOLD, …; `faqbot calibrate` writes them)."""
+        return cls(
+            answer=settings.answer_threshold,
+            clarify=settings.clarify_threshold,
+            margin=settings.clarify_margin,
+            max_suggestions=settings.max_suggestions,
+            by_language=dict(settings.language_thresholds),
+        )
+
     def for_language(self, lang: str) -> Thresholds:
         """The thresholds that apply to a question in `lang`."""
         if lang not in self.by_language:
@@ -44,11 +51,11 @@ class Thresholds:
 class Decision:
     """What to do with one question, and why."""
 
-    kind: str
+    kind: DecisionKind
     confidence: float
     hit: Hit | None
     suggestions: tuple[Hit, ...]
-    reason: str
+    reason: Reason
 
 
 def decide(result: SearchResult, thresholds: Thresholds) -> Decision:
@@ -56,13 +63,13 @@ def decide(result: SearchResult, thresholds: Thresholds) -> Decision:
     thresholds = thresholds.for_language(result.lang)
     hits, confidence = result.hits, result.confidence
     if not hits or confidence < thresholds.clarify:
-        return Decision(HANDOFF, confidence, None, (), "low_confidence")
+        return Decision(DecisionKind.HANDOFF, confidence, None, (), Reason.LOW_CONFIDENCE)
     suggestions = _suggestions(hits, thresholds)
     if confidence < thresholds.answer:
-        return Decision(CLARIFY, confidence, None, suggestions, "uncertain")
+        return Decision(DecisionKind.CLARIFY, confidence, None, suggestions, Reason.UNCERTAIN)
     if len(suggestions) > 1 and hits[0].score - hits[1].score < thresholds.margin:
-        return Decision(CLARIFY, confidence, None, suggestions, "close_call")
-    return Decision(ANSWER, confidence, hits[0], (), "confident")
+        return Decision(DecisionKind.CLARIFY, confidence, None, suggestions, Reason.CLOSE_CALL)
+    return Decision(DecisionKind.ANSWER, confidence, hits[0], (), Reason.CONFIDENT)
 
 
 def _suggestions(hits: tuple[Hit, ...], thresholds: Thresholds) -> tuple[Hit, ...]:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.dialogue.vocabulary import Reason
 from bot.text.normalise import normalise
 
-GREETING, THANKS, GOODBYE, ACK = "greeting", "thanks", "goodbye", "ack"
+# A kind of small talk is the reason of the reply to it.
+GREETING, THANKS, GOODBYE, ACK = Reason.GREETING, Reason.THANKS, Reason.GOODBYE, Reason.ACK
 # When a message holds several kinds ("ok grazie ciao"), the first listed here names it.
 PRECEDENCE = (THANKS, GOODBYE, GREETING, ACK)
 MAX_WORDS = 8  # longer messages carry something else, even if every word is a polite one
@@ -21,7 +23,7 @@ def _words(text: str) -> frozenset[str]:
 # Words as `normalise` leaves them (no accents, no punctuation: "d'accordo" is "d accordo").
 # A greeting also covers a bare call for help or notice of a question ("aiuto", "I have a
 # question"): the reply invites the question.
-WORDS: dict[str, dict[str, frozenset[str]]] = {
+WORDS: dict[str, dict[Reason, frozenset[str]]] = {
     "it": {
         GREETING: _words(
             "ciao salve buongiorno buonasera buondi giorno pomeriggio sera ehi ehila aiuto domanda domande "
@@ -56,7 +58,7 @@ FILLERS: dict[str, frozenset[str]] = {
 
 
 # Phrases whose words say something else alone ("come" asks how, "va" is "va bene").
-PHRASES: dict[str, dict[str, str]] = {
+PHRASES: dict[str, dict[str, Reason]] = {
     "it": {"come stai": GREETING, "come sta": GREETING, "come state": GREETING, "come va": GREETING},
     "en": {"how are you": GREETING, "how is it going": GREETING, "how are things": GREETING},
 }
@@ -70,7 +72,7 @@ class SmallTalk:
     """What kind of non-question a message is, and the language its words belong to (None when
     they belong to both, as "ok" does)."""
 
-    kind: str
+    kind: Reason
     lang: str | None
 
 
@@ -94,7 +96,7 @@ def small_talk(text: str) -> SmallTalk | None:
     return SmallTalk(kind, langs[0] if len(langs) == 1 else None)
 
 
-def _without_phrases(plain: str) -> tuple[str, set[str]]:
+def _without_phrases(plain: str) -> tuple[str, set[Reason]]:
     """`plain` (spaces around) without the phrases of PHRASES, and the kinds they named."""
     kinds = set()
     for phrases in PHRASES.values():

@@ -21,6 +21,7 @@ from bot.dialogue.bot import ConversationState
 from bot.durability.records import TurnRecord
 from bot.durability.spool import Spool
 from bot.storage.schema import new_id
+from bot.storage.statuses import ConversationStatus
 from bot.storage.store import UnknownConversation
 
 log = logging.getLogger("faqbot.offline")
@@ -34,7 +35,7 @@ BORN_OFFLINE = re.compile(r"cs_[0-9a-f]{32}")
 class Known:
     """What this process last saw of a conversation."""
 
-    status: str  # bot | handoff
+    status: str  # a ConversationStatus
     state: ConversationState
     channel: str
     ticket_id: str | None = None  # its open ticket, when handed off
@@ -102,7 +103,7 @@ class Offline:
             return
         with self._lock:
             before = self._memory.pop(conversation_id, None)
-            if ticket_id is None and status == "handoff" and before is not None:
+            if ticket_id is None and status == ConversationStatus.HANDOFF and before is not None:
                 ticket_id = before.ticket_id
             self._memory[conversation_id] = Known(status, state, channel, ticket_id)
             while len(self._memory) > self.memory_size:

@@ -23,6 +23,7 @@ from bot.durability.periodic import Periodic
 from bot.durability.records import TurnRecord
 from bot.durability.spool import Spool
 from bot.storage.schema import Conversation, Message, MissedQuery, Ticket, new_id
+from bot.storage.statuses import ConversationStatus, Role, TicketStatus
 from bot.storage.store import Store, StoreUnavailable
 
 log = logging.getLogger("faqbot.replay")
@@ -36,12 +37,16 @@ def apply_turn(session: Session, turn: TurnRecord) -> bool:
     conversation = _conversation(session, turn)
     session.add(
         Message(
-            id=turn.user_id, conversation_id=conversation.id, role="user", text=turn.text, created_at=turn.at
+            id=turn.user_id,
+            conversation_id=conversation.id,
+            role=Role.USER,
+            text=turn.text,
+            created_at=turn.at,
         )
     )
     session.add(
         Message(
-            id=turn.bot_id, conversation_id=conversation.id, role="bot", text=turn.reply_text,
+            id=turn.bot_id, conversation_id=conversation.id, role=Role.BOT, text=turn.reply_text,
             decision=turn.decision, reason=turn.reason, article_id=turn.article_id,
             confidence=turn.confidence, latency_ms=turn.latency_ms,
             created_at=turn.at + dt.timedelta(microseconds=1),
@@ -71,8 +76,8 @@ def _conversation(session: Session, turn: TurnRecord) -> Conversation:
     conversation = session.scalars(query).first()
     if conversation is None:
         conversation = Conversation(
-            id=turn.conversation_id, channel=turn.channel, lang=turn.lang, status="bot", state={},
-            created_at=turn.at, updated_at=turn.at,
+            id=turn.conversation_id, channel=turn.channel, lang=turn.lang, status=ConversationStatus.BOT,
+            state={}, created_at=turn.at, updated_at=turn.at,
         )  # fmt: skip
         session.add(conversation)
         session.flush()
@@ -83,7 +88,9 @@ def _hand_off(session: Session, conversation: Conversation, turn: TurnRecord) ->
     """The conversation's open ticket (kept if there is one) or the spooled one, created at the time
     the customer asked, so the queue keeps its order."""
     spooled = turn.ticket
-    query = select(Ticket).where(Ticket.conversation_id == conversation.id, Ticket.status == "open")
+    query = select(Ticket).where(
+        Ticket.conversation_id == conversation.id, Ticket.status == TicketStatus.OPEN
+    )
     ticket = session.scalars(query).first()
     if ticket is None:
         taken = session.get(Ticket, spooled.id) is not None  # a closed ticket of the same id
@@ -95,7 +102,7 @@ def _hand_off(session: Session, conversation: Conversation, turn: TurnRecord) ->
         )  # fmt: skip
     elif spooled.contact and not ticket.contact:
         ticket.contact = spooled.contact
-    conversation.status = "handoff"
+    conversation.status = ConversationStatus.HANDOFF
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

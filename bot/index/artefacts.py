@@ -1,4 +1,4 @@
-"""An index version's artefacts on disk: manifest, units, checksums, verification."""
+"""An index version's artefacts on disk: manifest, units, article records, checksums, verification."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,56 @@ class Unit:
     article: int
     kind: str  # "title" | "question" | "answer"
     text: str
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """What the serving side needs of an article, as a version's articles.json holds it."""
+
+    id: str
+    lang: str
+    title: str
+    questions: tuple[str, ...] = ()
+    body: str = ""
+    summary: str = ""  # the first paragraph, in plain text
+    tags: tuple[str, ...] = ()
+    translation_of: str | None = None
+    handoff: bool = False  # answer, then always offer a person
+    follow_ups: tuple[str, ...] = ()
+    path: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as articles.json stores it (these keys in this order, lists for tuples)."""
+        return {
+            "id": self.id,
+            "lang": self.lang,
+            "title": self.title,
+            "questions": list(self.questions),
+            "body": self.body,
+            "summary": self.summary,
+            "tags": list(self.tags),
+            "translation_of": self.translation_of,
+            "handoff": self.handoff,
+            "follow_ups": list(self.follow_ups),
+            "path": self.path,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ArticleRecord:
+        """A record read back from articles.json (every key written by `to_dict` is required)."""
+        return cls(
+            id=data["id"],
+            lang=data["lang"],
+            title=data["title"],
+            questions=tuple(data["questions"]),
+            body=data["body"],
+            summary=data["summary"],
+            tags=tuple(data["tags"]),
+            translation_of=data["translation_of"],
+            handoff=data["handoff"],
+            follow_ups=tuple(data["follow_ups"]),
+            path=data["path"],
+        )
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from bot.config import Settings
-from bot.index.artefacts import Manifest, checksums
+from bot.config import BuildSettings
+from bot.index.artefacts import Manifest, Unit, checksums
 from bot.index.contents import article_record, article_units, fit_key, kb_hash
 from bot.index.versions import IndexWriter, fitted_version
 from bot.index.write import head_examples, write_version_files
@@ -62,7 +62,7 @@ class BuildResult:
 
 
 def build_index(
-    settings: Settings,
+    settings: BuildSettings,
     embedder: Embedder,
     progress: Progress | None = None,
     hook: Callable[[str], None] | None = None,
@@ -89,7 +89,7 @@ def build_index(
 
 def build_articles(
     articles: list[Article],
-    settings: Settings,
+    settings: BuildSettings,
     embedder: Embedder,
     root: Path,
     progress: Progress | None = None,
@@ -159,7 +159,14 @@ def build_articles(
     )
 
 
-def _tuned_model(articles, units, settings, embedder, progress, retune) -> tuple[Path, Embedder] | None:
+def _tuned_model(
+    articles: list[Article],
+    units: list[Unit],
+    settings: BuildSettings,
+    embedder: Embedder,
+    progress: Progress,
+    retune: bool,
+) -> tuple[Path, Embedder] | None:
     """The folder and embedder of the model tuned on these articles' titles and questions, or
     None (tuning off, a model that cannot be tuned, or fewer than two articles to contrast)."""
     examples = [(_group(articles[units[i].article]), units[i].text) for i in head_examples(units)]

@@ -5,11 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from typing import Any
 
-from bot.index.artefacts import (
-    Unit,
-)
+from bot.index.artefacts import ArticleRecord, Unit
 from bot.kb.articles import Article
 from bot.retrieval.features import CONF_FEATURES, RANK_FEATURES
 
@@ -37,26 +34,26 @@ def article_units(articles: list[Article]) -> list[Unit]:
     return units
 
 
-def article_record(article: Article) -> dict[str, Any]:
+def article_record(article: Article) -> ArticleRecord:
     """What the serving side needs of an article, as stored in articles.json."""
-    return {
-        "id": article.id,
-        "lang": article.lang,
-        "title": article.title,
-        "questions": list(article.questions),
-        "body": article.body,
-        "summary": article.summary,
-        "tags": list(article.tags),
-        "translation_of": article.translation_of,
-        "handoff": article.handoff,
-        "follow_ups": list(article.follow_ups),
-        "path": str(article.path),
-    }
+    return ArticleRecord(
+        id=article.id,
+        lang=article.lang,
+        title=article.title,
+        questions=tuple(article.questions),
+        body=article.body,
+        summary=article.summary,
+        tags=tuple(article.tags),
+        translation_of=article.translation_of,
+        handoff=article.handoff,
+        follow_ups=tuple(article.follow_ups),
+        path=str(article.path),
+    )
 
 
 def kb_hash(articles: list[Article]) -> str:
     """A fingerprint of the indexed content, independent of file order."""
     digest = hashlib.sha256()
-    for record in sorted(json.dumps(article_record(a), sort_keys=True) for a in articles):
+    for record in sorted(json.dumps(article_record(a).to_dict(), sort_keys=True) for a in articles):
         digest.update(record.encode())
     return digest.hexdigest()

@@ -20,13 +20,13 @@ def make_faiss(vectors: np.ndarray, ann_threshold: int) -> faiss.Index:
         index.add(vectors)
         return index
     nlist = max(1, min(int(math.sqrt(n)), n // 39))  # k-means wants 39+ points per list
-    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
     rng = np.random.default_rng(0)
     sample = vectors[np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))]
-    index.train(sample)
-    index.add(vectors)
-    index.nprobe = choose_nprobe(index, vectors, rng)
-    return index
+    ivf.train(sample)
+    ivf.add(vectors)
+    ivf.nprobe = choose_nprobe(ivf, vectors, rng)
+    return ivf
 
 
 def exact_top1(

@@ -13,12 +13,13 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from bot.compose import thresholds
-from bot.config import Settings
+from bot.config import BuildSettings, DialogueSettings
 from bot.dialogue.bot import Bot
+from bot.dialogue.policy import Thresholds
 from bot.index.artefacts import Manifest, write_manifest
 from bot.index.build import build_index
 from bot.index.versions import IndexWriter, current_version, resolve
@@ -32,12 +33,21 @@ from bot.retrieval.search import Retriever
 GATED = ("top1", "handoff_precision")
 
 
+class RebuildStatus(StrEnum):
+    """How a rebuild ended (or that it has not yet)."""
+
+    RUNNING = "running"
+    PUBLISHED = "published"
+    REFUSED = "refused"  # by the quality gate: the live index keeps serving
+    FAILED = "failed"
+
+
 @dataclass
 class RebuildReport:
     """What one rebuild did, written as JSON to index/reports/."""
 
     started_at: str
-    status: str = "running"  # published | refused | failed
+    status: RebuildStatus = RebuildStatus.RUNNING
     candidate: str | None = None
     live_before: str | None = None
     live_after: str | None = None
@@ -52,20 +62,22 @@ class RebuildReport:
         return json.dumps(dataclasses.asdict(self), indent=2)
 
 
-def evaluate_version(folder: Path, settings: Settings, embedder: Embedder) -> dict[str, Any]:
-    """Quality of one version: eval-set metrics per language, and which articles fail to answer
-    their own first question."""
+def evaluate_version(
+    folder: Path, kb_path: Path, dialogue: DialogueSettings, embedder: Embedder
+) -> dict[str, Any]:
+    """Quality of one version, answering as the configured bot would: eval-set metrics per
+    language (from `kb_path`/eval), and which articles fail to answer their own first question."""
     retriever = Retriever(
-        folder, embedder, LanguageDetector(settings.languages, settings.default_lang)
+        folder, embedder, LanguageDetector(dialogue.languages, dialogue.default_lang)
     ).load()
-    bot = Bot(retriever, thresholds(settings), settings.misses_before_handoff)
-    items = load_eval_set(settings.kb_path / "eval")
+    bot = Bot(retriever, Thresholds.from_settings(dialogue), dialogue.misses_before_handoff)
+    items = load_eval_set(kb_path / "eval")
     report: dict[str, Any] = {
-        "eval_set": eval_fingerprint(settings.kb_path / "eval"),
+        "eval_set": eval_fingerprint(kb_path / "eval"),
         "languages": by_language(run(items, bot_asker(bot))) if items else {},
     }
     lost = []
-    for article in load_kb(settings.kb_path).published:
+    for article in load_kb(kb_path).published:
         hits = retriever.search(article.questions[0], k=1).hits
         if not hits or hits[0].article_id != article.id:
             lost.append(article.id)
@@ -94,7 +106,8 @@ def regressions(new: dict[str, Any], live: dict[str, Any], margin: float) -> lis
 
 
 def rebuild(
-    settings: Settings,
+    settings: BuildSettings,
+    dialogue: DialogueSettings,
     embedder: Embedder,
     force: bool = False,
     margin: float = 0.02,
@@ -107,9 +120,9 @@ def rebuild(
     report = RebuildReport(started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     report.live_before = current_version(root)
     try:
-        _run(report, settings, embedder, force, margin, log, retune)
+        _run(report, settings, dialogue, embedder, force, margin, log, retune)
     except Exception as exc:  # every failure is reported, then re-raised for the exit code
-        report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
+        report.status, report.error = RebuildStatus.FAILED, f"{type(exc).__name__}: {exc}"
         log(f"failed: {report.error}")
         raise
     finally:
@@ -120,7 +133,8 @@ def rebuild(
 
 def _run(
     report: RebuildReport,
-    settings: Settings,
+    settings: BuildSettings,
+    dialogue: DialogueSettings,
     embedder: Embedder,
     force: bool,
     margin: float,
@@ -138,14 +152,16 @@ def _run(
 
     built = step("build", lambda: build_index(settings, embedder, publish=False, retune=retune))
     report.candidate = built.version
-    report.metrics = step("evaluate", lambda: evaluate_version(built.folder, settings, embedder))
+    report.metrics = step(
+        "evaluate", lambda: evaluate_version(built.folder, settings.kb_path, dialogue, embedder)
+    )
     write_manifest(built.folder, dataclasses.replace(built.manifest, metrics=report.metrics))
     if report.live_before is not None:
-        report.live_metrics = step("evaluate live", lambda: _live_metrics(settings, embedder))
+        report.live_metrics = step("evaluate live", lambda: _live_metrics(settings, dialogue, embedder))
     report.regressions = regressions(report.metrics, report.live_metrics, margin)
     writer = IndexWriter(settings.index_path, keep=settings.keep_versions, log=log)
     if report.regressions and not force:
-        report.status = "refused"
+        report.status = RebuildStatus.REFUSED
         for reason in report.regressions:
             log(f"quality gate: {reason}")
         log(f"refused {built.version}; still serving {report.live_before}")
@@ -155,17 +171,18 @@ def _run(
         log(f"quality gate overridden with --force despite {len(report.regressions)} regression(s)")
     step("publish", lambda: writer.publish(built.version))
     writer.prune()
-    report.status = "published"
+    report.status = RebuildStatus.PUBLISHED
 
 
-def _live_metrics(settings: Settings, embedder: Embedder) -> dict[str, Any]:
+def _live_metrics(settings: BuildSettings, dialogue: DialogueSettings, embedder: Embedder) -> dict[str, Any]:
     """The live version's metrics from its manifest, measured now if they are missing or were
     measured on another evaluation set."""
     folder = resolve(settings.index_path)
     stored = Manifest.from_file(folder / "manifest.json").metrics
     if stored and stored.get("eval_set") == eval_fingerprint(settings.kb_path / "eval"):
         return stored
-    return evaluate_version(folder, settings, embedder)  # none recorded, or the eval set changed
+    # None recorded, or the eval set changed.
+    return evaluate_version(folder, settings.kb_path, dialogue, embedder)
 
 
 def eval_fingerprint(folder: Path) -> str:

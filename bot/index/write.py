@@ -13,7 +13,7 @@ from bot.index.artefacts import Unit
 from bot.index.contents import article_record
 from bot.index.dense import make_faiss
 from bot.kb.articles import Article
-from bot.retrieval.head import fit_head
+from bot.retrieval.head import Head, fit_head
 from bot.retrieval.lexical import LexicalIndex
 
 
@@ -44,7 +44,7 @@ def write_version_files(
         lexical = LexicalIndex.build([u.text for u in units], [articles[u.article].lang for u in units])
         lexical.save(staging / "lexical")
     payload = {
-        "articles": [article_record(a) for a in articles],
+        "articles": [article_record(a).to_dict() for a in articles],
         "units": [[u.article, u.kind, u.text] for u in units],
     }
     (staging / "articles.json").write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
@@ -56,7 +56,9 @@ def head_examples(units: list[Unit]) -> np.ndarray:
     return np.array([i for i, u in enumerate(units) if u.kind != "answer"], dtype=np.int64)
 
 
-def train_head(articles: list[Article], units: list[Unit], vectors: np.ndarray, max_articles: int = 5000):
+def train_head(
+    articles: list[Article], units: list[Unit], vectors: np.ndarray, max_articles: int = 5000
+) -> Head | None:
     """The classification head over titles and questions (None for one article, or too many)."""
     if len(articles) > max_articles:
         return None

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -54,7 +55,7 @@ def _pairs(rows: list[str], columns: list[str], block: int = 512) -> list[tuple[
     slack = 100.0 - RATIO
     factor = (100.0 - slack) / (100.0 + slack)
     lengths = [len(k) for k in columns]
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for start in range(0, len(rows), block):
         chunk = rows[start : start + block]
         low = bisect.bisect_left(lengths, len(chunk[0]) * factor)
@@ -69,7 +70,8 @@ def _pairs(rows: list[str], columns: list[str], block: int = 512) -> list[tuple[
     return pairs
 
 
-def _read(cache: Path) -> dict:
+# The cache's groups: {name: {"keys": [key, ...], "pairs": [(a, b), ...]}}, as read from JSON.
+def _read(cache: Path) -> dict[str, dict[str, Any]]:
     try:
         data = json.loads(cache.read_text(encoding="utf-8"))
         if data.get("format") != CACHE_FORMAT or data.get("ratio") != RATIO:
@@ -85,7 +87,7 @@ def _read(cache: Path) -> dict:
         return {}
 
 
-def _write(cache: Path, groups: dict) -> None:
+def _write(cache: Path, groups: dict[str, dict[str, Any]]) -> None:
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         partial = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.config import Settings
+from bot.config import BuildSettings, DialogueSettings
 from bot.dialogue.policy import Thresholds, decide
 from bot.index.build import build_articles
 from bot.kb.articles import Article
@@ -131,7 +131,8 @@ def _kind(kind: type | tuple[type, ...]) -> str:
 
 def run_bench(
     folder: Path,
-    settings: Settings,
+    settings: BuildSettings,
+    dialogue: DialogueSettings,
     embedder: Embedder,
     target_wrong: float = 0.05,
     head_on_dev: bool = True,
@@ -139,7 +140,8 @@ def run_bench(
     """Build, fit on dev, report on test: one flat dict of metrics.
 
     With `head_on_dev`, the dev questions also train the classification head, as the questions of
-    a KB's missed-query log do once staff add them to articles."""
+    a KB's missed-query log do once staff add them to articles. The thresholds are fitted here;
+    of `dialogue`, only the clarify margin applies."""
     articles, queries = load_dataset(folder)
     detector = bench_detector(sorted({a.lang for a in articles} | {q.lang for q in queries}))
     dev = [q for q in queries if q.split == "dev"]
@@ -154,7 +156,7 @@ def run_bench(
     cache = EmbeddingCache(settings.index_path / "cache" / "embeddings.sqlite")
     vectors = cache.embed(retriever.embedder, [q.text for q in queries])  # the tuned model, if any
     by_text = {q.text: v for q, v in zip(queries, vectors, strict=True)}
-    position = {a["id"]: i for i, a in enumerate(retriever.corpus.articles)}
+    position = {a.id: i for i, a in enumerate(retriever.corpus.articles)}
 
     gold = np.array([position[q.gold[0]] if q.gold else -1 for q in dev])
     dev_vectors = np.stack([by_text[q.text] for q in dev])
@@ -168,7 +170,7 @@ def run_bench(
     # on all of dev would make them look surer than test questions, and the thresholds too low.
     calibration = pick_thresholds(_outcomes(retriever, dev, by_text, heads=oof), target_wrong)
     thresholds = Thresholds(
-        calibration.answer_threshold, calibration.clarify_threshold, settings.clarify_margin
+        calibration.answer_threshold, calibration.clarify_threshold, dialogue.clarify_margin
     )
     outcomes = _outcomes(retriever, test, by_text, thresholds)
     report = metrics(outcomes)
@@ -250,7 +252,7 @@ def _outcomes(
         head = None if heads is None else heads[i]
         result = retriever.search_vector(q.text, vectors[q.text], k=10, head_logits=head)
         ranked = tuple(h.article_id for h in result.hits)
-        decision, answered, offered = "", None, ()
+        decision, answered, offered = None, None, ()
         if thresholds is not None:
             d = decide(result, thresholds)
             decision, answered = d.kind, d.hit.article_id if d.hit else None

@@ -10,6 +10,7 @@ import numpy as np
 import yaml
 
 from bot.dialogue.bot import Bot
+from bot.dialogue.vocabulary import DecisionKind
 
 NONE_LABELS = (None, "none", "")
 
@@ -35,7 +36,7 @@ class Outcome:
     item: EvalItem
     ranked: tuple[str, ...]
     confidence: float
-    decision: str = ""
+    decision: DecisionKind | None = None  # None when only the ranking was evaluated
     answered: str | None = None
     latency_ms: float = 0.0
     offered: tuple[str, ...] = ()
@@ -79,11 +80,13 @@ def metrics(outcomes: Iterable[Outcome]) -> dict[str, float]:
     answerable = [o for o in outcomes if o.item.answerable]
     ranks = [gold_rank(o) for o in answerable]
     n = max(1, len(outcomes))
-    answered = [o for o in outcomes if o.decision == "answer"]
+    answered = [o for o in outcomes if o.decision == DecisionKind.ANSWER]
     correct = sum(o.answered in o.item.gold for o in answered)
-    handoffs = [o for o in outcomes if o.decision == "handoff"]
+    handoffs = [o for o in outcomes if o.decision == DecisionKind.HANDOFF]
     # A clarification that lists the right article leads the customer there in one more click.
-    clarify_right = sum(o.decision == "clarify" and bool(set(o.offered) & set(o.item.gold)) for o in outcomes)
+    clarify_right = sum(
+        o.decision == DecisionKind.CLARIFY and bool(set(o.offered) & set(o.item.gold)) for o in outcomes
+    )
     return {
         "n_queries": len(outcomes),
         "n_answerable": len(answerable),
@@ -93,7 +96,7 @@ def metrics(outcomes: Iterable[Outcome]) -> dict[str, float]:
         "auroc": auroc([o.confidence for o in outcomes], [int(o.item.answerable) for o in outcomes]),
         "correct": correct / n,
         "wrong": (len(answered) - correct) / n,
-        "clarify": sum(o.decision == "clarify" for o in outcomes) / n,
+        "clarify": sum(o.decision == DecisionKind.CLARIFY for o in outcomes) / n,
         "clarify_right": clarify_right / n,
         # Of the answerable questions, the share that reach their article without a person:
         # answered with it, or offered it in a clarification.

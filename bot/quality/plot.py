@@ -34,7 +34,14 @@ def plot(outcomes: list[Outcome], calibration: Calibration, path: Path, title: s
         "unanswerable": "#c62828",
     }
     for label, values in groups.items():
-        ax.hist(values, bins=bins, alpha=0.55, label=f"{label} ({len(values)})", color=colors[label])
+        # matplotlib's stubs say Sequence[float]; its docs and code take an array of edges too
+        ax.hist(
+            values,
+            bins=bins,  # type: ignore[arg-type]
+            alpha=0.55,
+            label=f"{label} ({len(values)})",
+            color=colors[label],
+        )
     for value, name, style in (
         (calibration.answer_threshold, "answer", "-"),
         (calibration.clarify_threshold, "clarify", "--"),

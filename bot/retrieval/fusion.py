@@ -29,7 +29,8 @@ MIN_QUERIES = 40
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(x, -40, 40)))
+    result: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(x, -40, 40)))
+    return result
 
 
 @dataclass(frozen=True)

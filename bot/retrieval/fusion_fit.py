@@ -106,7 +106,7 @@ def _language(detector: LanguageDetector, text: str, lang: str | None) -> tuple[
     probs = detector.probabilities(text)
     if lang is not None and lang in probs:
         probs = {code: float(code == lang) for code in probs}
-    return probs, lang or max(probs, key=probs.get)
+    return probs, lang or max(probs, key=probs.__getitem__)
 
 
 def _self_examples(corpus: Corpus, detector: LanguageDetector, max_queries: int, seed: int) -> list[Example]:
@@ -134,7 +134,7 @@ def _self_examples(corpus: Corpus, detector: LanguageDetector, max_queries: int,
         own = range(corpus.starts[gold], corpus.starts[gold + 1])
         same = [u for u in own if corpus.unit_norm[u] == corpus.unit_norm[unit]]
         coverage = corpus.lexical.coverage(text, lang)
-        fold = zlib.crc32(corpus.articles[gold]["id"].encode()) % 2
+        fold = zlib.crc32(corpus.articles[gold].id.encode()) % 2
         gone = [gold, *corpus.linked[gold]]
         held = held_head[row] if held_head is not None else None
         seen_logits = seen_head[row] if seen_head is not None else None
@@ -149,7 +149,9 @@ def _self_examples(corpus: Corpus, detector: LanguageDetector, max_queries: int,
     return examples
 
 
-def _head_probabilities(corpus: Corpus, units: list[int]) -> tuple[np.ndarray | None, np.ndarray | None]:
+def _head_probabilities(
+    corpus: Corpus, units: list[np.intp]
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Head logits for the training questions: out-of-fold (as if unseen) and in-sample."""
     if corpus.head is None:
         return None, None

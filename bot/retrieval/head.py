@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,8 @@ class Head:
 
     def save(self, path: Path) -> None:
         with path.open("wb") as handle:
-            extra = {} if self.oos is None else {"oos": self.oos}
+            # Any, not ndarray: mypy would match `**extra` against savez's `allow_pickle: bool`.
+            extra: dict[str, Any] = {} if self.oos is None else {"oos": self.oos}
             np.savez(handle, weights=self.weights, bias=self.bias, trained=self.trained, **extra)
 
     @classmethod
@@ -102,7 +104,8 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     top = np.where(np.isfinite(top), top, 0.0)
     exp = np.exp(logits - top)
     total = exp.sum(axis=-1, keepdims=True)
-    return np.divide(exp, total, out=np.zeros_like(exp), where=total > 0)
+    probabilities: np.ndarray = np.divide(exp, total, out=np.zeros_like(exp), where=total > 0)
+    return probabilities
 
 
 def energy(logits: np.ndarray, oos: float | None = None) -> tuple[float, float, float]:

@@ -21,6 +21,7 @@ import math
 from collections.abc import Sequence
 from functools import lru_cache
 
+import lingua
 from lingua import IsoCode639_1, IsoCode639_3, Language, LanguageDetectorBuilder
 
 from bot.retrieval.lexical import stopwords
@@ -49,7 +50,7 @@ class LanguageDetector:
             raise ValueError(f"default language {default!r} is not among {list(languages)}")
         self.languages = tuple(languages)
         self.default = default
-        self._detector = None
+        self._detector: lingua.LanguageDetector | None = None
 
     def warm_up(self) -> LanguageDetector:
         if self._detector is None and len(self.languages) > 1:
@@ -61,7 +62,9 @@ class LanguageDetector:
         conversation has been in so far, if any (see CONVERSATION_ODDS)."""
         if len(self.languages) == 1:
             return {self.languages[0]: 1.0}
-        values = self.warm_up()._detector.compute_language_confidence_values(text)
+        detector = self.warm_up()._detector
+        assert detector is not None  # warm_up builds one whenever there are two languages or more
+        values = detector.compute_language_confidence_values(text)
         by_code = {code: 0.0 for code in self.languages}
         for value in values:
             by_code[value.language.iso_code_639_1.name.lower()] = float(value.value)
@@ -99,9 +102,13 @@ def lingua_language(code: str) -> Language | None:
 
 
 @lru_cache(maxsize=4)
-def _build(languages: tuple[str, ...]):
+def _build(languages: tuple[str, ...]) -> lingua.LanguageDetector:
     langs = [lingua_language(code) for code in languages]
-    return LanguageDetectorBuilder.from_languages(*langs).with_preloaded_language_models().build()
+    # LanguageDetector refuses codes lingua does not know whenever it has two languages or more,
+    # the only case that builds a detector: none is None here.
+    known = [lang for lang in langs if lang is not None]
+    assert len(known) == len(langs)
+    return LanguageDetectorBuilder.from_languages(*known).with_preloaded_language_models().build()
 
 
 def _with_function_words(probs: dict[str, float], words: list[str]) -> dict[str, float]:

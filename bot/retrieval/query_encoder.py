@@ -21,7 +21,7 @@ from cachetools import LRUCache
 
 from bot.retrieval.embedder import Embedder
 
-_STOP = ("", Future())  # queued by `close`: the encoder thread exits once the queue is empty
+_STOP: tuple[str, Future[np.ndarray]] = ("", Future())  # queued by `close`: the encoder thread exits once the queue is empty
 
 
 def cache_key(text: str) -> str:
@@ -46,7 +46,7 @@ class QueryEncoder:
         self.window = window_ms / 1000
         self._cache: LRUCache[str, np.ndarray] | None = LRUCache(cache_size) if cache_size > 0 else None
         self._cache_lock = threading.Lock()
-        self._queue: queue.SimpleQueue[tuple[str, Future]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[str, Future[np.ndarray]]] = queue.SimpleQueue()
         self._worker: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self.batches = 0  # model calls made by the encoder thread
@@ -76,7 +76,7 @@ class QueryEncoder:
                 self.hits += 1
                 self.on_hit()
                 return vector
-        future: Future = Future()
+        future: Future[np.ndarray] = Future()
         with self._start_lock:  # with `close`: a query is never left behind in a stopped queue
             self._ensure_worker()
             self._queue.put((key, future))
@@ -119,7 +119,7 @@ class QueryEncoder:
                 batch.append(item)
             self._encode(batch)
 
-    def _encode(self, batch: list[tuple[str, Future]]) -> None:
+    def _encode(self, batch: list[tuple[str, Future[np.ndarray]]]) -> None:
         texts = list(dict.fromkeys(key for key, _ in batch))  # the same question twice: encode once
         try:
             vectors = self.embedder.encode(texts)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from bot.index.artefacts import IndexError_, Manifest
+from bot.index.artefacts import ArticleRecord, IndexError_, Manifest
 from bot.index.versions import resolve
 from bot.retrieval.corpus import Corpus
 from bot.retrieval.embedder import Embedder
@@ -72,7 +71,8 @@ class Retriever:
     def version(self) -> str:
         return self.manifest.version if self.manifest else ""
 
-    def article(self, article_id: str) -> dict[str, Any] | None:
+    def article(self, article_id: str) -> ArticleRecord | None:
+        """The record of a served article, or None if this version does not hold it."""
         position = self.corpus.position.get(article_id)
         return None if position is None else self.corpus.articles[position]
 
@@ -199,7 +199,7 @@ def _hit(corpus: Corpus, cands: Candidates, i: int, score: float) -> Hit:
         "lang": float(row[RANK["lang"]]),
         "chars": float(row[RANK["chars"]]),
     }
-    return Hit(article["id"], article["title"], article["lang"], score, unit.text, unit.kind, signals)
+    return Hit(article.id, article.title, article.lang, score, unit.text, unit.kind, signals)
 
 
 def exclusion(corpus: Corpus, units: Sequence[int] = (), articles: Sequence[int] = ()) -> np.ndarray:

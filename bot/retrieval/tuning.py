@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeGuard
 
 from bot.retrieval.embedder import (
     Embedder,
@@ -91,7 +92,9 @@ class ModelTuner:
         self.recipe = recipe or Recipe()
         self.log = log
 
-    def tuned(self, base: SentenceTransformerEmbedder, examples: list[tuple[str, str]], retune: bool = False):
+    def tuned(
+        self, base: SentenceTransformerEmbedder, examples: list[tuple[str, str]], retune: bool = False
+    ) -> Tuned:
         """The tuned model for `examples`: the exact one if cached, else (unless `retune`) the newest
         one that has seen all but `refresh` of them, else a new one."""
         hashes = text_hashes(examples)  # hashed once: the key, the reuse check and the record
@@ -124,7 +127,9 @@ class ModelTuner:
             return []
         return [p for p in self.cache_root.iterdir() if (p / TUNING_FILE).is_file()]
 
-    def _write_tuning(self, folder: Path, base_id: str, hashes: set[str], examples, seconds: float) -> None:
+    def _write_tuning(
+        self, folder: Path, base_id: str, hashes: set[str], examples: list[tuple[str, str]], seconds: float
+    ) -> None:
         info = {
             "base": base_id,
             "recipe": self.recipe.key_part(),
@@ -202,7 +207,9 @@ def pair_batches(
     pairs = pairs[:max_pairs]
     batches: list[list[tuple[str, str]]] = []
     while pairs:
-        batch, used, rest = [], set(), []
+        batch: list[tuple[str, str]] = []
+        used: set[str] = set()
+        rest: list[tuple[str, str, str]] = []
         for article, anchor, positive in pairs:
             if article in used or len(batch) == batch_size:
                 rest.append((article, anchor, positive))
@@ -215,6 +222,6 @@ def pair_batches(
     return batches
 
 
-def tunable(embedder: Embedder) -> bool:
+def tunable(embedder: Embedder) -> TypeGuard[SentenceTransformerEmbedder]:
     """Only a real sentence-transformers model can be tuned (test fakes and wrappers are not)."""
     return isinstance(embedder, SentenceTransformerEmbedder)

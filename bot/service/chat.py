@@ -11,21 +11,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.dialogue.bot import Bot, ConversationState, Reply
-from bot.dialogue.business_hours import BusinessHours, Expectation, expectation
+from bot.dialogue.business_hours import BusinessHours
 from bot.dialogue.messages import message
-from bot.dialogue.policy import ANSWER, CLARIFY, HANDOFF, NEGATIVE_FEEDBACK
+from bot.dialogue.vocabulary import DecisionKind, Reason
 from bot.durability.offline import Offline, TurnIds
-from bot.durability.records import SpooledMissed, SpooledTicket, TurnRecord
-from bot.storage.schema import new_id
+from bot.durability.records import SpooledMissed, TurnRecord
+from bot.service.handoffs import Handoff, Handoffs
+from bot.storage.statuses import ConversationStatus
 from bot.storage.store import Conversation, Store, StoreUnavailable, UnknownConversation
-from bot.text.redact import EMAIL, redact
+from bot.text.redact import redact
 
-
-@dataclass(frozen=True)
-class Handoff:
-    ticket_id: str
-    message: str
-    eta_minutes: int
+__all__ = ["ChatService", "Handoff", "Turn"]
 
 
 @dataclass(frozen=True)
@@ -52,13 +48,9 @@ class ChatService:
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         offline: Offline | None = None,
     ) -> None:
-        if minutes_per_ticket < 1:
-            raise ValueError(f"minutes_per_ticket must be >= 1, got {minutes_per_ticket}")
         self.bot = bot
         self.store = store
-        self.minutes_per_ticket = minutes_per_ticket
-        self.hours = hours or BusinessHours.always()
-        self.clock = clock
+        self.handoffs = Handoffs(store, minutes_per_ticket, hours or BusinessHours.always(), clock)
         self.offline = offline
 
     def handle(self, text: str, conversation_id: str | None, lang: str | None, channel: str) -> Turn:
@@ -97,7 +89,7 @@ class ChatService:
         seen = None if conversation_id is None else self.store.snapshot(conversation_id)
         if seen is not None and self.offline is not None:
             self.offline.remember(conversation_id, seen.status, seen.state, channel, None)
-        if seen is not None and seen.status == "handoff":
+        if seen is not None and seen.status == ConversationStatus.HANDOFF:
             with self.store.session() as session:
                 return self._turn_locked(session, text, conversation_id, lang, channel, ids)
         reply, state = self.bot.reply(text, seen.state if seen else None, lang=lang)
@@ -132,7 +124,7 @@ class ChatService:
         """The whole turn inside one transaction: hand-offs, and turns that lost a race."""
         if conversation is None:
             conversation = self.store.conversation_for_update(session, conversation_id, channel, lang)
-        if conversation.status == "handoff":
+        if conversation.status == ConversationStatus.HANDOFF:
             return self._agent_holds(session, conversation, text, lang, ids)
         reply, state = self.bot.reply(text, self.store.state_of(conversation), lang=lang)
         return self._record(session, conversation, text, reply, state, channel, ids)
@@ -141,17 +133,19 @@ class ChatService:
         self, session, conversation: Conversation, text: str, reply: Reply, state, channel: str, ids: TurnIds
     ) -> Turn:
         handoff = ticket_id = None
-        if reply.decision == HANDOFF:
-            ticket, ahead = self.store.open_ticket(session, conversation, reply.reason)
-            wait = self._wait(reply.lang, channel, ahead)
-            handoff = Handoff(ticket.id, f"{reply.text} {wait.text}", wait.eta_minutes)
+        if reply.decision == DecisionKind.HANDOFF:
+            ticket, handoff = self.handoffs.open(
+                session, conversation, reply.reason, reply.lang, channel, reply.text
+            )
             ticket_id = ticket.id
-        if reply.reason == NEGATIVE_FEEDBACK:  # "non mi è stato utile", typed: as a 👎 on the last answer
-            answer = self._log_unhelpful(session, conversation, None, ANSWER)
+        # "non mi è stato utile", typed: as a 👎 on the last answer.
+        if reply.reason == Reason.NEGATIVE_FEEDBACK:
+            answer = self._log_unhelpful(session, conversation, None, DecisionKind.ANSWER)
             if answer is not None:
                 self.store.feedback_row(session, conversation.id, answer.id, False, redact(text))
         recorded = self.store.record_turn(session, conversation, text, reply, state, (ids.user, ids.bot))
-        if reply.decision in (CLARIFY, HANDOFF) and reply.reason != NEGATIVE_FEEDBACK:
+        missed = reply.decision in (DecisionKind.CLARIFY, DecisionKind.HANDOFF)
+        if missed and reply.reason != Reason.NEGATIVE_FEEDBACK:
             self.store.add_missed(
                 session, redact(text), reply.lang, channel, reply.decision, reply.confidence,
                 _candidates(reply), conversation.id,
@@ -165,17 +159,15 @@ class ChatService:
     ) -> Turn:
         """While an agent holds the conversation the bot stays silent: the message waits for them."""
         reply_lang = lang or conversation.lang or self.bot.retriever.detector.default
-        ticket, ahead = self.store.open_ticket(session, conversation, "agent_holds")
-        address = EMAIL.search(text)
-        if address and not ticket.contact:
-            ticket.contact = address.group()  # asked for outside business hours
-        wait = self._wait(reply_lang, conversation.channel, ahead, ticket.contact)
-        reply = Reply(HANDOFF, reply_lang, 0.0, "", "agent_holds")
+        handoff = self.handoffs.hold(session, conversation, text, reply_lang)
+        reply = Reply(DecisionKind.HANDOFF, reply_lang, 0.0, "", Reason.AGENT_HOLDS)
         state = self.store.state_of(conversation)
         recorded = self.store.record_turn(session, conversation, text, reply, state, (ids.user, ids.bot))
         if self.offline is not None:
-            self.offline.remember(conversation.id, "handoff", state, conversation.channel, ticket.id)
-        return Turn(conversation.id, recorded.id, reply, Handoff(ticket.id, wait.text, wait.eta_minutes))
+            self.offline.remember(
+                conversation.id, ConversationStatus.HANDOFF, state, conversation.channel, handoff.ticket_id
+            )
+        return Turn(conversation.id, recorded.id, reply, handoff)
 
     def _offline_turn(
         self, text: str, conversation_id: str | None, lang: str | None, channel: str, ids: TurnIds
@@ -186,38 +178,29 @@ class ChatService:
         known = self.offline.recall(conversation_id)
         cid = conversation_id or ids.conversation
         ticket = handoff = missed = None
-        if known is not None and known.status == "handoff":
+        if known is not None and known.status == ConversationStatus.HANDOFF:
             state = known.state
-            reply = Reply(
-                HANDOFF, lang or state.lang or self.bot.retriever.detector.default, 0.0, "", "agent_holds"
-            )
-            address = EMAIL.search(text)
-            ticket = SpooledTicket(known.ticket_id or new_id("t"), "agent_holds", address and address.group())
-            wait = self._wait(reply.lang, known.channel, 0, ticket.contact)
-            handoff = Handoff(ticket.id, wait.text, wait.eta_minutes)
+            reply_lang = lang or state.lang or self.bot.retriever.detector.default
+            reply = Reply(DecisionKind.HANDOFF, reply_lang, 0.0, "", Reason.AGENT_HOLDS)
+            ticket, handoff = self.handoffs.spooled_hold(known.ticket_id, text, reply.lang, known.channel)
         else:
             reply, state = self.bot.reply(text, known.state if known else None, lang=lang)
-            if reply.decision == HANDOFF:
-                ticket = SpooledTicket(new_id("t"), reply.reason)
-                wait = self._wait(reply.lang, channel, 0)
-                handoff = Handoff(ticket.id, f"{reply.text} {wait.text}", wait.eta_minutes)
-            if reply.decision in (CLARIFY, HANDOFF):
+            if reply.decision == DecisionKind.HANDOFF:
+                ticket, handoff = self.handoffs.spooled_open(reply.reason, reply.lang, channel, reply.text)
+            if reply.decision in (DecisionKind.CLARIFY, DecisionKind.HANDOFF):
                 missed = SpooledMissed(
                     redact(text), reply.lang, channel, reply.decision, reply.confidence, _candidates(reply)
                 )
         record = TurnRecord(
-            conversation_id=cid, channel=known.channel if known else channel, at=self.clock(),
+            conversation_id=cid, channel=known.channel if known else channel, at=self.handoffs.clock(),
             user_id=ids.user, text=text, bot_id=ids.bot, decision=reply.decision, reason=reply.reason,
             reply_text=reply.text, lang=reply.lang,
             article_id=reply.article.article_id if reply.article else None,
             confidence=reply.confidence, latency_ms=reply.latency_ms, state=_json_state(state),
             ticket=ticket, missed=missed,
         )  # fmt: skip
-        self.offline.keep(record, "handoff" if ticket else "bot", state)
+        self.offline.keep(record, ConversationStatus.HANDOFF if ticket else ConversationStatus.BOT, state)
         return Turn(cid, ids.bot, reply, handoff)
-
-    def _wait(self, lang: str, channel: str, ahead: int, contact: str | None = None) -> Expectation:
-        return expectation(self.hours, self.clock(), lang, channel, ahead, self.minutes_per_ticket, contact)
 
     def feedback(
         self, conversation_id: str, message_id: str | None, helpful: bool, comment: str | None
@@ -230,17 +213,20 @@ class ChatService:
         with self.store.session() as session:
             conversation = self.store.conversation_for_update(session, conversation_id, "web", None)
             self._log_unhelpful(session, conversation, message_id)
-            if conversation.status == "handoff":
+            if conversation.status == ConversationStatus.HANDOFF:
                 return None  # a person already has it
             lang = conversation.lang or self.bot.retriever.detector.default
-            ticket, ahead = self.store.open_ticket(session, conversation, NEGATIVE_FEEDBACK)
-            wait = self._wait(lang, conversation.channel, ahead)
-            notice = f"{message('handoff_unhelpful', lang)} {wait.text}"
-            self.store.bot_note(session, conversation, notice, HANDOFF, NEGATIVE_FEEDBACK)
+            unhelpful = message("handoff_unhelpful", lang)
+            reason = Reason.NEGATIVE_FEEDBACK
+            ticket, handoff = self.handoffs.open(
+                session, conversation, reason, lang, conversation.channel, unhelpful
+            )
+            self.store.bot_note(session, conversation, handoff.message, DecisionKind.HANDOFF, reason)
             if self.offline is not None:
                 state = self.store.state_of(conversation)
-                self.offline.remember(conversation_id, "handoff", state, conversation.channel, ticket.id)
-            return Handoff(ticket.id, notice, wait.eta_minutes)
+                status = ConversationStatus.HANDOFF
+                self.offline.remember(conversation_id, status, state, conversation.channel, ticket.id)
+            return handoff
 
     def _log_unhelpful(
         self, session, conversation: Conversation, message_id: str | None, decision: str | None = None
@@ -256,7 +242,7 @@ class ChatService:
             confidence = answer.confidence if answer else None
             self.store.add_missed(
                 session, redact(question.text), conversation.lang, conversation.channel,
-                NEGATIVE_FEEDBACK, confidence, candidates, conversation.id,
+                Reason.NEGATIVE_FEEDBACK, confidence, candidates, conversation.id,
             )  # fmt: skip
         return answer
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.dialogue.messages import message
 from bot.kb.writer import add_question, new_draft
-from bot.service.outbound import Delivery, Outbound
-from bot.storage.store import Conversation, Message, MissedQuery, Store
+from bot.storage.statuses import MissedStatus
+from bot.storage.store import MissedQuery, Store
 
 log = logging.getLogger("faqbot.curation")
 
@@ -44,7 +42,7 @@ def resolve_missed(store: Store, kb_root: Path, missed_id: int, what: Resolution
     missed = store.get_missed(missed_id)
     if missed is None:
         raise LookupError(f"no missed query {missed_id}")
-    if missed.status != "open":
+    if missed.status != MissedStatus.OPEN:
         raise NotOpen(f"missed query {missed_id} is already {missed.status}")
     question = what.question or missed.text
     path = None
@@ -60,7 +58,7 @@ def resolve_missed(store: Store, kb_root: Path, missed_id: int, what: Resolution
             raise ValueError("article_id and title: required for new_article")
         lang = what.lang or missed.lang or "it"
         path = new_draft(kb_root, what.article_id, lang, what.title, [question], what.body)
-    status = "dismissed" if what.action == "dismiss" else "resolved"
+    status = MissedStatus.DISMISSED if what.action == "dismiss" else MissedStatus.RESOLVED
     resolution = {
         "action": what.action,
         "article_id": what.article_id if what.action != "dismiss" else None,
@@ -68,48 +66,3 @@ def resolve_missed(store: Store, kb_root: Path, missed_id: int, what: Resolution
         "file": str(path) if path else None,
     }
     return store.resolve_missed(missed_id, status, resolution, who)
-
-
-def return_to_bot(store: Store, ticket_id: str, outbound: Outbound | None = None) -> Message:
-    """Close a hand-off, telling the customer in their language that the bot answers again.
-
-    On a channel that pushes messages (Messenger) the bot also takes the thread back."""
-    conversation = _conversation_of(store, ticket_id)
-    lang = conversation.lang if conversation else None
-    note = store.agent_message(ticket_id, message("back_to_bot", lang or "it"), close=True)
-    channel = outbound.get(conversation.channel) if outbound and conversation else None
-    if channel is not None:
-        _deliver(lambda: channel.release(note.conversation_id, note.text))
-    return note
-
-
-def agent_reply(
-    store: Store, ticket_id: str, text: str, close: bool, outbound: Outbound | None = None
-) -> tuple[Message, Delivery | None]:
-    """An agent's reply in a handed-off conversation; `close` hands it back to the bot.
-
-    It is recorded first, so a failed delivery never loses it; then, on a channel that pushes
-    messages, it is sent: the Delivery says whether the customer got it (None: the channel
-    fetches replies itself, like the web widget)."""
-    conversation = _conversation_of(store, ticket_id)
-    recorded = store.agent_message(ticket_id, text, close)
-    channel = outbound.get(conversation.channel) if outbound and conversation else None
-    if channel is None:
-        return recorded, None
-    delivery = _deliver(lambda: channel.send(recorded.conversation_id, text))
-    if close:
-        _deliver(lambda: channel.release(recorded.conversation_id, None))
-    return recorded, delivery
-
-
-def _conversation_of(store: Store, ticket_id: str) -> Conversation | None:
-    return next((c for t, c in store.open_tickets() if t.id == ticket_id), None)
-
-
-def _deliver(action: Callable[[], Delivery | None]) -> Delivery | None:
-    """Run a channel delivery; a failure is reported to staff, never raised over a recorded message."""
-    try:
-        return action()
-    except Exception as exc:  # noqa: BLE001 - the message is stored; staff must learn it did not go out
-        log.exception("delivery failed")
-        return Delivery(False, f"{type(exc).__name__}: {exc}")

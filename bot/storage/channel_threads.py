@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.storage.schema import Conversation, InboundEvent, Message, Ticket, new_id, now
+from bot.storage.statuses import ConversationStatus, Role, TicketStatus
 from bot.storage.store import Store
 
 BOT, INBOX, OTHER = "bot", "inbox", "other"  # thread owners
@@ -105,13 +106,13 @@ class Threads:
         """The id of the conversation's open hand-off ticket, if any."""
         with self.store.session() as session:
             query = select(Ticket.id).where(
-                Ticket.conversation_id == conversation_id, Ticket.status == "open"
+                Ticket.conversation_id == conversation_id, Ticket.status == TicketStatus.OPEN
             )
             return session.scalars(query).first()
 
     def note(self, conversation_id: str, role: str, text: str, reason: str | None = None) -> str:
         """Record a message outside a bot turn (a greeting, an attachment); returns its id."""
-        if role not in ("user", "bot"):
+        if role not in (Role.USER, Role.BOT):
             raise ValueError(f"role must be user or bot, got {role!r}")
         with self.store.session() as session:
             conversation = self._locked(session, conversation_id)
@@ -153,8 +154,9 @@ class Threads:
         if conversation is None:
             stamp = now()
             values = {
-                "id": new_id("c"), "channel": self.channel, "external_id": external_id, "status": "bot",
-                "state": {}, "thread_owner": BOT, "created_at": stamp, "updated_at": stamp,
+                "id": new_id("c"), "channel": self.channel, "external_id": external_id,
+                "status": ConversationStatus.BOT, "state": {}, "thread_owner": BOT, "created_at": stamp,
+                "updated_at": stamp,
             }  # fmt: skip
             _insert_new(session, Conversation, values)  # another process may have just created it
             conversation = session.scalars(query).one()

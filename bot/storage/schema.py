@@ -8,6 +8,8 @@ import uuid
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from bot.storage.statuses import ConversationStatus, MissedStatus, TicketStatus
+
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -27,7 +29,7 @@ class Conversation(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     channel: Mapped[str] = mapped_column(String(32), default="web")
     lang: Mapped[str | None] = mapped_column(String(8))
-    status: Mapped[str] = mapped_column(String(16), default="bot")  # bot | handoff
+    status: Mapped[str] = mapped_column(String(16), default=ConversationStatus.BOT)
     state: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
@@ -61,7 +63,7 @@ class Message(Base):
     conversation_id: Mapped[str] = mapped_column(
         ForeignKey("conversations.id", ondelete="CASCADE"), index=True
     )
-    role: Mapped[str] = mapped_column(String(8))  # user | bot
+    role: Mapped[str] = mapped_column(String(8))  # a Role
     text: Mapped[str] = mapped_column(Text)
     decision: Mapped[str | None] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(32))
@@ -91,7 +93,7 @@ class Ticket(Base):
     conversation_id: Mapped[str] = mapped_column(
         ForeignKey("conversations.id", ondelete="CASCADE"), index=True
     )
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | closed
+    status: Mapped[str] = mapped_column(String(16), default=TicketStatus.OPEN, index=True)
     reason: Mapped[str] = mapped_column(String(32))
     contact: Mapped[str | None] = mapped_column(String(320))  # e-mail to answer at, when closed
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
@@ -112,7 +114,7 @@ class MissedQuery(Base):
     reason: Mapped[str] = mapped_column(String(32))  # clarify | handoff | negative_feedback
     confidence: Mapped[float | None] = mapped_column(Float)
     candidates: Mapped[list] = mapped_column(JSON, default=list)  # [{article_id, title, score}]
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | resolved | dismissed
+    status: Mapped[str] = mapped_column(String(16), default=MissedStatus.OPEN, index=True)
     resolution: Mapped[dict | None] = mapped_column(JSON)
     resolved_by: Mapped[str | None] = mapped_column(String(64))
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

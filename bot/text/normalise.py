@@ -9,7 +9,7 @@ _PUNCTUATION = re.compile(r"[^\w\s]", re.UNICODE)
 _SPACES = re.compile(r"\s+")
 
 
-class _DropCombining(dict):
+class _DropCombining(dict[int, int | None]):
     """A `str.translate` table that deletes combining marks, filled in as characters are met (the
     lookups then run in C, not in a Python loop over every character)."""
 

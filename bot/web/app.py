@@ -15,13 +15,12 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.config import Settings
-from bot.dialogue.business_hours import BusinessHours
 from bot.durability.replay import Replayer
 from bot.durability.spool import SpoolUnavailable
 from bot.index.reload import IndexWatcher
 from bot.service.chat import ChatService
 from bot.service.outbound import Outbound
-from bot.storage.database import Limits, StoreUnavailable
+from bot.storage.database import StoreUnavailable
 from bot.web.logs import log_config, stamp_request_ids
 from bot.web.metrics import Metrics
 from bot.web.middleware import BodyLimit, RateLimitByAddress, RequestContext, TrustedProxies
@@ -129,22 +128,12 @@ def _observe_encoder(service: ChatService, metrics: Metrics) -> None:
 
 
 def _load_chat(settings: Settings) -> ChatService:
-    from bot.compose import load_bot
-    from bot.durability.offline import Offline
-    from bot.durability.spool import Spool
+    from bot.compose import load_chat
     from bot.retrieval.compute import serving_threads, tune_threads
-    from bot.storage.store import Store
 
+    # Before the model loads: its thread pools are sized once, from this process's share of the cores.
     tune_threads(serving_threads(settings.threads, settings.server_processes))
-
-    limits = Limits(settings.db_connect_timeout, settings.db_lock_timeout, settings.db_idle_timeout)
-    store = Store.for_settings(settings.database_url, settings.var_path, limits).open()
-    hours = BusinessHours.parse(settings.business_hours, settings.timezone)
-    offline = None
-    if settings.spool:
-        spool = Spool(settings.spool_path, settings.spool_max_mb * 2**20).open()
-        offline = Offline(spool, settings.offline_memory, settings.db_retry_interval)
-    return ChatService(load_bot(settings), store, settings.minutes_per_ticket, hours, offline=offline)
+    return load_chat(settings)
 
 
 def _replay(service: ChatService, settings: Settings, metrics: Metrics) -> Replayer | None:

@@ -5,16 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.service.chat import ChatService, Turn
+from bot.service.chat import Turn
 from bot.storage.fields import Id, Text
+from bot.storage.statuses import Role
 from bot.storage.store import UnknownConversation
 from bot.text.html import to_html
+from bot.web.deps import ChatDep, ConversationLimiterDep, MetricsDep, SettingsDep
 from bot.web.logs import log_turn
-from bot.web.ratelimit import retry_after
+from bot.web.metrics import Metrics
+from bot.web.ratelimit import Limiter, retry_after
 
 STATIC = Path(__file__).resolve().parent / "static"
 router = APIRouter()
@@ -76,43 +79,44 @@ class FeedbackRequest(BaseModel):
     comment: Annotated[Text, Field(max_length=2000)] | None = None
 
 
-def _chat(request: Request) -> ChatService:
-    return request.app.state.chat
-
-
-def _limit_conversation(request: Request, conversation_id: str | None) -> None:
+def _limit_conversation(limiter: Limiter | None, metrics: Metrics, conversation_id: str | None) -> None:
     """429 with Retry-After when one conversation sends messages faster than its token bucket."""
-    limiter = request.app.state.conversation_limiter
     if limiter is None or conversation_id is None:
         return
     wait = limiter.take(conversation_id)
     if wait > 0:
         seconds = retry_after(wait)
-        request.app.state.metrics.rate_limited.labels("conversation").inc()
+        metrics.rate_limited.labels("conversation").inc()
         detail = f"too many messages in this conversation; retry in {seconds} s"
         raise HTTPException(429, detail, headers={"Retry-After": str(seconds)})
 
 
 @router.post("/api/v1/chat", response_model=ChatResponse)
-def chat(body: ChatRequest, request: Request) -> ChatResponse:
+def chat(
+    body: ChatRequest,
+    service: ChatDep,
+    settings: SettingsDep,
+    limiter: ConversationLimiterDep,
+    metrics: MetricsDep,
+) -> ChatResponse:
     """One customer message in, the bot's reply out (a new conversation when no id is given)."""
     text = body.text.strip()
-    limit = request.app.state.settings.max_text_chars
+    limit = settings.max_text_chars
     if not text:
         raise HTTPException(422, "text: must not be empty")
     if len(text) > limit:
         raise HTTPException(422, f"text: at most {limit} characters, got {len(text)}")
-    _limit_conversation(request, body.conversation_id)
+    _limit_conversation(limiter, metrics, body.conversation_id)
     try:
-        turn = _chat(request).handle(text, body.conversation_id, body.lang, body.channel)
+        turn = service.handle(text, body.conversation_id, body.lang, body.channel)
     except UnknownConversation as exc:
         raise HTTPException(404, f"unknown conversation {exc.args[0]!r}; start a new one") from exc
     reply = turn.reply
-    request.app.state.metrics.decisions.labels(reply.decision, body.channel).inc()
+    metrics.decisions.labels(reply.decision, body.channel).inc()
     log_turn(
         turn.conversation_id, turn.message_id, text, reply.decision, reply.reason, reply.confidence,
         reply.lang, body.channel, reply.article.article_id if reply.article else None,
-        request.app.state.settings.log_text,
+        settings.log_text,
     )  # fmt: skip
     return response_of(turn)
 
@@ -143,48 +147,50 @@ def response_of(turn: Turn) -> ChatResponse:
 
 
 @router.post("/api/v1/feedback")
-def feedback(body: FeedbackRequest, request: Request) -> dict[str, Any]:
+def feedback(
+    body: FeedbackRequest, service: ChatDep, limiter: ConversationLimiterDep, metrics: MetricsDep
+) -> dict[str, Any]:
     """Was the answer helpful? Stored with the conversation (and message, when given). An
     unhelpful answer hands off to a person: `handoff` then says so (ticket and expected wait)."""
-    _limit_conversation(request, body.conversation_id)
+    _limit_conversation(limiter, metrics, body.conversation_id)
     try:
-        handoff = _chat(request).feedback(body.conversation_id, body.message_id, body.helpful, body.comment)
+        handoff = service.feedback(body.conversation_id, body.message_id, body.helpful, body.comment)
     except UnknownConversation as exc:
         raise HTTPException(404, f"unknown {exc.args[0]}") from exc
     return {"ok": True, "handoff": vars(handoff) if handoff else None}
 
 
 @router.get("/api/v1/conversations/{conversation_id}/messages")
-def agent_messages(conversation_id: Id, request: Request, after: Id | None = None) -> dict[str, Any]:
+def agent_messages(conversation_id: Id, service: ChatDep, after: Id | None = None) -> dict[str, Any]:
     """What an agent wrote since message `after`, for the widget to poll while a person holds the
     conversation; `status` turns back to "bot" when they hand it back. The conversation id (128
     random bits) is the customer's key to it."""
     try:
-        status, messages = _chat(request).store.agent_messages(conversation_id, after)
+        status, messages = service.store.agent_messages(conversation_id, after)
     except UnknownConversation as exc:
         raise HTTPException(404, f"unknown conversation {exc.args[0]!r}") from exc
     return {
         "status": status,
         "messages": [
-            {"id": m.id, "role": "agent", "text": m.text, "created_at": m.created_at.isoformat()}
+            {"id": m.id, "role": Role.AGENT, "text": m.text, "created_at": m.created_at.isoformat()}
             for m in messages
         ],
     }
 
 
 @router.get("/api/v1/articles/{article_id}")
-def article(article_id: str, request: Request) -> dict[str, Any]:
+def article(article_id: str, service: ChatDep) -> dict[str, Any]:
     """A published article for the widget's "read more"."""
-    record = _chat(request).bot.retriever.article(article_id)
+    record = service.bot.retriever.article(article_id)
     if record is None:
         raise HTTPException(404, f"no published article {article_id!r}")
     return {
-        "article_id": record["id"],
-        "title": record["title"],
-        "lang": record["lang"],
-        "text": record["body"],
-        "html": to_html(record["body"]),
-        "follow_ups": record["follow_ups"],
+        "article_id": record.id,
+        "title": record.title,
+        "lang": record.lang,
+        "text": record.body,
+        "html": to_html(record.body),
+        "follow_ups": list(record.follow_ups),
     }
 
 

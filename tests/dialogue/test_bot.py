@@ -6,7 +6,8 @@ import pytest
 
 from bot.dialogue.bot import Bot, ConversationState
 from bot.dialogue.messages import message
-from bot.dialogue.policy import ANSWER, CLARIFY, HANDOFF, SMALLTALK, Thresholds
+from bot.dialogue.policy import Thresholds
+from bot.dialogue.vocabulary import DecisionKind, Reason
 from bot.index.build import build_index
 from bot.retrieval.language import LanguageDetector
 from bot.retrieval.search import Retriever
@@ -16,7 +17,7 @@ from tests.conftest import FakeEmbedder
 @pytest.fixture
 def bot(small_kb, settings):
     embedder = FakeEmbedder()
-    build_index(settings, embedder)
+    build_index(settings.build, embedder)
     retriever = Retriever.from_root(settings.index_path, embedder, LanguageDetector()).load()
     return Bot(retriever, Thresholds(answer=0.5, clarify=0.2))
 
@@ -31,7 +32,7 @@ def clarifying_state() -> ConversationState:
 
 def test_answers_with_article_follow_ups_and_language(bot):
     reply, state = bot.reply("Ho dimenticato la password")
-    assert reply.decision == ANSWER and reply.article.article_id == "reset-password"
+    assert reply.decision == DecisionKind.ANSWER and reply.article.article_id == "reset-password"
     assert reply.lang == "it" and "Password dimenticata" in reply.text
     assert [f.article_id for f in reply.follow_ups] == ["shipping-costs"]
     assert state.last_article == "reset-password" and state.misses == 0
@@ -39,7 +40,7 @@ def test_answers_with_article_follow_ups_and_language(bot):
 
 def test_explicit_request_for_a_person_hands_off_in_the_customer_language(bot):
     reply, _ = bot.reply("I want to talk to a human")
-    assert reply.decision == HANDOFF and reply.reason == "requested" and reply.lang == "en"
+    assert reply.decision == DecisionKind.HANDOFF and reply.reason == Reason.REQUESTED and reply.lang == "en"
     assert "customer service" in reply.text
 
 
@@ -60,13 +61,13 @@ def test_a_clear_sentence_in_the_other_language_switches_the_conversation(bot):
 
 def test_unrelated_question_hands_off(bot):
     reply, _ = bot.reply("qual è la distanza tra la Terra e Giove?")
-    assert reply.decision == HANDOFF and reply.article is None
+    assert reply.decision == DecisionKind.HANDOFF and reply.article is None
 
 
 @pytest.mark.parametrize("choice", ["2", "n. 2", "come fare un reso"])
 def test_clarification_is_resolved_by_number_or_title(bot, choice):
     reply, state = bot.reply(choice, clarifying_state())
-    assert reply.decision == ANSWER and reply.article.article_id == "returns-how"
+    assert reply.decision == DecisionKind.ANSWER and reply.article.article_id == "returns-how"
     assert state.pending == () and state.misses == 0
 
 
@@ -77,21 +78,23 @@ def test_clarification_can_be_answered_by_rephrasing(bot):
 
 def test_out_of_range_number_is_treated_as_a_new_question(bot):
     reply, _ = bot.reply("7", clarifying_state())
-    assert reply.decision != ANSWER or reply.article.article_id not in {"shipping-costs", "returns-how"}
+    answered = reply.article.article_id if reply.decision == DecisionKind.ANSWER else None
+    assert answered not in {"shipping-costs", "returns-how"}
 
 
 def test_two_misses_in_a_row_hand_off(bot, monkeypatch):
     thresholds = Thresholds(answer=1.0, clarify=0.0)  # every question becomes a clarification
     strict = Bot(bot.retriever, thresholds, misses_before_handoff=2)
     first, state = strict.reply("spedizione")
-    assert first.decision == CLARIFY and state.misses == 1 and state.pending
+    assert first.decision == DecisionKind.CLARIFY and state.misses == 1 and state.pending
     second, state = strict.reply("reso", state)
-    assert second.decision == HANDOFF and second.reason == "repeated_miss" and state.misses == 0
+    assert second.decision == DecisionKind.HANDOFF and second.reason == Reason.REPEATED_MISS
+    assert state.misses == 0
 
 
 def test_article_marked_handoff_answers_and_offers_a_person(bot):
     reply, _ = bot.reply("il prodotto è arrivato rotto")
-    assert reply.decision == ANSWER and reply.article.article_id == "order-damaged"
+    assert reply.decision == DecisionKind.ANSWER and reply.article.article_id == "order-damaged"
     assert reply.offer_person and "operatore" in reply.text
 
 
@@ -109,14 +112,14 @@ def test_a_confident_close_call_is_not_a_miss(bot):
     ambiguous = Bot(bot.retriever, Thresholds(answer=0.0, clarify=0.0, margin=1.0))
     state = ConversationState(lang="it", misses=1)
     reply, state = ambiguous.reply("spedizione reso password", state)
-    assert reply.decision == CLARIFY and reply.reason == "close_call"
+    assert reply.decision == DecisionKind.CLARIFY and reply.reason == Reason.CLOSE_CALL
     assert state.misses == 0
 
 
 def test_a_follow_up_picked_by_its_title_is_answered_directly(bot):
     _, state = bot.reply("Ho dimenticato la password")
     reply, state = bot.reply("Quanto costa la spedizione", state)
-    assert reply.decision == ANSWER and reply.reason == "picked" and reply.confidence == 1.0
+    assert reply.decision == DecisionKind.ANSWER and reply.reason == Reason.PICKED and reply.confidence == 1.0
     assert reply.article.article_id == "shipping-costs" and state.last_article == "shipping-costs"
     other, _ = bot.reply("Quanto costa la spedizione", ConversationState(last_article="returns-how"))
     assert other.reason != "picked"  # not offered after that article: an ordinary question
@@ -132,26 +135,27 @@ def test_a_follow_up_picked_by_its_title_is_answered_directly(bot):
 )
 def test_small_talk_is_answered_in_kind_not_handed_off(bot, text, lang, key):
     reply, state = bot.reply(text)
-    assert reply.decision == SMALLTALK and reply.lang == lang and reply.text == message(key, lang)
+    assert reply.decision == DecisionKind.SMALLTALK
+    assert reply.lang == lang and reply.text == message(key, lang)
     assert reply.result is None and reply.article is None and state.misses == 0
 
 
 def test_small_talk_keeps_the_conversation_its_choices_and_its_language(bot):
     reply, state = bot.reply("ok", ConversationState(lang="en"))  # "ok" is no language of its own
-    assert reply.decision == SMALLTALK and reply.lang == "en"
+    assert reply.decision == DecisionKind.SMALLTALK and reply.lang == "en"
     reply, state = bot.reply("ok", clarifying_state())
     assert reply.lang == "it" and state.pending == clarifying_state().pending and state.misses == 1
     picked, _ = bot.reply("2", state)  # the "did you mean" still stands
-    assert picked.decision == ANSWER and picked.article.article_id == "returns-how"
+    assert picked.decision == DecisionKind.ANSWER and picked.article.article_id == "returns-how"
 
 
 def test_saying_the_answer_did_not_help_brings_a_person(bot):
     _, state = bot.reply("Ho dimenticato la password")
     reply, state = bot.reply("non mi è stato utile", state)
-    assert reply.decision == HANDOFF and reply.reason == "negative_feedback"
+    assert reply.decision == DecisionKind.HANDOFF and reply.reason == Reason.NEGATIVE_FEEDBACK
     assert reply.text == message("handoff_unhelpful", "it")
     english, _ = bot.reply("that didn't help", ConversationState(lang="en", last_article="reset-password"))
-    assert english.reason == "negative_feedback" and english.lang == "en"
+    assert english.reason == Reason.NEGATIVE_FEEDBACK and english.lang == "en"
     first, _ = bot.reply("non mi è stato utile")  # no answer given yet: an ordinary message
     assert first.reason != "negative_feedback"
 
@@ -159,7 +163,7 @@ def test_saying_the_answer_did_not_help_brings_a_person(bot):
 def test_a_single_suggestion_is_offered_as_this_not_one_of_these(bot):
     one = Bot(bot.retriever, Thresholds(answer=1.0, clarify=0.0, max_suggestions=1))
     reply, _ = one.reply("spedizione")
-    assert reply.decision == CLARIFY and len(reply.suggestions) == 1
+    assert reply.decision == DecisionKind.CLARIFY and len(reply.suggestions) == 1
     assert reply.text.startswith(message("clarify_one", "it"))
     several, _ = Bot(bot.retriever, Thresholds(answer=1.0, clarify=0.0)).reply("spedizione reso password")
     assert len(several.suggestions) > 1 and several.text.startswith(message("clarify", "it"))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.dialogue.policy import ANSWER, CLARIFY, HANDOFF, Thresholds, decide
+from bot.dialogue.policy import Thresholds, decide
+from bot.dialogue.vocabulary import DecisionKind, Reason
 from bot.retrieval.results import Hit, SearchResult
 
 
@@ -18,18 +19,19 @@ TH = Thresholds(answer=0.5, clarify=0.2, margin=0.1, max_suggestions=3)
 
 def test_confident_and_clear_answers_with_the_top_article():
     decision = decide(result(0.8, 0.9, 0.3), TH)
-    assert decision.kind == ANSWER and decision.hit.article_id == "a0" and decision.suggestions == ()
+    assert decision.kind == DecisionKind.ANSWER and decision.reason == Reason.CONFIDENT
+    assert decision.hit.article_id == "a0" and decision.suggestions == ()
 
 
 def test_between_thresholds_asks_did_you_mean_with_up_to_three():
     decision = decide(result(0.3, 0.6, 0.5, 0.4, 0.35), TH)
-    assert decision.kind == CLARIFY and decision.reason == "uncertain"
+    assert decision.kind == DecisionKind.CLARIFY and decision.reason == Reason.UNCERTAIN
     assert [h.article_id for h in decision.suggestions] == ["a0", "a1", "a2"]
 
 
 def test_top_two_too_close_asks_even_when_confident():
     decision = decide(result(0.9, 0.70, 0.65), TH)
-    assert decision.kind == CLARIFY and decision.reason == "close_call"
+    assert decision.kind == DecisionKind.CLARIFY and decision.reason == Reason.CLOSE_CALL
     assert len(decision.suggestions) == 2
 
 
@@ -40,7 +42,7 @@ def test_far_weaker_hits_are_not_suggested():
 
 @pytest.mark.parametrize("res", [result(0.1, 0.9), result(0.9)])
 def test_low_confidence_or_no_hit_hands_off(res):
-    assert decide(res, TH).kind == HANDOFF
+    assert decide(res, TH).kind == DecisionKind.HANDOFF
 
 
 def test_thresholds_must_be_ordered():
@@ -50,10 +52,10 @@ def test_thresholds_must_be_ordered():
 
 def test_a_language_with_thresholds_of_its_own_uses_them():
     th = Thresholds(answer=0.5, clarify=0.2, margin=0.1, by_language={"it": (0.7, 0.4)})
-    assert decide(result(0.6, 0.9, 0.3, lang="it"), th).kind == CLARIFY  # under Italian 0.7
-    assert decide(result(0.6, 0.9, 0.3, lang="en"), th).kind == ANSWER  # English keeps 0.5
-    assert decide(result(0.3, 0.9, 0.3, lang="it"), th).kind == HANDOFF  # under Italian 0.4
-    assert decide(result(0.3, 0.9, 0.3, lang="en"), th).kind == CLARIFY
+    assert decide(result(0.6, 0.9, 0.3, lang="it"), th).kind == DecisionKind.CLARIFY  # under Italian 0.7
+    assert decide(result(0.6, 0.9, 0.3, lang="en"), th).kind == DecisionKind.ANSWER  # English keeps 0.5
+    assert decide(result(0.3, 0.9, 0.3, lang="it"), th).kind == DecisionKind.HANDOFF  # under Italian 0.4
+    assert decide(result(0.3, 0.9, 0.3, lang="en"), th).kind == DecisionKind.CLARIFY
     assert th.for_language("it").margin == 0.1 and th.for_language("en") is th
 
 

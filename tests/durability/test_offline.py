@@ -30,7 +30,7 @@ ASK_EVERYTHING = Thresholds(answer=1.0, clarify=0.0)  # every question gets a "d
 def make_bot(small_kb, isolated_home):
     settings = Settings()
     embedder = FakeEmbedder()
-    build_index(settings, embedder)
+    build_index(settings.build, embedder)
 
     def make(thresholds: Thresholds | None = None) -> Bot:
         retriever = Retriever.from_root(settings.index_path, embedder, LanguageDetector()).load()

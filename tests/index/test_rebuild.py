@@ -54,7 +54,7 @@ def test_gate_names_what_regressed():
 
 
 def test_first_rebuild_publishes_and_reports(kb, settings):
-    report = rebuild(settings, FakeEmbedder())
+    report = rebuild(settings.build, settings.dialogue, FakeEmbedder())
     assert report.status == "published" and current_version(settings.index_path) == report.candidate
     saved = json.loads((settings.index_path / "reports" / "latest.json").read_text())
     assert saved["status"] == "published" and saved["metrics"]["languages"]["it"]["n_queries"] == len(EVAL)
@@ -63,26 +63,26 @@ def test_first_rebuild_publishes_and_reports(kb, settings):
 
 
 def test_a_kb_that_loses_quality_is_refused_then_forced(kb, settings):
-    live = rebuild(settings, FakeEmbedder()).candidate
+    live = rebuild(settings.build, settings.dialogue, FakeEmbedder()).candidate
     # staff rewrite the returns article into something unrelated: its eval questions stop finding it
     path = kb / "it" / "returns-how.md"
     text = path.read_text().replace(
         "come restituisco un prodotto, voglio fare un reso, restituzione articolo", "orari"
     )
     path.write_text(text.replace("Come fare un reso", "Informazioni varie"))
-    report = rebuild(settings, FakeEmbedder())
+    report = rebuild(settings.build, settings.dialogue, FakeEmbedder())
     assert report.status == "refused" and current_version(settings.index_path) == live
     assert any("top1 fell" in r for r in report.regressions)
-    forced = rebuild(settings, FakeEmbedder(), force=True)
+    forced = rebuild(settings.build, settings.dialogue, FakeEmbedder(), force=True)
     assert forced.status == "published" and forced.forced
     assert current_version(settings.index_path) == forced.candidate
 
 
 def test_a_broken_article_fails_naming_the_file_and_keeps_serving(kb, settings):
-    live = rebuild(settings, FakeEmbedder()).candidate
+    live = rebuild(settings.build, settings.dialogue, FakeEmbedder()).candidate
     write_article(kb, "it", "broken", "title: X\nquestions: [q]\nprice: 10")
     with pytest.raises(InvalidKnowledgeBase, match="broken.md: price"):
-        rebuild(settings, FakeEmbedder())
+        rebuild(settings.build, settings.dialogue, FakeEmbedder())
     assert current_version(settings.index_path) == live
     saved = json.loads((settings.index_path / "reports" / "latest.json").read_text())
     assert saved["status"] == "failed" and "broken.md" in saved["error"]
@@ -95,22 +95,22 @@ def make_bot(settings: Settings, embedder: FakeEmbedder) -> Bot:
 
 def test_watcher_swaps_in_a_new_version(kb, settings):
     embedder = FakeEmbedder()
-    first = build_index(settings, embedder).version
+    first = build_index(settings.build, embedder).version
     bot = make_bot(settings, embedder)
     swaps = []
     watcher = IndexWatcher(bot, settings.index_path, on_swap=lambda old, new: swaps.append((old, new)))
     assert watcher.check() == first and swaps == []
-    second = build_index(settings, embedder).version
+    second = build_index(settings.build, embedder).version
     assert watcher.check() == second and bot.retriever.version == second
     assert swaps == [(first, second)]
 
 
 def test_corrupted_version_is_rejected_on_reload(kb, settings):
     embedder = FakeEmbedder()
-    first = build_index(settings, embedder).version
+    first = build_index(settings.build, embedder).version
     bot = make_bot(settings, embedder)
     watcher = IndexWatcher(bot, settings.index_path)
-    second = build_index(settings, embedder).version
+    second = build_index(settings.build, embedder).version
     vectors = settings.index_path / second / "vectors.faiss"
     vectors.write_bytes(vectors.read_bytes()[:-100])  # half-written
     assert watcher.check() == first and bot.retriever.version == first

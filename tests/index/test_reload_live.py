@@ -56,7 +56,7 @@ def test_rebuild_under_traffic_swaps_with_zero_failed_requests(sample_home, tmp_
             thread.start()
         time.sleep(1.0)
         settings = Settings(home=home, kb_dir=REPO / "kb_articles")
-        after = build_index(settings, load_embedder(settings.model)).version
+        after = build_index(settings.build, load_embedder(settings.model)).version
         deadline = time.monotonic() + 60
         while httpx.get(f"{base}/readyz", timeout=5).json()["index_version"] != after:
             assert time.monotonic() < deadline, "the server never swapped in the new version"

@@ -8,8 +8,8 @@ import yaml
 import bot.quality.calibrate as calibrate
 from bot.config import Settings, update_config_file
 from bot.quality.calibrate import pick_by_language, pick_thresholds
-from bot.quality.plot import plot
 from bot.quality.evaluate import EvalItem, Outcome
+from bot.quality.plot import plot
 
 
 def outcome(gold: str | None, top: str, confidence: float, second: str = "z") -> Outcome:
@@ -118,9 +118,9 @@ def test_language_thresholds_are_checked(isolated_home, value, error):
 
 
 def test_language_thresholds_reach_the_bot_from_the_environment(isolated_home, monkeypatch):
-    from bot.compose import thresholds
+    from bot.dialogue.policy import Thresholds
 
     monkeypatch.setenv("FAQBOT_LANGUAGE_THRESHOLDS", '{"it": {"answer": 0.52, "clarify": 0.28}}')
-    th = thresholds(Settings())
+    th = Thresholds.from_settings(Settings().dialogue)
     assert (th.for_language("it").answer, th.for_language("it").clarify) == (0.52, 0.28)
     assert th.for_language("en").answer == Settings().answer_threshold

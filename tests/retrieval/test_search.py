@@ -14,7 +14,7 @@ from tests.conftest import FakeEmbedder
 @pytest.fixture
 def retriever(small_kb, settings):
     embedder = FakeEmbedder()
-    build_index(settings, embedder)
+    build_index(settings.build, embedder)
     return Retriever.from_root(settings.index_path, embedder, LanguageDetector()).load()
 
 
@@ -66,22 +66,23 @@ def test_translations_of_one_original_are_one_group():
     hit (linking each only to the original let two translations both be listed)."""
     import numpy as np
 
+    from bot.index.artefacts import ArticleRecord
     from bot.retrieval.corpus import translation_groups
     from bot.retrieval.search import collapse_translations
 
     articles = [
-        {"id": "faq", "lang": "it"},
-        {"id": "faq-en", "lang": "en", "translation_of": "faq"},
-        {"id": "faq-de", "lang": "de", "translation_of": "faq"},
-        {"id": "other", "lang": "it"},
-        {"id": "orphan", "lang": "en", "translation_of": "missing"},
+        ArticleRecord("faq", "it", "FAQ"),
+        ArticleRecord("faq-en", "en", "FAQ", translation_of="faq"),
+        ArticleRecord("faq-de", "de", "FAQ", translation_of="faq"),
+        ArticleRecord("other", "it", "Other"),
+        ArticleRecord("orphan", "en", "Orphan", translation_of="missing"),
     ]
-    groups = translation_groups(articles, {a["id"]: i for i, a in enumerate(articles)})
+    groups = translation_groups(articles, {a.id: i for i, a in enumerate(articles)})
     assert groups == [{1, 2}, {0, 2}, {0, 1}, set(), set()]
 
     class Corpus:
         linked = groups
-        article_lang = [a["lang"] for a in articles]
+        article_lang = [a.lang for a in articles]
 
     candidates = np.array([1, 2, 3, 0])  # English version best, then German, other, Italian
     kept = collapse_translations(Corpus(), candidates, np.arange(4), lang="de")

@@ -144,9 +144,10 @@ def tuned_settings(isolated_home, monkeypatch) -> Settings:
     return settings
 
 
+@pytest.mark.model
 def test_a_tuned_build_is_served_by_its_own_model_and_swapped_live(tuned_settings):
     base = SentenceTransformerEmbedder()
-    first = build_index(tuned_settings, base)
+    first = build_index(tuned_settings.build, base)
     manifest = first.manifest
     assert manifest.base_model == base.model_id and manifest.model.startswith(base.model_id + "+tuned-")
     assert (first.folder / MODEL_DIR / "config.json").is_file()
@@ -160,10 +161,10 @@ def test_a_tuned_build_is_served_by_its_own_model_and_swapped_live(tuned_setting
     assert float(tuned_vector @ base_vector) < 0.9999  # another model, not the base renamed
     assert bot.retriever.search("when do you open", k=1).hits[0].article_id == "opening-hours"
 
-    rebuilt = build_index(tuned_settings, base, retune=False)  # unchanged KB: the same model
+    rebuilt = build_index(tuned_settings.build, base, retune=False)  # unchanged KB: the same model
     assert rebuilt.manifest.model == manifest.model and rebuilt.embedded == 0
 
-    again = build_index(tuned_settings, base, retune=True)
+    again = build_index(tuned_settings.build, base, retune=True)
     assert again.manifest.model == manifest.model  # same texts, same recipe: same key, reused
 
     write_article(
@@ -173,7 +174,7 @@ def test_a_tuned_build_is_served_by_its_own_model_and_swapped_live(tuned_setting
         "title: I want my money back\nquestions: [refund please, money back for a broken item, "
         "can I be reimbursed, how are refunds paid]",
     )
-    changed = build_index(tuned_settings, base)
+    changed = build_index(tuned_settings.build, base)
     assert changed.manifest.model != manifest.model  # 4 of 11 texts new: tuned afresh
 
     worker_before = served._worker
@@ -187,8 +188,9 @@ def test_a_tuned_build_is_served_by_its_own_model_and_swapped_live(tuned_setting
     assert served.encode(["still usable after close"]).shape == tuned_vector[None, :].shape
 
 
+@pytest.mark.model
 def test_a_version_tuned_from_another_model_is_refused(tuned_settings, tmp_path):
-    built = build_index(tuned_settings, SentenceTransformerEmbedder())
+    built = build_index(tuned_settings.build, SentenceTransformerEmbedder())
     manifest_path = resolve(tuned_settings.index_path) / "manifest.json"
     data = json.loads(manifest_path.read_text())
     data["base_model"] = "some-other-model"

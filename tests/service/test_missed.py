@@ -319,8 +319,10 @@ def test_outside_hours_the_web_customer_leaves_an_email_for_the_ticket(service_f
 
     monkeypatch.setenv("FAQBOT_ADMIN_TOKEN", "staff-token")
     service = service_factory()
-    service.hours = BusinessHours.parse(["mon-fri 09:00-18:00"], "Europe/Rome")
-    service.clock = lambda: dt.datetime.fromisoformat("2026-11-23T21:00:00+01:00")  # a Monday evening
+    service.handoffs.hours = BusinessHours.parse(["mon-fri 09:00-18:00"], "Europe/Rome")
+    service.handoffs.clock = lambda: dt.datetime.fromisoformat(
+        "2026-11-23T21:00:00+01:00"
+    )  # a Monday evening
     with TestClient(create_app(Settings(), service)) as client:
         first = client.post("/api/v1/chat", json={"text": "voglio parlare con un operatore"}).json()
         assert "riapre martedì 24/11 alle 09:00" in first["handoff"]["message"]

@@ -33,7 +33,7 @@ def service_factory(small_kb, isolated_home):
     )
     settings = Settings()
     embedder = FakeEmbedder()
-    build_index(settings, embedder)
+    build_index(settings.build, embedder)
     stores = []
 
     def make(thresholds: Thresholds | None = None) -> ChatService:
@@ -104,6 +104,17 @@ def test_article_for_read_more_is_sanitised(client):
     )
     assert "link" in data["html"] and data["title"] == "Articolo con markup pericoloso"
     assert client.get("/api/v1/articles/nope").status_code == 404
+
+
+def test_the_chat_schema_lists_every_decision():
+    """The response model keeps its Literal (so the OpenAPI schema is a plain string enum), and
+    it must name every decision the bot can make."""
+    from typing import get_args
+
+    from bot.dialogue.vocabulary import DecisionKind
+    from bot.web.chat_api import ChatResponse
+
+    assert get_args(ChatResponse.model_fields["decision"].annotation) == tuple(DecisionKind)
 
 
 def test_answer_html_is_sanitised_too(client):
@@ -232,6 +243,7 @@ def test_customers_fetch_agent_replies_by_conversation(service_factory, monkeypa
         client.post(f"/api/v1/admin/handoffs/{ticket}/reply", json={"text": "Eccomi"}, headers=auth)
         first = client.get(url).json()
         assert first["status"] == "handoff" and [m["text"] for m in first["messages"]] == ["Eccomi"]
+        assert first["messages"][0]["role"] == "agent"
         client.post(
             f"/api/v1/admin/handoffs/{ticket}/reply", json={"text": "Fatto!", "close": True}, headers=auth
         )

@@ -104,7 +104,7 @@ def hostile_app(request, tmp_path_factory):
         home=home, admin_token=TOKEN, rate_limit_ip=0, rate_limit_conversation=0, reload_interval=0
     )
     embedder = FakeEmbedder()
-    build_index(settings_, embedder)
+    build_index(settings_.build, embedder)
     retriever = Retriever.from_root(settings_.index_path, embedder, LanguageDetector()).load()
     with scratch_database(request.param, home, prefix="h") as url:
         store = Store(url).open()
@@ -348,7 +348,7 @@ def test_deeply_nested_json_is_a_4xx(hostile, depth):
         "/api/v1/articles/..%2F..%2F..%2Fetc%2Fpasswd", "/api/v1/articles/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
         "/api/v1/articles/....//....//etc//passwd", "/admin/static/..%2F..%2Fconfig.py",
         "/admin/static/%2e%2e%2fconsole.py", "/api/v1/conversations/..%2F..%2Fetc/messages",
-        "/widget.js/..%2F..%2Fapi.py", "/..%2F..%2Fetc%2Fpasswd", "/static/../../bot/api.py",
+        "/widget.js/..%2F..%2Fapi.py", "/..%2F..%2Fetc%2Fpasswd", "/static/../../bot/web/app.py",
     ],
 )  # fmt: skip
 def test_path_traversal_reaches_no_file(hostile, path):

@@ -161,13 +161,22 @@ def test_a_version_that_fails_to_load_is_counted(service_factory, isolated_home)
 
 
 def test_the_server_log_config_writes_json_lines(capsys):
+    # The loggers the config sets, restored after: a handler left on them would write to this test's
+    # captured (then closed) stderr, and later tests would see "Logging error" in their output.
+    names = ("", "faqbot", "uvicorn", "uvicorn.error", "uvicorn.access")
+    saved = {
+        name: (lg.handlers[:], lg.level, lg.propagate) for name in names for lg in [logging.getLogger(name)]
+    }
     logging.config.dictConfig(log_config("info", "json"))
     try:
         logging.getLogger("faqbot.test").info("hello %s", EMAIL, extra={"route": "/x"})
         logging.getLogger("uvicorn.error").info("Started server process")
         logging.getLogger("faqbot.test").debug("below the level")
     finally:
-        logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})
+        for name, (handlers, level, propagate) in saved.items():
+            logger = logging.getLogger(name)
+            logger.handlers[:], logger.propagate = handlers, propagate
+            logger.setLevel(level)
     lines = capsys.readouterr().err.strip().splitlines()
     entries = [json.loads(line) for line in lines]
     assert [e["message"] for e in entries] == ["hello [EMAIL]", "Started server process"]

@@ -26,23 +26,14 @@ class Messenger:
     def __init__(
         self, settings: Settings, chat: ChatService, observe: Callable[[Turn], None] | None = None
     ) -> None:
-        if not settings.messenger_configured:
+        messenger = settings.messenger
+        if not messenger.configured:
             raise ValueError("Messenger needs FAQBOT_MESSENGER_APP_SECRET and FAQBOT_MESSENGER_PAGE_TOKEN")
         self.settings = settings
-        self.graph = GraphClient(
-            settings.messenger_graph_url,
-            settings.messenger_graph_version,
-            settings.messenger_page_token.get_secret_value(),
-            timeout=settings.messenger_send_timeout,
-            backoff=settings.messenger_send_backoff,
-        )
+        self.graph = GraphClient.for_settings(messenger)
         self.threads = Threads(chat.store, CHANNEL)
         self.handover = Handover(
-            self.graph,
-            self.threads,
-            settings.messenger_inbox_app_id,
-            settings.messenger_app_id,
-            settings.messenger_human_agent_tag,
+            self.graph, self.threads, messenger.inbox_app_id, messenger.app_id, messenger.human_agent_tag
         )
         handler = Handler(
             chat,
@@ -51,13 +42,13 @@ class Messenger:
             self.handover,
             settings.default_lang,
             settings.max_text_chars,
-            settings.messenger_typing_after,
+            messenger.typing_after,
             observe,
         )
         inbox = None
         if settings.spool:  # deliveries are kept on disk before Meta gets its 200
             inbox = Spool(settings.inbox_path, settings.spool_max_mb * 2**20, key="user").open()
-        self.deliveries = Deliveries(handler, settings.messenger_workers, inbox, settings.replay_interval)
+        self.deliveries = Deliveries(handler, messenger.workers, inbox, settings.replay_interval)
         self.dispatcher = self.deliveries.dispatcher
 
     @property

@@ -35,13 +35,7 @@ def setup(
     if settings.messenger_page_token is None:
         typer.echo("set FAQBOT_MESSENGER_PAGE_TOKEN to the Page access token first", err=True)
         raise typer.Exit(2)
-    graph = GraphClient(
-        settings.messenger_graph_url,
-        settings.messenger_graph_version,
-        settings.messenger_page_token.get_secret_value(),
-        timeout=settings.messenger_send_timeout,
-        backoff=settings.messenger_send_backoff,
-    )
+    graph = GraphClient.for_settings(settings.messenger)
     try:
         for call in calls:
             graph.post(call.path, call.body)

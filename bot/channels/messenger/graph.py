@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from bot.config import MessengerSettings
+
 log = logging.getLogger("faqbot.messenger")
 _TOKEN = re.compile(r"(access_token=)[^&\s\"']+")
 
@@ -78,6 +80,22 @@ class GraphClient:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self._http = httpx.Client(timeout=timeout)
+
+    @classmethod
+    def for_settings(cls, settings: MessengerSettings) -> GraphClient:
+        """The client of the configured Page; the channel and `faqbot messenger setup` both use it.
+
+        (Not in bot.compose, which sits under the channels and may not import them.)"""
+        if settings.page_token is None:
+            raise ValueError("set FAQBOT_MESSENGER_PAGE_TOKEN to the Page access token")
+        token = settings.page_token.get_secret_value()
+        return cls(
+            settings.graph_url,
+            settings.graph_version,
+            token,
+            timeout=settings.send_timeout,
+            backoff=settings.send_backoff,
+        )
 
     def close(self) -> None:
         self._http.close()

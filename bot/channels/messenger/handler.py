@@ -17,8 +17,10 @@ from bot.channels.messenger.graph import GraphClient, GraphError
 from bot.channels.messenger.handover import Handover
 from bot.dialogue.escalation import asks_for_person
 from bot.dialogue.messages import message
+from bot.dialogue.vocabulary import Reason
 from bot.service.chat import ChatService, Turn
 from bot.storage.channel_threads import BOT, INBOX, Thread, Threads
+from bot.storage.statuses import ConversationStatus, Role
 from bot.storage.store import UnknownConversation
 
 EVENTS_KEPT = dt.timedelta(days=7)  # Meta stops redelivering a webhook long before this
@@ -82,9 +84,10 @@ class Handler:
         elif isinstance(event, Postback):
             self._act(thread, payloads.parse(event.payload), event.title.strip())
         elif isinstance(event, Attachment):
-            self.threads.note(thread.conversation_id, "user", f"[{', '.join(event.kinds)}]")
-            if thread.status != "handoff":  # while a person holds it, they decide what to say
-                self._say(thread, message("text_only", self._lang(thread)), "text_only")
+            self.threads.note(thread.conversation_id, Role.USER, f"[{', '.join(event.kinds)}]")
+            # While a person holds it, they decide what to say.
+            if thread.status != ConversationStatus.HANDOFF:
+                self._say(thread, message("text_only", self._lang(thread)), Reason.TEXT_ONLY)
 
     def _act(self, thread: Thread, picked: payloads.Payload, shown: str) -> None:
         """A button or quick reply: `shown` is its title, what the customer saw and tapped."""
@@ -93,16 +96,16 @@ class Handler:
             self._feedback(thread, picked)
         elif picked.kind == "article":
             record = self.chat.bot.retriever.article(picked.value)
-            self._turn(thread, record["title"] if record else shown or picked.value)
+            self._turn(thread, record.title if record else shown or picked.value)
         elif picked.kind == "person":
             self._turn(thread, shown if asks_for_person(shown) else message("person_request", lang))
-        elif picked.kind == "get_started" and thread.status != "handoff":
-            self.threads.note(thread.conversation_id, "user", shown or "Get Started")
-            self._say(thread, message("greeting", lang), "greeting")
-        elif picked.kind == "start_over" and thread.status != "handoff":
-            self.threads.note(thread.conversation_id, "user", shown or "Start over")
+        elif picked.kind == "get_started" and thread.status != ConversationStatus.HANDOFF:
+            self.threads.note(thread.conversation_id, Role.USER, shown or "Get Started")
+            self._say(thread, message("greeting", lang), Reason.GREETING)
+        elif picked.kind == "start_over" and thread.status != ConversationStatus.HANDOFF:
+            self.threads.note(thread.conversation_id, Role.USER, shown or "Start over")
             self.threads.start_over(thread.conversation_id)
-            self._say(thread, message("start_over", lang), "start_over")
+            self._say(thread, message("start_over", lang), Reason.START_OVER)
         elif shown:  # a button we did not make, or one pressed while a person holds the thread
             self._turn(thread, shown)
 
@@ -114,7 +117,7 @@ class Handler:
         if self.observe is not None:
             self.observe(turn)
         self._send(thread, outgoing.turn_messages(turn))
-        if turn.handoff is not None and turn.reply.reason != "agent_holds":
+        if turn.handoff is not None and turn.reply.reason != Reason.AGENT_HOLDS:
             self.handover.pass_to_inbox(
                 thread, turn.handoff.ticket_id, turn.reply.reason, turn.reply.lang, text
             )
@@ -130,24 +133,24 @@ class Handler:
         elif handoff is not None:
             self._send(thread, outgoing.text_messages(handoff.message))
             self.handover.pass_to_inbox(
-                thread, handoff.ticket_id, "negative_feedback", self._lang(thread), ""
+                thread, handoff.ticket_id, Reason.NEGATIVE_FEEDBACK, self._lang(thread), ""
             )
 
     def _listen(self, event: Event, thread: Thread) -> None:
         """Someone else (the Page Inbox) holds the thread: record what the customer wrote, answer nothing."""
-        if thread.status != "handoff" or thread.owner == BOT:
+        if thread.status != ConversationStatus.HANDOFF or thread.owner == BOT:
             self.threads.set_owner(thread.conversation_id, INBOX)
-            self.threads.hold(thread.conversation_id, "inbox")
+            self.threads.hold(thread.conversation_id, Reason.INBOX)
         if isinstance(event, Text):
             self.chat.handle(event.text.strip()[: self.max_chars], thread.conversation_id, None, CHANNEL)
         elif isinstance(event, Attachment):
-            self.threads.note(thread.conversation_id, "user", f"[{', '.join(event.kinds)}]")
+            self.threads.note(thread.conversation_id, Role.USER, f"[{', '.join(event.kinds)}]")
         elif isinstance(event, Postback) and event.title.strip():
-            self.threads.note(thread.conversation_id, "user", event.title.strip())
+            self.threads.note(thread.conversation_id, Role.USER, event.title.strip())
 
-    def _say(self, thread: Thread, text: str, reason: str) -> None:
+    def _say(self, thread: Thread, text: str, reason: Reason) -> None:
         """A message of the bot's own outside a turn, recorded with the conversation and sent."""
-        self.threads.note(thread.conversation_id, "bot", text, reason)
+        self.threads.note(thread.conversation_id, Role.BOT, text, reason)
         self._send(thread, outgoing.text_messages(text))
 
     def _send(self, thread: Thread, messages: list[dict]) -> bool:

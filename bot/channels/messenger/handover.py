@@ -16,7 +16,7 @@ from collections.abc import Callable
 from bot.channels.messenger.events import ThreadControl
 from bot.channels.messenger.graph import GraphClient, GraphError
 from bot.channels.messenger.outgoing import text_messages
-from bot.service.curation import return_to_bot
+from bot.service.handoffs import return_to_bot
 from bot.service.outbound import Delivery
 from bot.storage.channel_threads import BOT, INBOX, OTHER, Thread, Threads
 from bot.text.redact import redact

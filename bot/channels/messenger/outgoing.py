@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 from bot.channels.messenger import payloads
 from bot.dialogue.bot import Reply
 from bot.dialogue.messages import message
-from bot.dialogue.policy import ANSWER
+from bot.dialogue.vocabulary import DecisionKind, Reason
 from bot.service.chat import Turn
 from bot.text.markdown import markdown_html
 
@@ -135,7 +135,7 @@ def quick_replies(reply: Reply, message_id: str) -> list[dict]:
     """What the customer may tap after this reply: the suggestions or follow-ups (by article id),
     👍/👎 on an answer, and a person when the article offers one; at most 13."""
     extras = []
-    if reply.decision == ANSWER:
+    if reply.decision == DecisionKind.ANSWER:
         extras += [quick_reply("👍", payloads.feedback(True, message_id))]
         extras += [quick_reply("👎", payloads.feedback(False, message_id))]
     if reply.offer_person:
@@ -156,9 +156,9 @@ def text_messages(text: str, quick: list[dict] | None = None) -> list[dict]:
 def turn_messages(turn: Turn) -> list[dict]:
     """What the customer sees for one turn; nothing while a person holds the conversation."""
     reply = turn.reply
-    if reply.reason == "agent_holds":
+    if reply.reason == Reason.AGENT_HOLDS:
         return []
     if turn.handoff is not None:
         return text_messages(turn.handoff.message)
-    text = plain_text(reply.text) if reply.decision == ANSWER else reply.text
+    text = plain_text(reply.text) if reply.decision == DecisionKind.ANSWER else reply.text
     return text_messages(text, quick_replies(reply, turn.message_id))

@@ -9,14 +9,33 @@ import json
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
+from bot.channels.messenger.channel import Messenger
 from bot.channels.messenger.events import read
+from bot.config import MessengerSettings
 
 router = APIRouter()
 PATH = "/webhooks/messenger"
+
+
+# The webhook's own dependencies, in the style of bot.web.deps (which a channel may not import).
+async def get_messenger_settings(request: Request) -> MessengerSettings:
+    """The Messenger settings of the app."""
+    settings: MessengerSettings = request.app.state.settings.messenger
+    return settings
+
+
+async def get_messenger(request: Request) -> Messenger | None:
+    """The running channel, or None when Messenger is not configured."""
+    messenger: Messenger | None = getattr(request.app.state, "messenger", None)
+    return messenger
+
+
+MessengerSettingsDep = Annotated[MessengerSettings, Depends(get_messenger_settings)]
+MessengerDep = Annotated[Messenger | None, Depends(get_messenger)]
 
 
 def signature(secret: bytes, body: bytes) -> str:
@@ -33,13 +52,13 @@ def signed_by(secret: bytes, body: bytes, header: str | None) -> bool:
 
 @router.get(PATH, response_class=PlainTextResponse)
 def handshake(
-    request: Request,
+    settings: MessengerSettingsDep,
     mode: Annotated[str | None, Query(alias="hub.mode", max_length=32)] = None,
     token: Annotated[str | None, Query(alias="hub.verify_token", max_length=512)] = None,
     challenge: Annotated[str | None, Query(alias="hub.challenge", max_length=512)] = None,
 ) -> str:
     """Meta checks the callback URL: echo `hub.challenge` if the verify token is ours."""
-    expected = request.app.state.settings.messenger_verify_token
+    expected = settings.verify_token
     if expected is None:
         raise HTTPException(403, "Messenger webhook disabled: set FAQBOT_MESSENGER_VERIFY_TOKEN")
     valid = token is not None and secrets.compare_digest(token.encode(), expected.get_secret_value().encode())
@@ -49,9 +68,8 @@ def handshake(
 
 
 @router.post(PATH, response_class=PlainTextResponse)
-async def receive(request: Request) -> str:
+async def receive(request: Request, messenger: MessengerDep) -> str:
     """A delivery of events: 200 once they are on disk and queued (Meta redelivers refused ones)."""
-    messenger = getattr(request.app.state, "messenger", None)
     if messenger is None:
         detail = (
             "Messenger is not configured: set FAQBOT_MESSENGER_APP_SECRET and FAQBOT_MESSENGER_PAGE_TOKEN"

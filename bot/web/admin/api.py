@@ -6,11 +6,14 @@ import datetime as dt
 import secrets
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.index.versions import current_version
+from bot.service.reindex import start_rebuild
 from bot.storage.fields import DB_INT_MAX, DbInt, Id, Text
+from bot.storage.statuses import MissedStatus, Role
+from bot.web.deps import ChatDep, OutboundDep, SettingsDep, StoreDep, WatcherDep
 
 router = APIRouter(prefix="/api/v1/admin")
 
@@ -20,9 +23,9 @@ def staff(x_faqbot_user: Annotated[str | None, Header(max_length=64)] = None) ->
     return x_faqbot_user or "admin"
 
 
-def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+def require_admin(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> None:
     """A valid `Authorization: Bearer <FAQBOT_ADMIN_TOKEN>`; without a configured token, no admin API."""
-    token = request.app.state.settings.admin_token
+    token = settings.admin_token
     if token is None:
         raise HTTPException(403, "admin API disabled: set FAQBOT_ADMIN_TOKEN")
     expected = f"Bearer {token.get_secret_value()}"
@@ -31,61 +34,29 @@ def require_admin(request: Request, authorization: Annotated[str | None, Header(
 
 
 @router.post("/reindex", status_code=202, dependencies=[Depends(require_admin)])
-def reindex(request: Request, rebuild: bool = True) -> dict[str, str | None]:
+def reindex(
+    chat: ChatDep, settings: SettingsDep, watcher: WatcherDep, rebuild: bool = True
+) -> dict[str, str | None]:
     """Rebuild the index in the background (validate, build, quality gate, publish) and swap it in;
     with `rebuild=false`, only look for a version published by someone else (e.g. the nightly job)."""
-    watcher = request.app.state.watcher
     if watcher is None:
         raise HTTPException(409, "hot reload is off (FAQBOT_RELOAD_INTERVAL=0)")
-    settings = request.app.state.settings
     if rebuild:
-        embedder = request.app.state.chat.bot.retriever.embedder
-        if not start_rebuild(settings, embedder, watcher.trigger):
+        embedder = chat.bot.retriever.embedder
+        if not start_rebuild(settings.build, settings.dialogue, embedder, watcher.trigger):
             raise HTTPException(409, "a rebuild is already running")
     else:
         watcher.trigger()
     return {
-        "serving": request.app.state.chat.bot.retriever.version,
+        "serving": chat.bot.retriever.version,
         "published": current_version(settings.index_path),
         "rebuild": "started" if rebuild else None,
     }
 
 
-def start_rebuild(settings, embedder, then) -> bool:
-    """Run bot.index.rebuild in a thread under the nightly job's lock; False if a rebuild holds it."""
-    import fcntl
-    import logging
-    import threading
-
-    from bot.index.rebuild import rebuild
-
-    settings.index_path.mkdir(parents=True, exist_ok=True)
-    lock = open(settings.index_path / ".rebuild.lock", "w")  # noqa: SIM115 - released by the thread
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.close()
-        return False
-    log = logging.getLogger("faqbot.rebuild")
-
-    def work() -> None:
-        try:
-            report = rebuild(settings, embedder, log=log.info)
-            log.info("rebuild %s: %s", report.status, report.candidate)
-        except Exception:  # noqa: BLE001 - reported in index/reports; the live index is untouched
-            log.exception("rebuild failed")
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-            lock.close()
-            then()
-
-    threading.Thread(target=work, name="faqbot-rebuild", daemon=True).start()
-    return True
-
-
 @router.get("/missed", dependencies=[Depends(require_admin)])
 def missed(
-    request: Request,
+    store: StoreDep,
     q: Annotated[Text | None, Query(max_length=200)] = None,
     lang: Literal["it", "en"] | None = None,
     channel: Annotated[str | None, Query(pattern=r"^[a-z0-9_-]{1,32}$")] = None,
@@ -95,7 +66,6 @@ def missed(
     offset: Annotated[int, Query(ge=0, le=DB_INT_MAX)] = 0,
 ) -> dict[str, Any]:
     """The missed-query log (redacted), newest first."""
-    store = request.app.state.chat.store
     items, total = store.missed(q, lang, channel, since, None if status == "all" else status, limit, offset)
     return {
         "items": [
@@ -118,15 +88,14 @@ def missed(
 
 @router.get("/missed/clusters", dependencies=[Depends(require_admin)])
 def missed_clusters(
-    request: Request,
+    chat: ChatDep,
     lang: Literal["it", "en"] | None = None,
     limit: Annotated[int, Query(ge=1, le=2000)] = 500,
 ) -> dict[str, Any]:
     """Open missed questions grouped by meaning, largest and newest first, with proposed articles."""
     from bot.service.missed_topics import MissedItem, cluster
 
-    chat = request.app.state.chat
-    rows, _ = chat.store.missed(lang=lang, status="open", limit=limit)
+    rows, _ = chat.store.missed(lang=lang, status=MissedStatus.OPEN, limit=limit)
     items = [MissedItem(m.id, m.text, m.lang, m.created_at) for m in rows]
     retriever = chat.bot.retriever
     topics = cluster(items, retriever.embedder, retriever)
@@ -158,7 +127,11 @@ class Resolve(BaseModel):
 
 @router.post("/missed/{missed_id}/resolve", dependencies=[Depends(require_admin)])
 def resolve(
-    missed_id: Annotated[DbInt, Path()], body: Resolve, request: Request, who: Annotated[str, Depends(staff)]
+    missed_id: Annotated[DbInt, Path()],
+    body: Resolve,
+    store: StoreDep,
+    settings: SettingsDep,
+    who: Annotated[str, Depends(staff)],
 ) -> dict[str, Any]:
     """Turn a missed question into an alternate question or a draft article, or dismiss it.
 
@@ -168,9 +141,7 @@ def resolve(
 
     what = Resolution(**body.model_dump())
     try:
-        done = resolve_missed(
-            request.app.state.chat.store, request.app.state.settings.kb_path, missed_id, what, who
-        )
+        done = resolve_missed(store, settings.kb_path, missed_id, what, who)
     except LookupError as exc:
         raise HTTPException(404, str(exc.args[0])) from exc
     except NotOpen as exc:
@@ -188,9 +159,9 @@ def resolve(
 
 
 @router.get("/handoffs", dependencies=[Depends(require_admin)])
-def handoffs(request: Request) -> dict[str, Any]:
+def handoffs(store: StoreDep) -> dict[str, Any]:
     """The hand-off queue (open tickets), oldest first."""
-    rows = request.app.state.chat.store.open_tickets()
+    rows = store.open_tickets()
     return {
         "items": [
             {
@@ -215,16 +186,15 @@ class AgentReply(BaseModel):
 
 
 @router.post("/handoffs/{ticket_id}/reply", dependencies=[Depends(require_admin)])
-def handoff_reply(ticket_id: Id, body: AgentReply, request: Request) -> dict[str, Any]:
+def handoff_reply(ticket_id: Id, body: AgentReply, store: StoreDep, outbound: OutboundDep) -> dict[str, Any]:
     """An agent answers the customer; with `close`, the conversation goes back to the bot.
 
     `delivered` says whether a channel that pushes messages (Messenger) got it to the customer,
     with the reason in `detail` if not; it is null on the web, whose widget fetches replies."""
     if not body.text.strip():
         raise HTTPException(422, "text: must not be blank")
-    from bot.service.curation import agent_reply
+    from bot.service.handoffs import agent_reply
 
-    store, outbound = request.app.state.chat.store, request.app.state.outbound
     try:
         message, delivery = agent_reply(store, ticket_id, body.text.strip(), body.close, outbound)
     except LookupError as exc:
@@ -238,21 +208,21 @@ def handoff_reply(ticket_id: Id, body: AgentReply, request: Request) -> dict[str
 
 
 @router.post("/handoffs/{ticket_id}/close", dependencies=[Depends(require_admin)])
-def handoff_close(ticket_id: Id, request: Request) -> dict[str, Any]:
+def handoff_close(ticket_id: Id, store: StoreDep, outbound: OutboundDep) -> dict[str, Any]:
     """Return the conversation to the bot, telling the customer so."""
-    from bot.service.curation import return_to_bot
+    from bot.service.handoffs import return_to_bot
 
     try:
-        note = return_to_bot(request.app.state.chat.store, ticket_id, request.app.state.outbound)
+        note = return_to_bot(store, ticket_id, outbound)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from exc
     return {"message_id": note.id, "closed": True}
 
 
 @router.get("/conversations/{conversation_id}", dependencies=[Depends(require_admin)])
-def conversation(conversation_id: Id, request: Request) -> dict[str, Any]:
+def conversation(conversation_id: Id, store: StoreDep) -> dict[str, Any]:
     """The full transcript of a conversation."""
-    messages = request.app.state.chat.store.messages(conversation_id)
+    messages = store.messages(conversation_id)
     if not messages:
         raise HTTPException(404, f"no conversation {conversation_id!r}")
     return {
@@ -268,13 +238,13 @@ def conversation(conversation_id: Id, request: Request) -> dict[str, Any]:
                 "created_at": m.created_at.isoformat(),
             }
             for m in messages
-            if m.text or m.role != "bot"  # silent bot turns (an agent held the conversation)
+            if m.text or m.role != Role.BOT  # silent bot turns (an agent held the conversation)
         ],
     }
 
 
 @router.get("/stats", dependencies=[Depends(require_admin)])
-def stats(request: Request, days: Annotated[int, Query(ge=1, le=3650)] = 30) -> dict[str, Any]:
+def stats(store: StoreDep, days: Annotated[int, Query(ge=1, le=3650)] = 30) -> dict[str, Any]:
     """Deflection (conversations resolved without a person), hand-offs, feedback, top articles."""
     since = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
-    return {"days": days, **request.app.state.chat.store.stats(since)}
+    return {"days": days, **store.stats(since)}

@@ -20,7 +20,9 @@ from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from bot.dialogue.vocabulary import DecisionKind
 from bot.storage.fields import DbInt, is_id, text_problem
+from bot.storage.statuses import MissedStatus, Role
 from bot.web.admin.pages import (
     COOKIE,
     HERE,
@@ -36,6 +38,7 @@ from bot.web.admin.pages import (
     signer,
     token_of,
 )
+from bot.web.deps import ChatDep, OutboundDep, SettingsDep, StoreDep
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -44,7 +47,7 @@ MAX_NAME = 64
 MAX_REPLY = 4000
 STATIC = {"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8"}
 PERIODS = (7, 30, 90)
-DECISIONS = ("answer", "clarify", "handoff", "smalltalk")
+DECISIONS = tuple(DecisionKind)
 
 # --- sign in and out ---------------------------------------------------------------------------
 
@@ -119,7 +122,7 @@ async def logout(request: Request) -> Response:
 
 
 @router.get("")
-def dashboard(request: Request, days: int = 30) -> Response:
+def dashboard(request: Request, chat: ChatDep, days: int = 30) -> Response:
     session = session_of(request)
     if isinstance(session, Response):
         return session
@@ -127,10 +130,11 @@ def dashboard(request: Request, days: int = 30) -> Response:
         raise HTTPException(422, f"days: one of {', '.join(map(str, PERIODS))}")
     now = dt.datetime.now(dt.UTC)
     since = now - dt.timedelta(days=days)
-    stats = request.app.state.chat.store.stats(since)
-    retriever = request.app.state.chat.bot.retriever
+    stats = chat.store.stats(since)
+    retriever = chat.bot.retriever
+    # An answered article the live index no longer holds has no title.
     top = [
-        {**row, "title": (retriever.article(row["article_id"]) or {}).get("title", "")}
+        {**row, "title": getattr(retriever.article(row["article_id"]), "title", "")}
         for row in stats["top_articles"]
     ]
     chart = bar_chart(stats["by_day"], since.date(), now.date())
@@ -180,11 +184,11 @@ def bar_chart(by_day: dict[str, dict[str, int]], first: dt.date, last: dt.date) 
 
 
 @router.get("/handoffs")
-def handoffs(request: Request) -> Response:
+def handoffs(request: Request, store: StoreDep) -> Response:
     session = session_of(request)
     if isinstance(session, Response):
         return session
-    rows = request.app.state.chat.store.open_tickets()
+    rows = store.open_tickets()
     return render(request, "handoffs.html", session=session, rows=rows)
 
 
@@ -204,13 +208,12 @@ def _on_open_ticket(store, conversation_id: str, action: Callable[[str], str | N
 
 
 @router.get("/conversations/{conversation_id}")
-def conversation(conversation_id: str, request: Request) -> Response:
+def conversation(conversation_id: str, request: Request, store: StoreDep) -> Response:
     session = session_of(request)
     if isinstance(session, Response):
         return session
-    store = request.app.state.chat.store
     known = is_id(conversation_id)
-    messages = [m for m in store.messages(conversation_id) if m.text or m.role != "bot"] if known else []
+    messages = [m for m in store.messages(conversation_id) if m.text or m.role != Role.BOT] if known else []
     if not messages:
         text = f"No conversation {conversation_id!r}."
         return render(request, "message.html", 404, session=session, title="Not found", text=text)
@@ -225,7 +228,7 @@ def conversation(conversation_id: str, request: Request) -> Response:
 
 
 @router.post("/conversations/{conversation_id}/reply")
-async def reply(conversation_id: str, request: Request) -> Response:
+async def reply(conversation_id: str, request: Request, store: StoreDep, outbound: OutboundDep) -> Response:
     posted = await posted_form(request)
     if isinstance(posted, Response):
         return posted
@@ -236,12 +239,11 @@ async def reply(conversation_id: str, request: Request) -> Response:
         return back(here, error=f"The reply must be 1 to {MAX_REPLY} characters.")
     if text_problem(text) or not is_id(conversation_id):
         return back(here, error=f"The reply {text_problem(text) or 'is for an unknown conversation'}.")
-    store = request.app.state.chat.store
 
     def send(ticket_id: str) -> str | None:
-        from bot.service.curation import agent_reply
+        from bot.service.handoffs import agent_reply
 
-        _, delivery = agent_reply(store, ticket_id, text, False, request.app.state.outbound)
+        _, delivery = agent_reply(store, ticket_id, text, False, outbound)
         if delivery is not None and not delivery.delivered:
             return f"Reply saved, but the customer did not get it: {delivery.detail}"
         return None
@@ -251,7 +253,9 @@ async def reply(conversation_id: str, request: Request) -> Response:
 
 
 @router.post("/conversations/{conversation_id}/close")
-async def return_to_bot(conversation_id: str, request: Request) -> Response:
+async def return_to_bot(
+    conversation_id: str, request: Request, store: StoreDep, outbound: OutboundDep
+) -> Response:
     posted = await posted_form(request)
     if isinstance(posted, Response):
         return posted
@@ -259,12 +263,11 @@ async def return_to_bot(conversation_id: str, request: Request) -> Response:
     here = f"/admin/conversations/{quote(conversation_id, safe='')}"
     if not is_id(conversation_id):
         return back(here, error="No such conversation.")
-    store = request.app.state.chat.store
 
     def close(ticket_id: str) -> None:
-        from bot.service.curation import return_to_bot
+        from bot.service.handoffs import return_to_bot
 
-        return_to_bot(store, ticket_id, request.app.state.outbound)
+        return_to_bot(store, ticket_id, outbound)
 
     error = await run_in_threadpool(_on_open_ticket, store, conversation_id, close)
     return back(here, error=error) if error else back(here, ok="The conversation is back with the bot.")
@@ -274,19 +277,18 @@ async def return_to_bot(conversation_id: str, request: Request) -> Response:
 
 
 @router.get("/missed")
-def missed(request: Request) -> Response:
+def missed(request: Request, chat: ChatDep) -> Response:
     session = session_of(request)
     if isinstance(session, Response):
         return session
     from bot.service.missed_topics import MissedItem, cluster
 
-    chat = request.app.state.chat
-    rows, total = chat.store.missed(status="open", limit=500)
+    rows, total = chat.store.missed(status=MissedStatus.OPEN, limit=500)
     retriever = chat.bot.retriever
     topics = cluster(
         [MissedItem(m.id, m.text, m.lang, m.created_at) for m in rows], retriever.embedder, retriever
     )
-    articles = sorted(retriever.corpus.articles, key=lambda a: (a["lang"], a["id"]))
+    articles = sorted(retriever.corpus.articles, key=lambda a: (a.lang, a.id))
     return render(
         request,
         "missed.html",
@@ -300,7 +302,9 @@ def missed(request: Request) -> Response:
 
 
 @router.post("/missed/{missed_id}/resolve")
-async def resolve(missed_id: Annotated[DbInt, PathParam()], request: Request) -> Response:
+async def resolve(
+    missed_id: Annotated[DbInt, PathParam()], request: Request, store: StoreDep, settings: SettingsDep
+) -> Response:
     """Add a missed question to an article's questions, or dismiss it (as the admin API's resolve)."""
     posted = await posted_form(request)
     if isinstance(posted, Response):
@@ -309,8 +313,7 @@ async def resolve(missed_id: Annotated[DbInt, PathParam()], request: Request) ->
     action, article_id = form.get("action"), form.get("article_id") or None
     if action not in ("add_question", "dismiss"):
         return back("/admin/missed", error="Unknown action.")
-    kb = request.app.state.settings.kb_path
-    store = request.app.state.chat.store
+    kb = settings.kb_path
 
     def apply() -> tuple[str | None, str | None]:
         from bot.kb.articles import InvalidKnowledgeBase
@@ -339,20 +342,20 @@ async def resolve(missed_id: Annotated[DbInt, PathParam()], request: Request) ->
 
 
 @router.get("/articles")
-def articles(request: Request, q: Annotated[str, Query(max_length=500)] = "") -> Response:
+def articles(request: Request, chat: ChatDep, q: Annotated[str, Query(max_length=500)] = "") -> Response:
     session = session_of(request)
     if isinstance(session, Response):
         return session
     from bot.dialogue.policy import decide
 
-    bot = request.app.state.chat.bot
+    bot = chat.bot
     retriever = bot.retriever  # one index version for the whole request
     q = q.strip()
     result = decision = None
     if q:
         result = retriever.search(q, k=5)
         decision = decide(result, bot.thresholds)
-    listed = sorted(retriever.corpus.articles, key=lambda a: (a["lang"], a["id"]))
+    listed = sorted(retriever.corpus.articles, key=lambda a: (a.lang, a.id))
     return render(
         request,
         "articles.html",

@@ -16,6 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from bot.web.deps import settings_of
+
 HERE = Path(__file__).resolve().parent
 COOKIE = "faqbot_console"
 MAX_AGE = 12 * 60 * 60
@@ -44,7 +46,7 @@ class Session:
 
 
 def token_of(request: Request) -> str | None:
-    secret = request.app.state.settings.admin_token
+    secret = settings_of(request).admin_token
     value = secret.get_secret_value() if secret is not None else ""
     return value or None
 
@@ -122,5 +124,5 @@ def back(path: str, ok: str | None = None, error: str | None = None) -> Redirect
 def secure(request: Request) -> bool:
     """The Secure cookie flag: FAQBOT_SECURE_COOKIES, or "auto": when the request came over https
     (behind a TLS-terminating proxy, as X-Forwarded-Proto says when FAQBOT_TRUSTED_PROXIES trusts it)."""
-    mode = request.app.state.settings.secure_cookies
+    mode = settings_of(request).secure_cookies
     return mode == "always" or (mode == "auto" and request.url.scheme == "https")

@@ -8,6 +8,7 @@ import logging
 import pytest
 
 from bot.channels.messenger.graph import GraphClient, GraphError
+from bot.config import Settings
 
 TOKEN = "page-token-s3cr3t"
 
@@ -93,3 +94,21 @@ def test_no_answer_at_all_is_a_transient_error(graph):
     with pytest.raises(GraphError) as raised:
         client.send("psid-1", {"text": "Ciao"})
     assert raised.value.status == 0 and raised.value.transient and TOKEN not in str(raised.value)
+
+
+def test_the_client_of_the_settings_calls_their_graph_url(graph):
+    settings = Settings(
+        messenger_graph_url=graph.url, messenger_graph_version="v22.0", messenger_page_token=TOKEN
+    )
+    client = GraphClient.for_settings(settings.messenger)
+    try:
+        client.post("me/messenger_profile", {"greeting": []})
+    finally:
+        client.close()
+    (call,) = graph.calls
+    assert call.path == "/v22.0/me/messenger_profile" and call.query == {"access_token": TOKEN}
+
+
+def test_no_client_without_the_page_token():
+    with pytest.raises(ValueError, match="FAQBOT_MESSENGER_PAGE_TOKEN"):
+        GraphClient.for_settings(Settings().messenger)

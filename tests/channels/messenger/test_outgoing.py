@@ -19,7 +19,8 @@ from bot.channels.messenger.outgoing import (
     turn_messages,
 )
 from bot.dialogue.bot import ArticleView, Reply, Suggestion
-from bot.service.chat import Handoff, Turn
+from bot.service.chat import Turn
+from bot.service.handoffs import Handoff
 
 
 def test_markdown_becomes_plain_text_with_links_kept():

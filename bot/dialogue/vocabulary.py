@@ -1,0 +1,42 @@
+"""What a reply's decision and reason can be: the strings replies, logs, the store and the API carry."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class DecisionKind(StrEnum):
+    """What the bot does with a message (a reply's `decision`, as stored and sent)."""
+
+    ANSWER = "answer"
+    CLARIFY = "clarify"  # "did you mean…", with the likely articles as choices
+    HANDOFF = "handoff"
+    # A greeting, thanks or goodbye: answered in kind before any search (see bot.dialogue.smalltalk).
+    SMALLTALK = "smalltalk"
+
+
+class Reason(StrEnum):
+    """Why the bot decided what it did (a reply's, a bot message's or a hand-off ticket's `reason`)."""
+
+    # answer
+    CONFIDENT = "confident"
+    PICKED = "picked"  # an article the last clarification offered, picked by number or title
+    IN_CONTEXT = "in_context"  # a short follow-up, read after the title of the last answer
+    # clarify
+    UNCERTAIN = "uncertain"
+    CLOSE_CALL = "close_call"  # confident, but the runner-up ranks as high
+    # handoff
+    LOW_CONFIDENCE = "low_confidence"
+    REQUESTED = "requested"  # the customer asked for a person
+    REPEATED_MISS = "repeated_miss"
+    NEGATIVE_FEEDBACK = "negative_feedback"  # said (or showed with 👎) that an answer did not help
+    AGENT_HOLDS = "agent_holds"  # a person holds the conversation: the bot stays silent
+    INBOX = "inbox"  # the channel's own inbox (Messenger's Page Inbox) took the thread
+    # smalltalk: the kind of message
+    GREETING = "greeting"
+    THANKS = "thanks"
+    GOODBYE = "goodbye"
+    ACK = "ack"
+    # a channel's messages outside a turn
+    TEXT_ONLY = "text_only"  # an attachment, which the bot cannot read
+    START_OVER = "start_over"
