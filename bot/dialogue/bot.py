@@ -140,7 +140,10 @@ class Bot:
         k = max(10, self.thresholds.max_suggestions)
         joined = retriever.search(f"{record.title} {text}", lang=lang, k=k, conversation_lang=state.lang)
         decision = decide(joined, self.thresholds)
-        if decision.kind != DecisionKind.ANSWER or decision.hit.article_id == state.last_article:
+        if decision.kind != DecisionKind.ANSWER:
+            return None
+        assert decision.hit is not None  # decide() gives every answer its hit
+        if decision.hit.article_id == state.last_article:
             return None
         return self._answer(
             retriever, decision.hit.article_id, decision.confidence, joined.lang, Reason.IN_CONTEXT, joined
@@ -164,6 +167,7 @@ class Bot:
         if missed and state.misses + 1 >= self.misses_before_handoff:
             return self._handoff(result.lang, decision.confidence, Reason.REPEATED_MISS, result)
         if decision.kind == DecisionKind.ANSWER:
+            assert decision.hit is not None  # decide() gives every answer its hit
             return self._answer(
                 retriever, decision.hit.article_id, decision.confidence, result.lang, decision.reason, result
             )

@@ -127,7 +127,7 @@ def build_articles(
     _call(hook, "written")
     if fitted is not None:
         fusion = Fusion.from_dict(fitted[1].fusion)
-        progress.step(f"head and fusion weights reused from {folder.name} (same content and model)")
+        progress.step(f"head and fusion weights reused from {fitted[0].name} (same content and model)")
     else:
         head = Head.load(staging / "head.npz") if (staging / "head.npz").is_file() else None
         corpus = Corpus([article_record(a) for a in articles], units, vectors, lexical, head=head)
@@ -199,14 +199,14 @@ def link_tree(source: Path, target: Path) -> None:
     shutil.copytree(source, target, copy_function=link)
 
 
-def _counts(articles, units) -> dict[str, object]:
+def _counts(articles: list[Article], units: list[Unit]) -> dict[str, object]:
     by_lang: dict[str, int] = {}
     for article in articles:
         by_lang[article.lang] = by_lang.get(article.lang, 0) + 1
     return {"articles": len(articles), "units": len(units), "by_lang": by_lang}
 
 
-def _stats(fusion) -> str:
+def _stats(fusion: Fusion) -> str:
     return (
         ", ".join(
             f"{lang}: {s['queries']} held-out questions, top-1 {s['held_out_top1']:.2f}"

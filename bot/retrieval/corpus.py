@@ -66,7 +66,8 @@ class Corpus:
         """Cosine of `vector` with every unit: exact for a flat index; from an approximate one, the
         `k` nearest units found by it, and -1 (as far as can be) for the rest."""
         if self.dense_index is None or isinstance(self.dense_index, faiss.IndexFlat):
-            return self.vectors @ vector
+            cosines: np.ndarray = self.vectors @ vector
+            return cosines
         scores, found = self.dense_index.search(vector[None, :], k)
         dense = np.full(len(self.units), -1.0, dtype=np.float32)
         hit = found[0] >= 0
@@ -106,7 +107,11 @@ def translation_groups(articles: list[ArticleRecord], by_id: dict[str, int]) -> 
 
     links = [(i, by_id[a.translation_of]) for i, a in enumerate(articles) if a.translation_of in by_id]
     rows, cols = zip(*links, strict=True) if links else ((), ())
-    graph = coo_matrix((np.ones(len(links)), (rows, cols)), shape=(len(articles), len(articles)))
+    # scipy-stubs want the row and column indices as arrays; coo_matrix takes any sequences
+    graph = coo_matrix(
+        (np.ones(len(links)), (rows, cols)),  # type: ignore[arg-type]
+        shape=(len(articles), len(articles)),
+    )
     _, group = connected_components(graph, directed=False)
     members: dict[int, set[int]] = {}
     for i, g in enumerate(group.tolist()):

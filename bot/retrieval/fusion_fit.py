@@ -149,9 +149,7 @@ def _self_examples(corpus: Corpus, detector: LanguageDetector, max_queries: int,
     return examples
 
 
-def _head_probabilities(
-    corpus: Corpus, units: list[np.intp]
-) -> tuple[np.ndarray | None, np.ndarray | None]:
+def _head_probabilities(corpus: Corpus, units: list[np.intp]) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Head logits for the training questions: out-of-fold (as if unseen) and in-sample."""
     if corpus.head is None:
         return None, None

@@ -21,7 +21,8 @@ from cachetools import LRUCache
 
 from bot.retrieval.embedder import Embedder
 
-_STOP: tuple[str, Future[np.ndarray]] = ("", Future())  # queued by `close`: the encoder thread exits once the queue is empty
+# Queued by `close`: the encoder thread exits once the queue is empty.
+_STOP: tuple[str, Future[np.ndarray]] = ("", Future())
 
 
 def cache_key(text: str) -> str:

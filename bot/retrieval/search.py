@@ -73,6 +73,7 @@ class Retriever:
 
     def article(self, article_id: str) -> ArticleRecord | None:
         """The record of a served article, or None if this version does not hold it."""
+        assert self.corpus is not None, "call load() first"
         position = self.corpus.position.get(article_id)
         return None if position is None else self.corpus.articles[position]
 
@@ -97,10 +98,11 @@ class Retriever:
     ) -> SearchResult:
         """`search` with the query's embedding already computed (batch evaluation); `head_logits`
         replace the head's scores (a head that never saw this question, when it trained on it)."""
+        assert self.corpus is not None, "call load() first"
         probs = self.detector.probabilities(text, conversation_lang)
         if lang is not None:
             probs = {code: float(code == lang) for code in probs}
-        query_lang = lang or max(probs, key=probs.get)
+        query_lang = lang or max(probs, key=probs.__getitem__)
         dense = self.corpus.dense_scores(vector, 10 * self.per_signal)
         lexical = self.corpus.lexical.scores(text)
         coverage = self.corpus.lexical.coverage(text, query_lang)
