@@ -103,9 +103,16 @@ def bench(
             min=0, max=20, help="Epochs of tuning the model on kb.jsonl's questions (0: the model as is)."
         ),
     ] = 3,
+    protocol: Annotated[
+        str,
+        typer.Option(
+            help="labelled: fit weights and thresholds on dev; curated: dev questions become alternate "
+            "questions; day-one: the KB alone. curated and day-one serve as `faqbot build` would."
+        ),
+    ] = "labelled",
 ) -> None:
     """Quality on a benchmark data set: throw-away index, the model tuned on the entries'
-    questions, weights and thresholds fitted on dev, every figure reported on test."""
+    questions, every figure reported on test (see --protocol for what is learned from dev)."""
     from bot.quality.bench import run_bench
     from bot.retrieval.embedder import load_embedder
 
@@ -118,6 +125,7 @@ def bench(
             load_embedder(settings.model, settings.embed_batch_size),
             target_wrong,
             head_on_dev,
+            protocol,
         )
     except (OSError, ValueError) as exc:
         fail(f"bench failed: {exc}", 2)
@@ -125,7 +133,12 @@ def bench(
         typer.echo(json_text(report))
     else:
         rows = {"test": report, **{f"test {lang}": m for lang, m in report.get("by_language", {}).items()}}
-        typer.echo(metrics_table(rows, f"{folder.name}: fitted on {report['n_dev']} dev questions"))
+        learned = {
+            "labelled": f"fitted on {report['n_dev']} dev questions",
+            "curated": f"{report['n_dev']} dev questions added as alternate questions",
+            "day-one": "the KB alone",
+        }
+        typer.echo(metrics_table(rows, f"{folder.name} ({protocol}): {learned[protocol]}"))
 
 
 def _eval_items(folder: Path) -> list:

@@ -1,7 +1,8 @@
 """`faqbot bench DIR`: quality on a data set in the shared benchmark format (kb.jsonl + queries.jsonl).
 
-A throw-away index is built from kb.jsonl; fusion weights and thresholds are fitted on the `dev`
-split only; every figure is reported on `test`.
+A throw-away index is built from kb.jsonl; every figure is reported on `test`. Under the `labelled`
+protocol (here) fusion weights and thresholds are fitted on the `dev` split only; `curated` and
+`day-one` (bot.quality.protocols) build the KB as `faqbot build` does and ask the live Bot.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.index.build import build_articles
 from bot.kb.articles import Article
 from bot.quality.calibrate import pick_thresholds
 from bot.quality.evaluate import EvalItem, Outcome, by_language, metrics
+from bot.quality.protocols import PROTOCOLS, curated, live_report
 from bot.retrieval.corpus import ANSWER, Corpus
 from bot.retrieval.embedder import Embedder, EmbeddingCache
 from bot.retrieval.fusion_fit import Labelled, fit_labelled
@@ -71,7 +73,7 @@ def load_dataset(folder: Path) -> tuple[list[Article], list[BenchQuery]]:
     if clash:
         raise ValueError(f"{kb_path}: ids {clash[:5]} name both an entry and another's translation")
     queries = []
-    fields = {"text": str, "lang": str, "gold": list, "split": str}
+    fields: dict[str, type | tuple[type, ...]] = {"text": str, "lang": str, "gold": list, "split": str}
     for where, row in _jsonl(folder / "queries.jsonl", fields):
         _strings(where, row, "gold")
         lang = _language(where, row["lang"])
@@ -136,23 +138,37 @@ def run_bench(
     embedder: Embedder,
     target_wrong: float = 0.05,
     head_on_dev: bool = True,
+    protocol: str = "labelled",
 ) -> dict[str, Any]:
-    """Build, fit on dev, report on test: one flat dict of metrics.
+    """Build, fit, report on test: one flat dict of metrics.
 
-    With `head_on_dev`, the dev questions also train the classification head, as the questions of
-    a KB's missed-query log do once staff add them to articles. The thresholds are fitted here;
-    of `dialogue`, only the clarify margin applies."""
+    `labelled`: fit on dev. With `head_on_dev`, the dev questions also train the classification
+    head, as the questions of a KB's missed-query log do once staff add them to articles; the
+    thresholds are fitted here, and of `dialogue` only the clarify margin applies. `curated`: the
+    dev questions become alternate questions, nothing else of dev is used; `day-one`: the KB alone,
+    dev unused. Both serve with `dialogue`'s thresholds, as a build would."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
     articles, queries = load_dataset(folder)
     detector = bench_detector(sorted({a.lang for a in articles} | {q.lang for q in queries}))
     dev = [q for q in queries if q.split == "dev"]
     test = [q for q in queries if q.split == "test"]
-    if not dev or not test:
+    needs_dev = protocol != "day-one"
+    if not test or (needs_dev and not dev):
         raise ValueError(
-            f"{folder}: needs both dev and test queries (found {len(dev)} dev, {len(test)} test)"
+            f"{folder}: needs {'dev and ' if needs_dev else ''}test queries "
+            f"(found {len(dev)} dev, {len(test)} test)"
         )
+    if protocol != "labelled":
+        kb = curated(articles, dev) if protocol == "curated" else articles
+        live = live_report(kb, test, detector, settings, dialogue, embedder)
+        added = sum(len(a.questions) for a in kb) - sum(len(a.questions) for a in articles)
+        live.update(dataset=folder.name, protocol=protocol, n_dev=added)
+        return live
     with tempfile.TemporaryDirectory(prefix="faqbot-bench-") as tmp:
         built = build_articles(articles, settings, embedder, Path(tmp))
         retriever = Retriever(built.folder, embedder, detector).load()
+    assert retriever.corpus is not None and retriever.manifest is not None  # load() set them
     cache = EmbeddingCache(settings.index_path / "cache" / "embeddings.sqlite")
     vectors = cache.embed(retriever.embedder, [q.text for q in queries])  # the tuned model, if any
     by_text = {q.text: v for q, v in zip(queries, vectors, strict=True)}
@@ -173,7 +189,7 @@ def run_bench(
         calibration.answer_threshold, calibration.clarify_threshold, dialogue.clarify_margin
     )
     outcomes = _outcomes(retriever, test, by_text, thresholds)
-    report = metrics(outcomes)
+    report: dict[str, Any] = metrics(outcomes)
     if len({q.lang for q in test}) > 1:  # how each language of a mix fares (timings: whole set only)
         per_language = by_language(outcomes)
         report["by_language"] = {lang: _untimed(m) for lang, m in per_language.items() if lang != "all"}
@@ -189,6 +205,7 @@ def run_bench(
         fusion=retriever.fusion.source,
         model=retriever.manifest.model,
         head_on_dev=head_on_dev,
+        protocol=protocol,
     )
     return report
 
@@ -252,7 +269,8 @@ def _outcomes(
         head = None if heads is None else heads[i]
         result = retriever.search_vector(q.text, vectors[q.text], k=10, head_logits=head)
         ranked = tuple(h.article_id for h in result.hits)
-        decision, answered, offered = None, None, ()
+        decision, answered = None, None
+        offered: tuple[str, ...] = ()
         if thresholds is not None:
             d = decide(result, thresholds)
             decision, answered = d.kind, d.hit.article_id if d.hit else None

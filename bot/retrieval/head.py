@@ -6,6 +6,7 @@ generalises past nearest neighbours by weighing every question of an article at 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,12 +65,16 @@ def fit_head(
         return None
     oos = out_of_scope if out_of_scope is not None and len(out_of_scope) else None
     model = LogisticRegression(C=C, max_iter=3000)
-    if oos is not None:
-        model.fit(np.vstack([vectors, oos]), np.concatenate([labels, np.full(len(oos), n_articles)]))
-        oos_row = np.append(model.coef_[-1], model.intercept_[-1]).astype(np.float32)
-        model.coef_, model.intercept_ = model.coef_[:-1], model.intercept_[:-1]
-    else:
-        model.fit(vectors, labels)
+    with warnings.catch_warnings():
+        # One class per article and few examples each is what a head over an FAQ is, not a sign of
+        # a regression problem: scikit-learn's warning would print once per fit, dozens per build.
+        warnings.filterwarnings("ignore", message="The number of unique classes", category=UserWarning)
+        if oos is not None:
+            model.fit(np.vstack([vectors, oos]), np.concatenate([labels, np.full(len(oos), n_articles)]))
+            oos_row = np.append(model.coef_[-1], model.intercept_[-1]).astype(np.float32)
+            model.coef_, model.intercept_ = model.coef_[:-1], model.intercept_[:-1]
+        else:
+            model.fit(vectors, labels)
     weights = np.zeros((n_articles, vectors.shape[1]), dtype=np.float32)
     bias = np.full(n_articles, -1e4, dtype=np.float32)
     coef, intercept = model.coef_, model.intercept_

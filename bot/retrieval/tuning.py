@@ -197,6 +197,8 @@ def pair_batches(
     by_article: dict[str, list[str]] = {}
     for article, text in examples:
         by_article.setdefault(article, []).append(text)
+    # One copy of each phrasing: an entry whose title is its only question has one, not two.
+    by_article = {article: list(dict.fromkeys(texts)) for article, texts in by_article.items()}
     pairs = [
         (article, text, rng.choice([t for t in texts if t != text]))
         for article, texts in by_article.items()

@@ -66,3 +66,11 @@ def test_out_of_scope_class_scores_out_of_scope_questions_higher(tmp_path):
     assert np.allclose(Head.load(tmp_path / "head.npz").logits(x), logits)
     plain = fit_head(in_scope, y[y < 2], n_articles=2, out_of_scope=np.zeros((0, x.shape[1])))
     assert plain.oos is None and plain.logits(x).shape == (len(x), 2)
+
+
+def test_a_head_over_one_question_per_article_fits_without_warnings(recwarn):
+    """An imported FAQ has one question per article: scikit-learn would warn on every fit."""
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((30, 8)).astype(np.float32)
+    head = fit_head(vectors, np.arange(30), 30)
+    assert head is not None and [str(w.message) for w in recwarn] == []

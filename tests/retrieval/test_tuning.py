@@ -48,6 +48,13 @@ def test_pair_batches_are_bounded_and_skip_single_phrasing_articles():
     assert "the only phrasing" not in texts
 
 
+def test_pair_batches_skip_an_entry_whose_title_is_its_only_question():
+    """An imported FAQ: title and question are the same text, so there is no second phrasing."""
+    examples = _examples(articles=3, per_article=2) + [("faq", "How do I pay?"), ("faq", "How do I pay?")]
+    batches = pair_batches(examples, batch_size=8, max_pairs=40, rng=random.Random(3))
+    assert batches and all(anchor != "How do I pay?" for batch in batches for anchor, _ in batch)
+
+
 def test_recipe_refuses_nonsense():
     with pytest.raises(ValueError, match="refresh"):
         Recipe(refresh=1.5)
