@@ -160,8 +160,9 @@ def run_bench(
             f"(found {len(dev)} dev, {len(test)} test)"
         )
     if protocol != "labelled":
-        kb = curated(articles, dev) if protocol == "curated" else articles
-        live = live_report(kb, test, detector, settings, dialogue, embedder)
+        dev_items, test_items = ([EvalItem(q.text, q.lang, q.gold) for q in qs] for qs in (dev, test))
+        kb = curated(articles, dev_items) if protocol == "curated" else articles
+        live = live_report(kb, test_items, detector, settings, dialogue, embedder)
         added = sum(len(a.questions) for a in kb) - sum(len(a.questions) for a in articles)
         live.update(dataset=folder.name, protocol=protocol, n_dev=added)
         return live

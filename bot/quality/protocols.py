@@ -8,7 +8,7 @@ import dataclasses
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from bot.config import BuildSettings, DialogueSettings
 from bot.dialogue.bot import Bot
@@ -24,20 +24,7 @@ from bot.text.normalise import normalise
 PROTOCOLS = ("labelled", "curated", "day-one")
 
 
-class Query(Protocol):
-    """A benchmark query, as `bench.load_dataset` reads it."""
-
-    @property
-    def text(self) -> str: ...
-
-    @property
-    def lang(self) -> str: ...
-
-    @property
-    def gold(self) -> tuple[str, ...]: ...
-
-
-def curated(articles: Sequence[Article], dev: Sequence[Query]) -> list[Article]:
+def curated(articles: Sequence[Article], dev: Sequence[EvalItem]) -> list[Article]:
     """The KB after staff added each answerable dev question to its first gold entry, as the
     console's "add as question" writes it (spaces collapsed); a text the KB already holds, as a
     title or a question of any entry, is skipped (the KB would refuse it as a duplicate)."""
@@ -54,7 +41,7 @@ def curated(articles: Sequence[Article], dev: Sequence[Query]) -> list[Article]:
 
 def live_report(
     articles: Sequence[Article],
-    test: Sequence[Query],
+    test: Sequence[EvalItem],
     detector: LanguageDetector,
     build: BuildSettings,
     dialogue: DialogueSettings,
@@ -67,8 +54,7 @@ def live_report(
         retriever = Retriever(built.folder, embedder, detector).load()
     thresholds = Thresholds.from_settings(dialogue)
     bot = Bot(retriever, thresholds, dialogue.misses_before_handoff)
-    items = [EvalItem(q.text, q.lang, q.gold) for q in test]
-    outcomes = run(items, bot_asker(bot))
+    outcomes = run(test, bot_asker(bot))
     report: dict[str, Any] = metrics(outcomes)
     if len({q.lang for q in test}) > 1:  # how each language of a mix fares (timings: whole set only)
         languages = by_language(outcomes)

@@ -4,7 +4,6 @@ questions), on tiny hand-made FAQs whose entries have exactly one question, the 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from bot.config import Settings
 from bot.kb.articles import Article
 from bot.quality.bench import run_bench
+from bot.quality.evaluate import EvalItem
 from bot.quality.protocols import curated
 from tests.cli.test_main import invoke
 from tests.conftest import FakeEmbedder
@@ -44,13 +44,6 @@ def write_faq(folder: Path, dev: list = DEV, test: list = TEST) -> Path:
     return folder
 
 
-@dataclass(frozen=True)
-class _Query:
-    text: str
-    lang: str
-    gold: tuple[str, ...]
-
-
 def _article(entry: str, question: str) -> Article:
     return Article(id=entry, lang="en", title=question, questions=(question,), body="", path=Path("kb.jsonl"))
 
@@ -58,10 +51,10 @@ def _article(entry: str, question: str) -> Article:
 def test_curated_adds_each_answerable_dev_question_to_its_first_gold_entry_once():
     articles = [_article("pay", "How can I pay?"), _article("ship", "Shipping time?")]
     dev = [
-        _Query("which   payment methods", "en", ("pay", "ship")),  # spaces collapsed, as the console writes
-        _Query("Which payment methods?", "en", ("ship",)),  # the same text once normalised: skipped
-        _Query("how can i pay", "en", ("ship",)),  # already the KB's own question: skipped
-        _Query("the weather", "en", ()),  # out of scope: nothing to add it to
+        EvalItem("which   payment methods", "en", ("pay", "ship")),  # spaces collapsed, as the console writes
+        EvalItem("Which payment methods?", "en", ("ship",)),  # the same text once normalised: skipped
+        EvalItem("how can i pay", "en", ("ship",)),  # already the KB's own question: skipped
+        EvalItem("the weather", "en", ()),  # out of scope: nothing to add it to
     ]
     pay, ship = curated(articles, dev)
     assert pay.questions == ("How can I pay?", "which payment methods")
