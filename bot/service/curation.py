@@ -1,16 +1,14 @@
-"""Staff actions on the missed-query log and on hand-offs, shared by the admin API and the console."""
+"""Staff actions on the missed-query log (a question added to an article, a new draft, dismissed),
+shared by the admin API and the console; staff actions on hand-offs are in bot.service.handoffs."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.kb.writer import add_question, new_draft
 from bot.storage.statuses import MissedStatus
 from bot.storage.store import MissedQuery, Store
-
-log = logging.getLogger("faqbot.curation")
 
 ACTIONS = ("add_question", "new_article", "dismiss")
 

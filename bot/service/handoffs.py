@@ -19,6 +19,7 @@ from bot.storage.schema import new_id
 from bot.storage.store import Conversation, Message, Store, Ticket
 from bot.text.redact import EMAIL
 
+# The name log lines have always carried for failed staff deliveries (they were curation's once).
 log = logging.getLogger("faqbot.curation")
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -39,6 +39,9 @@ from bot.web.admin.pages import (
     token_of,
 )
 from bot.web.deps import ChatDep, OutboundDep, SettingsDep, StoreDep
+
+if TYPE_CHECKING:
+    from bot.retrieval.search import Retriever
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -132,13 +135,15 @@ def dashboard(request: Request, chat: ChatDep, days: int = 30) -> Response:
     since = now - dt.timedelta(days=days)
     stats = chat.store.stats(since)
     retriever = chat.bot.retriever
-    # An answered article the live index no longer holds has no title.
-    top = [
-        {**row, "title": getattr(retriever.article(row["article_id"]), "title", "")}
-        for row in stats["top_articles"]
-    ]
+    top = [{**row, "title": _title(retriever, row["article_id"])} for row in stats["top_articles"]]
     chart = bar_chart(stats["by_day"], since.date(), now.date())
     return render(request, "dashboard.html", session=session, days=days, stats=stats, top=top, chart=chart)
+
+
+def _title(retriever: Retriever, article_id: str) -> str:
+    """An article's title, or "" for one the live index no longer holds (answered before a rebuild)."""
+    record = retriever.article(article_id)
+    return record.title if record is not None else ""
 
 
 def bar_chart(by_day: dict[str, dict[str, int]], first: dt.date, last: dt.date) -> dict[str, Any]:
