@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
-"""Answer quality on every benchmark data set: faqbot (`faqbot bench --json`) and simple peers.
+"""Answer quality on every benchmark data set, under the three `faqbot bench` protocols, beside
+simple peers on the same test split.
 
-Peers, same protocol (top entry, thresholds fitted on dev, figures on test): BM25 (bm25s) over the
-entries' questions, all-MiniLM-L6-v2 max cosine, rapidfuzz token-set ratio. Writes the table into
-docs/benchmarks.md between the bench_quality markers.
+faqbot: `faqbot bench DIR --protocol labelled|curated|day-one --json`, run as a user runs it
+(`labelled` fits weights and thresholds on dev; `curated` adds dev's questions as alternate
+questions; `day-one` reads the KB alone). Peers (top entry; threshold fitted on dev): BM25 (bm25s)
+over each entry's title, questions and answer; all-MiniLM-L6-v2 max cosine over its title,
+questions and answer paragraphs; rapidfuzz token-set ratio over its title and questions. Writes
+the table into docs/benchmarks.md between the bench_quality markers.
 
-    python scripts/bench_quality.py [DATA_DIR ...]   # default: ../shared/data/*/
+    python scripts/bench_quality.py [--tune-epochs N] [DATA_DIR ...]   # default: ../shared/data/*/
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import os
@@ -33,15 +38,15 @@ from bot.retrieval.embedder import EmbeddingCache, load_embedder  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- bench_quality:start -->", "<!-- bench_quality:end -->"
-COLUMNS = ("top1", "top3", "mrr10", "auroc", "correct", "wrong", "coverage", "p50_ms")
+COLUMNS = ("top1", "top3", "auroc", "correct", "wrong", "clarify", "self_served", "handoff", "p50_ms")
+PROTOCOLS = ("day-one", "curated", "labelled")
 
 
-def faqbot(folder: Path, head_on_dev: bool, tune_epochs: int = 3) -> dict:
+def faqbot(folder: Path, protocol: str, tune_epochs: int) -> dict:
     """Run the real command line, as a user would."""
-    flag = "--head-on-dev" if head_on_dev else "--no-head-on-dev"
     command = [
         str(Path(sys.executable).with_name("faqbot")),
-        *("bench", str(folder), "--json", flag, "--tune-epochs", str(tune_epochs)),
+        *("bench", str(folder), "--json", "--protocol", protocol, "--tune-epochs", str(tune_epochs)),
     ]
     out = subprocess.run(
         command, capture_output=True, text=True, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}
@@ -57,35 +62,41 @@ def peer_scores(folder: Path) -> dict[str, tuple[list, list, np.ndarray, np.ndar
     from bot.text.normalise import normalise
 
     articles, queries = load_dataset(folder)
-    texts = [q for a in articles for q in a.questions]
-    owner = np.array([i for i, a in enumerate(articles) for _ in a.questions])
+    short = [(i, t) for i, a in enumerate(articles) for t in dict.fromkeys((a.title, *a.questions))]
+    passages = [(i, t) for i, a in enumerate(articles) for t in a.paragraphs()]
+    texts = [t for _, t in short]
+    owner = np.array([i for i, _ in short])
+    dense_owner = np.array([i for i, _ in short + passages])
     dev = [q for q in queries if q.split == "dev"]
     test = [q for q in queries if q.split == "test"]
     settings = Settings()
     cache = EmbeddingCache(settings.index_path / "cache" / "embeddings.sqlite")
     embedder = load_embedder(settings.model)
-    kb_vectors = cache.embed(embedder, texts)
+    kb_vectors = cache.embed(embedder, [t for _, t in short + passages])
+    documents = [" ".join(dict.fromkeys((a.title, *a.questions, a.body))) for a in articles]
+    stopwords = "it" if all(a.lang == "it" for a in articles) else "en"
 
-    def per_entry(unit_scores: np.ndarray) -> np.ndarray:
+    def per_entry(unit_scores: np.ndarray, owners: np.ndarray) -> np.ndarray:
         out = np.full((unit_scores.shape[0], len(articles)), -np.inf)
         for i in range(len(articles)):
-            out[:, i] = unit_scores[:, owner == i].max(axis=1)
+            out[:, i] = unit_scores[:, owners == i].max(axis=1)
         return out
 
     retriever = bm25s.BM25()
-    retriever.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)
+    tokenized = bm25s.tokenize(documents, stopwords=stopwords, show_progress=False)
+    retriever.index(tokenized, show_progress=False)
 
     def bm25(qs):
-        tokens = bm25s.tokenize([q.text for q in qs], stopwords="en", show_progress=False)
+        tokens = bm25s.tokenize([q.text for q in qs], stopwords=stopwords, show_progress=False)
         vocab = {v: k for k, v in tokens.vocab.items()}
         rows = []
         for ids in tokens.ids:
             words = [vocab[i] for i in ids if vocab[i] in retriever.vocab_dict]
-            rows.append(retriever.get_scores(words) if words else np.zeros(len(texts)))
-        return per_entry(np.array(rows))
+            rows.append(retriever.get_scores(words) if words else np.zeros(len(documents)))
+        return np.array(rows)
 
     def dense(qs):
-        return per_entry(cache.embed(embedder, [q.text for q in qs]) @ kb_vectors.T)
+        return per_entry(cache.embed(embedder, [q.text for q in qs]) @ kb_vectors.T, dense_owner)
 
     norm_texts = [normalise(t) for t in texts]
 
@@ -93,13 +104,14 @@ def peer_scores(folder: Path) -> dict[str, tuple[list, list, np.ndarray, np.ndar
         return per_entry(
             process.cdist(
                 [normalise(q.text) for q in qs], norm_texts, scorer=fuzz.token_set_ratio, workers=-1
-            )
+            ),
+            owner,
         )
 
     return {
-        "BM25 (bm25s) over the questions": (dev, test, bm25(dev), bm25(test)),
-        "all-MiniLM-L6-v2 max cosine": (dev, test, dense(dev), dense(test)),
-        "rapidfuzz token_set_ratio": (dev, test, fuzzy(dev), fuzzy(test)),
+        "BM25 (bm25s), title + questions + answer": (dev, test, bm25(dev), bm25(test)),
+        "all-MiniLM-L6-v2 max cosine, questions + answer paragraphs": (dev, test, dense(dev), dense(test)),
+        "rapidfuzz token_set_ratio, title + questions": (dev, test, fuzzy(dev), fuzzy(test)),
     }
 
 
@@ -117,7 +129,14 @@ def peer_report(folder: Path, dev, test, dev_scores: np.ndarray, test_scores: np
     test_outcomes = outcomes(test, test_scores)
     report = metrics(test_outcomes)
     rates = at_thresholds(test_outcomes, chosen.answer_threshold, chosen.answer_threshold)
-    report.update(correct=rates["correct"], wrong=rates["wrong"], coverage=rates["correct"] + rates["wrong"])
+    # a peer answers or hands off: no "did you mean"
+    report.update(
+        correct=rates["correct"],
+        wrong=rates["wrong"],
+        clarify=0.0,
+        handoff=1 - rates["correct"] - rates["wrong"],
+    )
+    report["self_served"] = rates["correct"] * len(test) / max(1, sum(bool(q.gold) for q in test))
     report["p50_ms"] = float("nan")
     return report
 
@@ -137,29 +156,32 @@ def data_folders(named: list[Path]) -> list[Path]:
 
 
 def main(argv: list[str]) -> None:
-    folders = data_folders([Path(a) for a in argv])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folders", nargs="*", type=Path)
+    parser.add_argument("--tune-epochs", type=int, default=0, help="for the labelled protocol")
+    args = parser.parse_args(argv)
     lines = [
         "| data set | method | " + " | ".join(COLUMNS) + " |",
         "|---|---|" + "---|" * len(COLUMNS),
     ]
-    for folder in folders:
-        print(f"{folder.name}: faqbot", file=sys.stderr, flush=True)
-        lines.append(
-            row(folder.name, "**faqbot** (model tuned, head also trained on dev)", faqbot(folder, True))
-        )
-        lines.append(row(folder.name, "faqbot, model as is", faqbot(folder, True, 0)))
-        untuned_kb_head = faqbot(folder, False, 0)
-        lines.append(row(folder.name, "faqbot, model as is, head on KB questions only", untuned_kb_head))
+    for folder in data_folders(args.folders):
+        for protocol in PROTOCOLS:
+            print(f"{folder.name}: faqbot {protocol}", file=sys.stderr, flush=True)
+            epochs = args.tune_epochs if protocol == "labelled" else 0  # as `faqbot build` serves
+            tuned = ", model tuned" if epochs else ""
+            lines.append(row(folder.name, f"**faqbot {protocol}**{tuned}", faqbot(folder, protocol, epochs)))
         for method, (dev, test, dev_s, test_s) in peer_scores(folder).items():
             print(f"{folder.name}: {method}", file=sys.stderr, flush=True)
             lines.append(row(folder.name, method, peer_report(folder, dev, test, dev_s, test_s)))
     machine = f"{os.cpu_count()} CPU cores, Python {platform.python_version()}, {platform.machine()}"
+    command = " ".join(["python scripts/bench_quality.py", *argv])
     block = "\n".join(
         [
             START,
-            f"Measured {dt.date.today().isoformat()} on {machine} with `python scripts/bench_quality.py` "
-            "(test split; weights and thresholds fitted on dev only; correct/wrong/coverage at the "
-            "dev-fitted answer threshold for a 5% wrong-answer target).",
+            f"Measured {dt.date.today().isoformat()} on {machine} with `{command}` (test split; "
+            "`day-one` and `curated` serve with the thresholds a build serves with; `labelled` and the "
+            "peers answer at the dev-fitted threshold for a 5% wrong-answer target; a peer answers or "
+            'hands off, it has no "did you mean").',
             "",
             *lines,
             END,

@@ -210,6 +210,7 @@ def _stats(fusion: Fusion) -> str:
     return (
         ", ".join(
             f"{lang}: {s['queries']} held-out questions, top-1 {s['held_out_top1']:.2f}"
+            + (f", {s['ranker']} ranker" if "ranker" in s else "")
             for lang, s in fusion.stats.items()
         )
         or "too few questions to learn from"

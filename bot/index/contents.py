@@ -12,7 +12,7 @@ from bot.retrieval.features import CONF_FEATURES, RANK_FEATURES
 
 # Bump when the head, BM25 tokenizer, language detection, how a fusion feature is computed or how
 # they are fitted change (the features' names are in the key).
-FIT_FORMAT = 5
+FIT_FORMAT = 6
 
 
 def fit_key(kb: str, model: str, dimension: int, languages: Sequence[str]) -> str:

@@ -115,9 +115,6 @@ def test_a_change_of_fusion_features_refits_instead_of_reusing_the_old_models(
     added = (*bot.retrieval.features.RANK_FEATURES, "a_new_signal")
     monkeypatch.setattr(bot.index.contents, "RANK_FEATURES", added)
     monkeypatch.setattr(bot.retrieval.fusion, "RANK_FEATURES", added)
-    monkeypatch.setattr(
-        bot.retrieval.fusion, "PRIOR_RANK", {**bot.retrieval.fusion.PRIOR_RANK, "weights": [0.0] * len(added)}
-    )
     monkeypatch.setattr(bot.index.build, "fit_fusion", lambda *a, **k: bot.retrieval.fusion.Fusion.prior())
     second = build_index(settings.build, embedder)
     assert second.manifest.fit_key != first.manifest.fit_key
