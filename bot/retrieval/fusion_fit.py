@@ -183,7 +183,8 @@ def fit_examples(corpus: Corpus, examples: list[Example], source: str, balanced:
 
 def _gate(group: list[Example], folds: list[Ranker]) -> dict[str, Any]:
     """Whether a learned ranker may serve: its cross-fitted top-1 on the questions it learns from
-    must be at least that of the robust ranker and of every single signal on the same questions.
+    must not fall short of that of the robust ranker and of every single signal on the same
+    questions by more than one standard error.
     A KB whose held-out questions teach nothing (one question per entry: there is none to hold
     out, or the one held out leaves its article unreachable) fails it, and is served the robust
     ranker rather than noise."""
@@ -200,8 +201,11 @@ def _gate(group: list[Example], folds: list[Ranker]) -> dict[str, Any]:
         column = RANK[feature]
         plain[feature] = top1(lambda e: e.cands.features[:, column])  # noqa: B023 (called at once)
     best = max(plain, key=plain.__getitem__)
+    # worse by more than one standard error of the best plain top-1: a gap of a few questions in a
+    # few hundred is noise, and the learned ranker is what weighs a curated KB's questions
+    noise = float(np.sqrt(plain[best] * (1 - plain[best]) / len(usable)))
     return {
-        "learned_serves": learned >= plain[best],
+        "learned_serves": learned >= plain[best] - noise,
         "learned_top1": round(learned, 4),
         "best_plain_top1": round(plain[best], 4),
         "best_plain": best,
