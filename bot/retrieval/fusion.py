@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from bot.retrieval.features import CONF_FEATURES, RANK, RANK_FEATURES
+from bot.retrieval.head import softmax
 
 # Used when a knowledge base is too small to learn from (fewer than MIN_QUERIES held-out questions)
 # or to calibrate on (see fusion_fit.kb_calibrated_confidence): the pooled models learned on the
@@ -31,10 +32,9 @@ MIN_QUERIES = 40
 
 # The ranker served when the knowledge base cannot teach one but has entries enough to calibrate a
 # confidence on: too few alternate questions, or a self-supervised fit that ranks its own held-out
-# questions worse than this or a single signal does. One dense, one
-# learned and one lexical signal over the titles and questions, each standardised within the
-# query's candidates and weighed alike: no weight to learn, so nothing to overfit on a KB of one
-# question per entry.
+# questions worse than this or a single signal does. One dense, one learned and one lexical signal
+# over the titles and questions, each standardised within the query's candidates and weighed
+# alike: no weight to learn, so nothing to overfit on a KB of one question per entry.
 ROBUST_RANK_FEATURES = ("dense_question", "head", "lexical_rel")
 
 
@@ -75,8 +75,7 @@ class Standardised:
         spread = columns.std(axis=0)
         z = np.divide(columns - columns.mean(axis=0), spread, out=np.zeros_like(columns), where=spread > 0)
         logits = z @ np.asarray(self.weights)
-        shares: np.ndarray = np.exp(logits - logits.max(initial=0.0))
-        return shares / shares.sum() if len(shares) else shares
+        return softmax(logits) if len(logits) else logits
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": "standardised", "features": list(self.features), "weights": list(self.weights)}

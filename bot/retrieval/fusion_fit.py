@@ -84,9 +84,7 @@ def kb_calibrated_confidence(
     The score is the top candidate's dense similarity plus its head probability: the two signals
     that tell in-scope from out-of-scope questions best without labels. None with fewer than
     MIN_QUERIES entries, too few for the quantiles to mean anything."""
-    units = [int(u) for u in np.flatnonzero(corpus.unit_kind != ANSWER)]
-    random.Random(seed).shuffle(units)
-    units = sorted(units[:max_queries])
+    units = _sample([int(u) for u in np.flatnonzero(corpus.unit_kind != ANSWER)], max_queries, seed)
     if len({int(corpus.unit_article[u]) for u in units}) < MIN_QUERIES:
         return None
     scorer = Scorer(corpus)
@@ -154,19 +152,18 @@ def fit_examples(corpus: Corpus, examples: list[Example], source: str, balanced:
     confidence: dict[str, Linear] = {}
     stats: dict[str, dict[str, Any]] = {}
     for name, group in groups.items():  # "*" first: a language's models fall back to the pooled ones
-        fitted: Ranker | None = _fit_ranker(group)
+        fitted = _fit_ranker(group)
         # Cross-fitting: each fold's questions are ranked by a ranker fitted on the other fold.
         folds: list[Ranker] = [
             _fit_ranker([e for e in group if e.fold != f]) or fitted or prior.ranker["*"] for f in (0, 1)
         ]
         gate = _gate(group, folds)
-        served = "learned"
-        if fitted is None or not gate["learned_serves"]:  # a language falls back to the pooled ranker
+        if fitted is not None and gate["learned_serves"]:
+            served, ranker[name] = "learned", fitted
+        else:  # a language falls back to the pooled ranker
             served = "pooled" if "*" in ranker else "robust"
-            fallback = ranker.get("*", Standardised.robust())
-            fitted, folds = fallback, [fallback, fallback]
-        assert fitted is not None
-        ranker[name] = fitted
+            ranker[name] = ranker.get("*", Standardised.robust())
+            folds = [ranker[name], ranker[name]]
         x, y, answerable, held_out_top1 = _confidence_rows(corpus, group, folds)
         weight = _balance(answerable) if balanced else None
         # A language can lack questions for its confidence (a bilingual data set whose dev split
@@ -175,7 +172,7 @@ def fit_examples(corpus: Corpus, examples: list[Example], source: str, balanced:
         stats[name] = {
             "queries": sum(e.for_ranker for e in group),
             "held_out_top1": held_out_top1,
-            "ranker": served if name != "*" or served == "learned" else "robust",
+            "ranker": served,
             **{k: v for k, v in gate.items() if k != "learned_serves"},
         }
     return Fusion(ranker, confidence, source=source, stats=stats)
@@ -196,7 +193,8 @@ def _gate(group: list[Example], folds: list[Ranker]) -> dict[str, Any]:
         return float(np.mean([int(e.cands.articles[int(np.argmax(score(e)))]) == e.gold for e in usable]))
 
     learned = top1(lambda e: folds[e.fold](e.cands.features))
-    plain = {"robust": top1(lambda e: Standardised.robust()(e.cands.features))}
+    robust = Standardised.robust()
+    plain = {"robust": top1(lambda e: robust(e.cands.features))}
     for feature in ("dense_question", "dense_answer", "head", "lexical_rel", "chars"):
         column = RANK[feature]
         plain[feature] = top1(lambda e: e.cands.features[:, column])  # noqa: B023 (called at once)
@@ -227,8 +225,7 @@ def _self_examples(corpus: Corpus, detector: LanguageDetector, max_queries: int,
         # something else: a question equal to its title leaves nothing when both are held out)
         if _other_phrasings(corpus, int(u))
     ]
-    random.Random(seed).shuffle(units)
-    units = sorted(units[:max_queries])
+    units = _sample(units, max_queries, seed)
     if not units:
         return []
     scorer = Scorer(corpus)
@@ -272,6 +269,12 @@ def _head_probabilities(corpus: Corpus, units: list[np.intp]) -> tuple[np.ndarra
 
 def _head_of(corpus: Corpus, vector: np.ndarray) -> np.ndarray | None:
     return corpus.head.logits(vector) if corpus.head is not None else None
+
+
+def _sample(units: list[Any], max_queries: int, seed: int) -> list[Any]:
+    """At most `max_queries` of the units, a seeded random choice, in corpus order."""
+    random.Random(seed).shuffle(units)
+    return sorted(units[:max_queries])
 
 
 def _other_phrasings(corpus: Corpus, unit: int) -> bool:
