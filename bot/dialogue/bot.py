@@ -222,6 +222,9 @@ class Bot:
             decision.reason,
             None,
             options,
+            # none of them may fit (a "did you mean" is offered down to questions the KB lacks):
+            # the way to a person is one tap away
+            offer_person=True,
             result=result,
         )
 

@@ -6,7 +6,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "it": {
         "clarify": "Non sono sicuro di aver capito. Intendevi una di queste?",
         "clarify_one": "Non sono sicuro di aver capito. Intendevi questo?",
-        "clarify_hint": "Rispondi con il numero oppure riformula la domanda.",
+        "clarify_hint": "Rispondi con il numero, riformula la domanda "
+        "o scrivi «operatore» per parlare con una persona.",
         "handoff": "Ti metto in contatto con una persona del nostro servizio clienti.",
         "handoff_low_confidence": "Non ho trovato una risposta sicura alla tua domanda: "
         "ti metto in contatto con una persona del nostro servizio clienti.",
@@ -49,7 +50,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         "clarify": "I'm not sure I understood. Did you mean one of these?",
         "clarify_one": "I'm not sure I understood. Did you mean this?",
-        "clarify_hint": "Reply with the number or rephrase your question.",
+        "clarify_hint": "Reply with the number, rephrase your question, or type “agent” to talk to a person.",
         "handoff": "I'm putting you in touch with a person from our customer service.",
         "handoff_low_confidence": "I couldn't find a reliable answer to your question: "
         "I'm putting you in touch with a person from our customer service.",

@@ -50,7 +50,7 @@ def fit_fusion(corpus: Corpus, detector: LanguageDetector, max_queries: int = 30
     examples = _self_examples(corpus, detector, max_queries, seed)
     fusion = fit_examples(corpus, examples, source="self-supervised")
     if fusion.source != "prior" and isinstance(fusion.ranker["*"], Linear):
-        return fusion
+        return clarify_as_calibrated(corpus, fusion, examples)
     # No held-out question taught the ranker (too few of them, or the fit failed its gate), so
     # none can teach the confidence either: the robust ranker serves, with a confidence the KB's
     # own entries calibrate; a KB too small even for that keeps the priors.
@@ -110,6 +110,34 @@ def kb_calibrated_confidence(
     slope = -np.log(0.2 / 0.8) / max(float(answer - clarify), 1e-3)  # logit(0.5) - logit(0.2)
     weights = tuple(slope if name in CALIBRATION_FEATURES else 0.0 for name in CONF_FEATURES)
     return Linear(float(-slope * answer), weights)
+
+
+def clarify_as_calibrated(corpus: Corpus, fusion: Fusion, examples: list[Example]) -> Fusion:
+    """The learned confidence, rescaled so that the default clarify threshold (0.2) falls where the
+    day-one one does: at CLARIFY_QUANTILE of the confidences of the KB's own questions asked with
+    their entry removed. The confidence learns how likely the top article is right, not where a
+    "did you mean" still helps: fitted on the KB's phrasings, it is surer of them than of a
+    customer's, and handed off a third of the customers' questions of a curated FAQ, most of them
+    with the right article among the top three.
+
+    The logit is scaled about 0: the answer threshold (0.5, the top article as likely right as
+    not) and the order of confidences (AUROC) stay as learned; only the line between a "did you
+    mean" and a hand-off moves. A model whose removed-entry questions already score 0.5 or more at
+    that quantile, or a language with too few of them, is kept as it is."""
+    confidence, stats = dict(fusion.confidence), {k: dict(v) for k, v in fusion.stats.items()}
+    for name, model in fusion.confidence.items():
+        removed = [e for e in examples if e.gold < 0 and name in ("*", e.lang)]
+        ranker = fusion.ranker.get(name, fusion.ranker["*"])
+        x, _, _, _ = _confidence_rows(corpus, removed, [ranker, ranker])
+        if len(x) < MIN_QUERIES:
+            continue
+        at = float(np.clip(np.quantile(model(x), CLARIFY_QUANTILE), 1e-4, 0.5))
+        if at >= 0.5:
+            continue
+        scale = float(np.log(0.2 / 0.8) / np.log(at / (1 - at)))
+        confidence[name] = Linear(model.bias * scale, tuple(w * scale for w in model.weights))
+        stats.setdefault(name, {})["clarify_scale"] = round(scale, 3)
+    return Fusion(fusion.ranker, confidence, source=fusion.source, stats=stats)
 
 
 def fit_labelled(

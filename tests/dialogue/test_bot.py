@@ -167,3 +167,12 @@ def test_a_single_suggestion_is_offered_as_this_not_one_of_these(bot):
     assert reply.text.startswith(message("clarify_one", "it"))
     several, _ = Bot(bot.retriever, Thresholds(answer=1.0, clarify=0.0)).reply("spedizione reso password")
     assert len(several.suggestions) > 1 and several.text.startswith(message("clarify", "it"))
+
+
+def test_a_did_you_mean_offers_a_person_too(bot):
+    """None of the suggestions may fit: the way to a person is said, and offered as a choice."""
+    reply, _ = Bot(bot.retriever, Thresholds(answer=1.0, clarify=0.0)).reply("spedizione reso password")
+    assert reply.decision == DecisionKind.CLARIFY and reply.offer_person
+    assert reply.text.endswith(message("clarify_hint", "it")) and "operatore" in reply.text
+    english, _ = Bot(bot.retriever, Thresholds(answer=1.0, clarify=0.0)).reply("shipping costs", lang="en")
+    assert english.offer_person and "agent" in english.text

@@ -35,9 +35,10 @@ def test_top_two_too_close_asks_even_when_confident():
     assert len(decision.suggestions) == 2
 
 
-def test_far_weaker_hits_are_not_suggested():
-    decision = decide(result(0.3, 0.8, 0.1), TH)
-    assert [h.article_id for h in decision.suggestions] == ["a0"]
+def test_a_far_weaker_runner_up_is_still_offered():
+    # a softmax ranker gives the runner-up a small share even when it is the right article
+    decision = decide(result(0.3, 0.8, 0.1, 0.05, 0.01), TH)
+    assert [h.article_id for h in decision.suggestions] == ["a0", "a1", "a2"]
 
 
 @pytest.mark.parametrize("res", [result(0.1, 0.9), result(0.9)])

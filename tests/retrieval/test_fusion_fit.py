@@ -7,6 +7,8 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
+import pytest
+from scipy.stats import rankdata
 
 from bot.index.contents import article_record, article_units
 from bot.index.write import train_head
@@ -14,7 +16,18 @@ from bot.kb.articles import Article
 from bot.retrieval.corpus import Corpus
 from bot.retrieval.features import RANK, RANK_FEATURES
 from bot.retrieval.fusion import Fusion, Linear, Standardised, fit_linear
-from bot.retrieval.fusion_fit import Example, _balance, _gate, fit_fusion, kb_calibrated_confidence
+from bot.retrieval.fusion_fit import (
+    CLARIFY_QUANTILE,
+    Example,
+    _balance,
+    _confidence_rows,
+    _gate,
+    _self_examples,
+    clarify_as_calibrated,
+    fit_examples,
+    fit_fusion,
+    kb_calibrated_confidence,
+)
 from bot.retrieval.language import LanguageDetector
 from bot.retrieval.lexical import LexicalIndex
 from bot.retrieval.results import SearchResult
@@ -149,8 +162,8 @@ def test_too_few_entries_to_calibrate_on_keep_the_prior_confidence():
     assert fit_fusion(corpus, LanguageDetector(["en"], "en")) == Fusion.prior()
 
 
-def test_alternate_questions_that_teach_the_ranker_keep_the_learned_one():
-    articles = [
+def with_alternate_questions() -> list[Article]:
+    return [
         dataclasses.replace(
             a,
             questions=(
@@ -161,11 +174,33 @@ def test_alternate_questions_that_teach_the_ranker_keep_the_learned_one():
         )
         for a in one_question_faq()
     ]
+
+
+def test_alternate_questions_that_teach_the_ranker_keep_the_learned_one():
+    articles = with_alternate_questions()
     fusion = fit_fusion(corpus_of(articles), LanguageDetector(["en"], "en"))
     # every article keeps two phrasings when one is held out: the fit ranks them as well as any
     # plain signal does, so it serves
     assert fusion.stats["*"]["queries"] == 3 * len(articles)
     assert fusion.stats["*"]["ranker"] == "learned" and isinstance(fusion.ranker["*"], Linear)
+
+
+def test_a_learned_confidence_hands_off_where_the_day_one_one_does():
+    """At the clarify threshold sits CLARIFY_QUANTILE of the KB's own questions asked with their
+    entry removed; which questions are answered outright, and the order of confidences, stay."""
+    corpus, detector = corpus_of(with_alternate_questions()), LanguageDetector(["en"], "en")
+    examples = _self_examples(corpus, detector, 3000, 13)
+    learned = fit_examples(corpus, examples, source="self-supervised")
+    served = clarify_as_calibrated(corpus, learned, examples)
+    assert served == fit_fusion(corpus, detector) and served.ranker == learned.ranker
+    removed = [e for e in examples if e.gold < 0]
+    x, _, _, _ = _confidence_rows(corpus, removed, [served.ranker["*"]] * 2)
+    before, after = learned.confidence["*"](x), served.confidence["*"](x)
+    assert np.quantile(before, CLARIFY_QUANTILE) != pytest.approx(0.2, abs=0.02)  # it did move
+    assert np.quantile(after, CLARIFY_QUANTILE) == pytest.approx(0.2, abs=0.01)
+    assert np.array_equal(before >= 0.5, after >= 0.5)
+    assert np.array_equal(rankdata(before), rankdata(after))
+    assert served.stats["*"]["clarify_scale"] > 0
 
 
 def example(features: np.ndarray, gold: int, fold: int = 0) -> Example:
