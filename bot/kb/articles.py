@@ -21,7 +21,7 @@ ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANGUAGES = ("it", "en")
 STATUSES = ("draft", "published")
 REQUIRED = ("id", "lang", "title", "questions")
-OPTIONAL = ("tags", "translation_of", "status", "handoff", "follow_ups", "updated")
+OPTIONAL = ("tags", "translation_of", "status", "handoff", "follow_ups", "updated", "source")
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class Article:
     handoff: bool = False
     follow_ups: tuple[str, ...] = ()
     updated: dt.date | None = None
+    source: str | None = None  # where `faqbot import` took it from ("zendesk:360001", "faq:12")
 
     @property
     def published(self) -> bool:
@@ -184,6 +185,7 @@ class _FieldChecker:
             "status": self.choice("status", meta.get("status", "published"), STATUSES),
             "handoff": self.boolean("handoff", meta.get("handoff", False)),
             "updated": self.date("updated", meta.get("updated")),
+            "source": self.text("source", meta.get("source")) or None,
         }
         translation = meta.get("translation_of")
         values["translation_of"] = (
@@ -297,9 +299,12 @@ def _check_questions(articles: list[Article], cache: Path | None) -> list[Proble
                     Problem(article.path, f"questions[{i}]", f"repeats questions[{j}]", "warning")
                 )
             elif not _same_answer(article, other):
-                problems.append(
-                    Problem(article.path, f"questions[{i}]", f"{question!r} is identical to {where}")
-                )
+                # a draft is not served: the clash must be settled before it is published
+                severity = "error" if article.published and other.published else "warning"
+                message = f"{question!r} is identical to {where}"
+                if severity == "warning":
+                    message += " (a draft: reword one of them before publishing it)"
+                problems.append(Problem(article.path, f"questions[{i}]", message, severity))
     problems.extend(_near_duplicates(owner, cache))
     return problems
 

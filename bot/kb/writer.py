@@ -1,16 +1,32 @@
-"""Write curation results into article files: an alternate question appended in place, a new draft.
+"""Write article files: an alternate question appended in place, a new draft, a whole article.
 
-Edits are textual so everything else in the file stays byte for byte as staff wrote it; the result is
-validated with the whole knowledge base and the file is restored if anything is wrong.
+Curation edits are textual so everything else in the file stays byte for byte as staff wrote it; the
+result is validated with the whole knowledge base and the file is restored if anything is wrong.
+`render_article` writes a whole file (imports), in the field order of the article format.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 from pathlib import Path
+from typing import Any
 
-from bot.kb.articles import ID_PATTERN, LANGUAGES, InvalidKnowledgeBase, Problem, load_kb
+import yaml
+
+from bot.fsync import fsync_dir
+from bot.kb.articles import (
+    ID_PATTERN,
+    LANGUAGES,
+    OPTIONAL,
+    REQUIRED,
+    Article,
+    InvalidKnowledgeBase,
+    Problem,
+    load_kb,
+)
 
 _FRONT = re.compile(r"\A(---\r?\n)(.*?)(\r?\n---[ \t]*(?:\r?\n|\Z))", re.S)
 _BLOCK_KEY = re.compile(r"^questions:[ \t]*(#.*)?$", re.M)
@@ -96,3 +112,42 @@ def _validate_or_restore(kb_root: Path, path: Path, original: str | None) -> Non
         else:
             path.write_text(original, encoding="utf-8")
         raise InvalidKnowledgeBase(errors or [Problem(path, "", "invalid after the edit")])
+
+
+def render_article(article: Article) -> str:
+    """The file text of `article`: its front matter in the article format's field order (defaults
+    left out), then the Markdown body."""
+    meta: dict[str, Any] = {
+        "id": article.id,
+        "lang": article.lang,
+        "title": article.title,
+        "questions": list(article.questions),
+        "tags": list(article.tags),
+        "translation_of": article.translation_of,
+        "status": article.status,
+        "handoff": article.handoff,
+        "follow_ups": list(article.follow_ups),
+        "updated": article.updated,
+        "source": article.source,
+    }
+    assert list(meta) == [*REQUIRED, *OPTIONAL]  # a new field of the format is written too
+    kept = {k: v for k, v in meta.items() if v not in (None, []) or k in REQUIRED}
+    front = yaml.safe_dump(kept, sort_keys=False, allow_unicode=True, width=100)
+    return f"---\n{front}---\n{article.body.strip()}\n"
+
+
+def write_file(path: Path, text: str) -> None:
+    """Replace `path` with `text` atomically: a reader sees the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
