@@ -159,6 +159,8 @@ class Settings(BaseSettings):
     database_url: str | None = None  # any SQLAlchemy URL; default: SQLite file var/faqbot.db
     max_text_chars: int = Field(default=2000, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # A file uploaded to the console's import page (the one request allowed a larger body).
+    max_import_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     minutes_per_ticket: int = Field(default=5, ge=1)
     # When people answer hand-offs, in the service's time zone.
     business_hours: list[str] = ["mon-fri 09:00-18:00"]

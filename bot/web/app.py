@@ -66,7 +66,10 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
     app.state.messenger = None
     ip_limiter, app.state.conversation_limiter = _limiters(settings, metrics)
     # add_middleware wraps: the last one added is the outermost.
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
+    upload = {"/admin/import/preview": (settings.max_import_bytes, max(60.0, settings.body_timeout))}
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout, wider=upload
+    )
     app.add_middleware(RateLimitByAddress, limiter=ip_limiter, metrics=metrics)
     app.add_middleware(
         CORSMiddleware,
@@ -85,12 +88,14 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
     from bot.channels.messenger.webhook import router as messenger_router
     from bot.web.admin.api import router as admin_router
     from bot.web.admin.console import router as console_router
+    from bot.web.admin.imports import router as imports_router
     from bot.web.chat_api import router as web_router
 
     app.include_router(web_router)
     app.include_router(messenger_router)
     app.include_router(admin_router)
     app.include_router(console_router)
+    app.include_router(imports_router)
     return app
 
 

@@ -205,30 +205,38 @@ class BodyLimit:
     bodies that take longer than `timeout` seconds to arrive with 408 (a slow client holds no
     worker for long). The body is read here (never more than the limit) and replayed to the app."""
 
-    def __init__(self, app: Any, max_bytes: int, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        app: Any,
+        max_bytes: int,
+        timeout: float = 10.0,
+        wider: dict[str, tuple[int, float]] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.timeout = timeout
+        self.wider = wider or {}  # path -> (max bytes, timeout): an upload
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes, timeout = self.wider.get(scope.get("path", ""), (self.max_bytes, self.timeout))
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _too_large(send, self.max_bytes)
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            await _too_large(send, max_bytes)
             return
         chunks: list[bytes] = []
-        with anyio.move_on_after(self.timeout) as deadline:
-            outcome = await self._read(receive, chunks)
+        with anyio.move_on_after(timeout) as deadline:
+            outcome = await self._read(receive, chunks, max_bytes)
         if deadline.cancelled_caught:
-            detail = f"request body not received within {self.timeout:g} s"
+            detail = f"request body not received within {timeout:g} s"
             await send_json(send, 408, {"detail": detail}, [(b"connection", b"close")])
             return
         if outcome == "gone":  # the client went away
             return
         if outcome == "too_large":
-            await _too_large(send, self.max_bytes)
+            await _too_large(send, max_bytes)
             return
         body, replayed = b"".join(chunks), False
 
@@ -241,7 +249,7 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _read(self, receive: Any, chunks: list[bytes]) -> str:
+    async def _read(self, receive: Any, chunks: list[bytes], max_bytes: int) -> str:
         """Read the whole body into `chunks`: "complete", "too_large" or "gone"."""
         size, more = 0, True
         while more:
@@ -250,7 +258,7 @@ class BodyLimit:
                 return "gone"
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
+            if size > max_bytes:
                 return "too_large"
             chunks.append(chunk)
             more = message.get("more_body", False)

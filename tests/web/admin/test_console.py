@@ -15,7 +15,14 @@ from tests.web.test_widget_browser import ADMIN_TOKEN, browser, browser_kb, serv
 
 TOKEN = "staff-token"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-PAGES = ["/admin", "/admin/handoffs", "/admin/missed", "/admin/articles", "/admin/conversations/c_x"]
+PAGES = [
+    "/admin",
+    "/admin/handoffs",
+    "/admin/missed",
+    "/admin/articles",
+    "/admin/import",
+    "/admin/conversations/c_x",
+]
 
 
 @pytest.fixture
