@@ -102,7 +102,15 @@ class MessengerSettings:
     @property
     def configured(self) -> bool:
         """Messenger needs the app secret (to trust deliveries) and the Page token (to answer)."""
-        return self.app_secret is not None and self.page_token is not None
+        return not self.missing()
+
+    def missing(self) -> list[str]:
+        """The variables the channel still needs (an empty value counts as unset)."""
+        needed = {
+            "FAQBOT_MESSENGER_APP_SECRET": self.app_secret,
+            "FAQBOT_MESSENGER_PAGE_TOKEN": self.page_token,
+        }
+        return [name for name, value in needed.items() if value is None]
 
 
 class Settings(BaseSettings):
@@ -235,10 +243,12 @@ class Settings(BaseSettings):
             raise ValueError(f"unsupported languages {unknown}; supported: it, en")
         return value
 
-    @field_validator("admin_token")
+    @field_validator("admin_token", "messenger_verify_token", "messenger_app_secret", "messenger_page_token")
     @classmethod
     def _blank_token_is_no_token(cls, value: SecretStr | None) -> SecretStr | None:
-        # FAQBOT_ADMIN_TOKEN="" must disable the admin API, not accept "Authorization: Bearer ".
+        # An empty secret is no secret: FAQBOT_ADMIN_TOKEN="" disables the admin API rather than
+        # accept "Authorization: Bearer ", an empty app secret leaves Messenger off rather than
+        # trust deliveries signed with an empty key, an empty verify token answers no handshake.
         return value if value is not None and value.get_secret_value().strip() else None
 
     @field_validator("redis_url")

@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import frontmatter
 import yaml
 
 from bot.exchange.entries import Entry, Finding, Source
 from bot.exchange.html import html_text, html_to_markdown
 from bot.exchange.tabular import decode
+from bot.kb import front_matter
 
 SUFFIXES = (".md", ".markdown", ".html", ".htm", ".txt")
 _MD_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
@@ -55,7 +55,7 @@ def _page(path: Path, text: str) -> tuple[str, str]:
     if suffix == ".txt":
         return _from_name(path), text.strip()
     try:
-        post = frontmatter.loads(text) if text.startswith("---") else None
+        post = front_matter.loads(text) if text.startswith("---") else None
     except (yaml.YAMLError, ValueError):  # not front matter after all: the page as it is
         post = None
     content = post.content if post is not None else text

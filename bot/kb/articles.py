@@ -10,9 +10,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import frontmatter
 import yaml
 
+from bot.kb import front_matter
+from bot.kb.front_matter import short
 from bot.kb.near_duplicates import similar_pairs
 from bot.text.markdown import markdown_to_text
 from bot.text.normalise import normalise
@@ -140,7 +141,7 @@ def load_valid_kb(root: Path, cache: Path | None = None) -> KnowledgeBase:
 def parse_article(path: Path, problems: list[Problem]) -> Article | None:
     """Parse one file; append its problems and return None when it cannot be used."""
     try:
-        post = frontmatter.loads(path.read_text(encoding="utf-8"))
+        post = front_matter.loads(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, ValueError) as exc:
         problems.append(Problem(path, "front matter", f"broken YAML: {_first_line(exc)}"))
         return None
@@ -151,8 +152,8 @@ def parse_article(path: Path, problems: list[Problem]) -> Article | None:
     if not meta:
         problems.append(Problem(path, "front matter", "missing (start the file with --- YAML ---)"))
         return None
-    for name in sorted(set(meta) - set(REQUIRED) - set(OPTIONAL)):
-        problems.append(Problem(path, name, "unknown field"))
+    for name in sorted(set(meta) - set(REQUIRED) - set(OPTIONAL), key=str):
+        problems.append(Problem(path, short(str(name), 60).strip("'\""), "unknown field"))
     for name in REQUIRED:
         if meta.get(name) in (None, "", []):
             problems.append(Problem(path, name, "required field is missing or empty"))
@@ -200,44 +201,44 @@ class _FieldChecker:
 
     def text(self, name: str, value: Any) -> str:
         if value is not None and not isinstance(value, str):
-            self.fail(name, f"expected text, got {type(value).__name__} {value!r}")
+            self.fail(name, f"expected text, got {type(value).__name__} {short(value)}")
             return ""
         return (value or "").strip()
 
     def identifier(self, name: str, value: Any) -> str:
         text = self.text(name, value)
         if text and not ID_PATTERN.match(text):
-            self.fail(name, f"{text!r} is not a valid id (lowercase letters, digits and dashes)")
+            self.fail(name, f"{short(text)} is not a valid id (lowercase letters, digits and dashes)")
         return text
 
     def choice(self, name: str, value: Any, allowed: Iterable[str]) -> str:
         text = self.text(name, value)
         if text and text not in allowed:
-            self.fail(name, f"{text!r} is not one of {', '.join(allowed)}")
+            self.fail(name, f"{short(text)} is not one of {', '.join(allowed)}")
         return text
 
     def boolean(self, name: str, value: Any) -> bool:
         if not isinstance(value, bool):
-            self.fail(name, f"expected true or false, got {value!r}")
+            self.fail(name, f"expected true or false, got {short(value)}")
             return False
         return value
 
     def date(self, name: str, value: Any) -> dt.date | None:
         if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
             return value
-        self.fail(name, f"expected a date like 2026-11-20, got {value!r}")
+        self.fail(name, f"expected a date like 2026-11-20, got {short(value)}")
         return None
 
     def text_list(self, name: str, value: Any, require_one: bool = False) -> tuple[str, ...]:
         if value is None:
             return ()
         if not isinstance(value, list):
-            self.fail(name, f"expected a list, got {type(value).__name__} {value!r}")
+            self.fail(name, f"expected a list, got {type(value).__name__} {short(value)}")
             return ()
         items = []
         for i, item in enumerate(value):
             if not isinstance(item, str) or not item.strip():
-                self.fail(f"{name}[{i}]", f"expected non-empty text, got {item!r}")
+                self.fail(f"{name}[{i}]", f"expected non-empty text, got {short(item)}")
             else:
                 items.append(item.strip())
         if require_one and not items and value:
@@ -246,10 +247,10 @@ class _FieldChecker:
 
     def matches_path(self, values: dict[str, Any]) -> None:
         if values["id"] and values["id"] != self.path.stem:
-            self.fail("id", f"{values['id']!r} does not match the file name {self.path.name!r}")
+            self.fail("id", f"{short(values['id'])} does not match the file name {self.path.name!r}")
         folder = self.path.parent.name
         if values["lang"] and folder in LANGUAGES and folder != values["lang"]:
-            self.fail("lang", f"{values['lang']!r} but the file is in the {folder!r} folder")
+            self.fail("lang", f"{short(values['lang'])} but the file is in the {folder!r} folder")
 
 
 def check_collection(articles: list[Article], cache: Path | None = None) -> list[Problem]:
@@ -301,7 +302,7 @@ def _check_questions(articles: list[Article], cache: Path | None) -> list[Proble
             elif not _same_answer(article, other):
                 # a draft is not served: the clash must be settled before it is published
                 severity = "error" if article.published and other.published else "warning"
-                message = f"{question!r} is identical to {where}"
+                message = f"{short(question)} is identical to {where}"
                 if severity == "warning":
                     message += " (a draft: reword one of them before publishing it)"
                 problems.append(Problem(article.path, f"questions[{i}]", message, severity))
@@ -342,4 +343,5 @@ def _near_duplicates(owner: dict[str, tuple[Article, int]], cache: Path | None) 
 
 
 def _first_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())
+    message = " ".join(str(exc).split())
+    return message if len(message) <= 300 else message[:299] + "…"

@@ -11,6 +11,7 @@ import yaml
 
 from bot.dialogue.bot import Bot
 from bot.dialogue.vocabulary import DecisionKind
+from bot.kb.front_matter import safe_load
 
 NONE_LABELS = (None, "none", "")
 
@@ -47,7 +48,7 @@ def load_eval_set(folder: Path) -> list[EvalItem]:
     items: list[EvalItem] = []
     for path in sorted(folder.glob("*.y*ml")):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             raise ValueError(f"{path}: not valid YAML ({exc})") from exc
         if not isinstance(data, dict) or not isinstance(data.get("items") or [], list):

@@ -105,6 +105,50 @@ def test_identical_question_in_two_articles_is_an_error(tmp_path):
     assert problem.path == b and problem.field == "questions[0]" and "identical" in problem.message
 
 
+def test_a_draft_sharing_a_question_is_a_warning_until_both_are_published(tmp_path):
+    write_article(tmp_path, "it", "a", "title: A\nquestions: [Dov'è il mio ordine?]")
+    b = write_article(tmp_path, "it", "b", "title: B\nquestions: [dov è il mio ordine]\nstatus: draft")
+    kb = load_kb(tmp_path)
+    assert not kb.errors
+    assert any(w.path == b and "before publishing" in w.message for w in kb.warnings)
+
+
+ALIAS_BOMB = "\n".join(
+    ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    + [
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]"
+        for i in range(8)
+    ]
+)
+
+
+def test_nested_yaml_aliases_are_refused_at_once(tmp_path):
+    """Found by a red-team pass: 561 bytes of nested aliases took `faqbot validate` 32 s and 3 GB
+    (9 ** 9 items once expanded)."""
+    path = tmp_path / "it" / "bomb.md"
+    path.parent.mkdir()
+    path.write_text(
+        f"---\nid: bomb\nlang: it\ntitle: T\nquestions: [q]\n{ALIAS_BOMB}\n---\nBody\n", encoding="utf-8"
+    )
+    problem = only_error(load_kb(tmp_path))
+    assert (
+        problem.path == path and "aliases (*a) are not allowed" in problem.message and len(str(problem)) < 400
+    )
+
+
+def test_an_oversized_front_matter_is_refused_and_huge_values_are_not_printed(tmp_path):
+    many = "questions: [" + ", ".join(f"domanda numero {i}" for i in range(6000)) + "]"
+    path = tmp_path / "it" / "big.md"
+    path.parent.mkdir()
+    path.write_text(f"---\nid: big\nlang: it\ntitle: T\n{many}\n---\nBody\n", encoding="utf-8")
+    assert "over 64 KiB" in only_error(load_kb(tmp_path)).message
+    other = tmp_path / "other"
+    write_article(other, "it", "wide", "title: T\nquestions: [q]\nhandoff: [" + "x, " * 5000 + "x]")
+    problem = only_error(load_kb(other))
+    assert problem.field == "handoff" and len(problem.message) < 120
+
+
 def test_language_versions_may_share_a_borrowed_term(tmp_path):
     write_article(tmp_path, "it", "invoice", "title: Fattura\nquestions: [fattura elettronica]")
     write_article(

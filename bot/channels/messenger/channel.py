@@ -74,8 +74,12 @@ class Messenger:
 def start_messenger(
     settings: Settings, chat: ChatService, outbound: Outbound, observe: Callable[[Turn], None] | None = None
 ) -> Messenger | None:
-    """The running channel, or None when Messenger is not configured (its webhook then answers 503)."""
-    if not settings.messenger_configured:
+    """The running channel, or None when Messenger is not configured (its webhook then answers 404).
+    Half a configuration (one secret set, another missing or empty) is said in the log."""
+    missing = settings.messenger.missing()
+    if missing:
+        if len(missing) < 2 or settings.messenger.verify_token is not None:
+            log.error("Messenger channel not started: %s missing or empty", " and ".join(missing))
         return None
     log.info("Messenger channel on, Graph API at %s", settings.messenger_graph_url)
     return Messenger(settings, chat, observe).start(outbound)

@@ -71,8 +71,11 @@ def handshake(
 async def receive(request: Request, messenger: MessengerDep) -> str:
     """A delivery of events: 200 once they are on disk and queued (Meta redelivers refused ones)."""
     if messenger is None:
+        missing = request.app.state.settings.messenger.missing()
         detail = (
-            "Messenger is not configured: set FAQBOT_MESSENGER_APP_SECRET and FAQBOT_MESSENGER_PAGE_TOKEN"
+            f"Messenger is not configured: set {' and '.join(missing)} (not empty)"
+            if missing
+            else "Messenger is not running (see the service log)"
         )
         raise HTTPException(404, detail)  # the channel does not exist here: nothing to retry
     body = await request.body()  # the raw bytes: the signature covers them, not a re-encoding

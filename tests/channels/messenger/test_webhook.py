@@ -35,6 +35,19 @@ def test_an_unconfigured_channel_refuses_with_a_reason(open_page, graph):
     assert page.client.app.state.messenger is None and graph.calls == []
 
 
+def test_an_empty_app_secret_or_verify_token_is_no_secret(open_page, graph, caplog):
+    """Found by a red-team pass: a delivery signed with an empty key got 200 and opened a ticket,
+    and `hub.verify_token=` echoed the challenge."""
+    page = open_page(messenger_app_secret="", messenger_verify_token="")
+    assert page.client.app.state.messenger is None
+    assert "FAQBOT_MESSENGER_APP_SECRET missing or empty" in caplog.text
+    assert handshake(page, **{"hub.verify_token": ""}).status_code == 403
+    answer = page.deliver(text("psid-1", "voglio parlare con un operatore"), secret="")
+    assert answer == 404 and page.store.open_tickets() == [] and graph.calls == []
+    blank = page.client.post("/webhooks/messenger", content=b"{}")
+    assert "FAQBOT_MESSENGER_APP_SECRET (not empty)" in blank.json()["detail"]
+
+
 def test_forged_or_missing_signature_is_refused(open_page, graph):
     page = open_page()
     assert page.deliver(text("psid-1", "Ho dimenticato la password"), secret="not-the-secret") == 403
