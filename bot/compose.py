@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import Settings, StorageSettings
 from bot.retrieval.embedder import Embedder, load_embedder
 from bot.storage.database import Limits
 from bot.storage.store import Store
+
+log = logging.getLogger("faqbot.index")
 
 # The search and the service are imported where they are built: commands that only open the
 # store (`faqbot gdpr`, `missed`, `spool drain`) then start about a second sooner.
@@ -18,7 +23,9 @@ if TYPE_CHECKING:
 
 
 def load_retriever(settings: Settings) -> Retriever:
-    """The retriever over the live index version (raises if none is built or it is corrupt).
+    """The retriever over the live index version or, when that one does not load or verify (a
+    corrupt file, another model), over the newest one that does: a restart never crash-loops on a
+    bad version while a good one is on disk. IndexError_ when none loads (or none is built).
 
     Its queries go through a `QueryEncoder`: cached and micro-batched."""
     from bot.retrieval.language import LanguageDetector
@@ -42,7 +49,30 @@ def load_retriever(settings: Settings) -> Retriever:
     base = serving(load_embedder(encoding.model, encoding.embed_batch_size))
     detector = LanguageDetector(settings.languages, settings.default_lang)
     switch = ModelSwitch(base, serving, encoding.embed_batch_size)
-    return Retriever.from_root(settings.index_path, base, detector, switch).load()
+    return _newest_that_loads(
+        settings.index_path, lambda folder: Retriever(folder, base, detector, switch=switch)
+    )
+
+
+def _newest_that_loads(root: Path, make: Callable[[Path], Retriever]) -> Retriever:
+    from bot.index.artefacts import IndexError_
+    from bot.index.versions import current_version, resolve, versions_newest_first
+
+    live = current_version(root)
+    if live is None:
+        resolve(root)  # raises: nothing published
+    refused: list[str] = []
+    for version in dict.fromkeys([live, *versions_newest_first(root)]):
+        try:
+            retriever = make(resolve(root, version)).load()
+        except (IndexError_, ValueError, OSError) as exc:
+            refused.append(f"{version}: {exc}")
+            log.error("index version %s does not load: %s", version, exc)
+            continue
+        if version != live:
+            log.warning("serving index version %s: the live one, %s, does not load", version, live)
+        return retriever
+    raise IndexError_(f"no index version under {root} loads ({'; '.join(refused)}); run `faqbot build`")
 
 
 def load_bot(settings: Settings) -> Bot:

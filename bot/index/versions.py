@@ -91,6 +91,11 @@ def current_version(root: Path) -> str | None:
     return os.readlink(link) if link.is_symlink() else None
 
 
+def versions_newest_first(root: Path) -> list[str]:
+    """Every published version folder under `root`, the newest first (names sort by build time)."""
+    return sorted((p.name for p in root.glob("v-*") if p.is_dir()), reverse=True)
+
+
 def resolve(root: Path, version: str | None = None) -> Path:
     """The folder of `version`, or of the live version."""
     version = version or current_version(root)
