@@ -85,14 +85,14 @@ class JsonFormatter(logging.Formatter):
 
 def _clean(value: Any) -> Any:
     if isinstance(value, str):
-        return redact(value[:MAX_TEXT])
+        return redact(value)[:MAX_TEXT]
     if isinstance(value, bool | int | float) or value is None:
         return value
     if isinstance(value, dict):
         return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_clean(v) for v in value]
-    return redact(str(value)[:MAX_TEXT])
+    return redact(str(value))[:MAX_TEXT]
 
 
 def log_config(level: str = "info", fmt: str = "json") -> dict[str, Any]:
@@ -145,5 +145,5 @@ def log_turn(
         "article_id": article_id,
     }
     if with_text:
-        fields["text"] = redact(text[:MAX_TEXT])
+        fields["text"] = redact(text)[:MAX_TEXT]
     _turns.info("turn %s", decision, extra=fields)

@@ -27,6 +27,24 @@ REDACTED = [
         "sono Mario, [EMAIL], tel [PHONE], carta [CARD]",
     ),
 ]
+# Variants a red-team pass found unredacted (15 of 37): separators, spacing, confusable characters.
+VARIANTS = [
+    ("carta 4111.1111.1111.1111 ok", "carta [CARD] ok"),
+    ("carta 4111/1111/1111/1111 ok", "carta [CARD] ok"),
+    ("carta 4111  1111  1111  1111 ok", "carta [CARD] ok"),
+    ("carta4111111111111111 rifiutata", "carta[CARD] rifiutata"),
+    ("numero 4111-1111-1111-1111.", "numero [CARD]."),
+    ("IBAN IT60-X054-2811-1010-0000-0123-456 grazie", "IBAN [IBAN] grazie"),
+    ("IBAN IT60.X054.2811.1010.0000.0123.456 grazie", "IBAN [IBAN] grazie"),
+    ("IBAN IT60  X054  2811  1010  0000  0123  456 grazie", "IBAN [IBAN] grazie"),
+    ("cf RSS MRA 85T10 A562S grazie", "cf [CODICE_FISCALE] grazie"),
+    ("tel3331234567 dopo le 18", "tel [PHONE] dopo le 18"),
+    ("scrivi a mario.rossi＠example.com", "scrivi a [EMAIL]"),
+    ("scrivi a mario.rossi @ example.com grazie", "scrivi a [EMAIL] grazie"),
+    ("scrivi a mario.rossi(at)example.com", "scrivi a [EMAIL]"),
+    ("scrivi a mario.rossi [at] example.com", "scrivi a [EMAIL]"),
+    ("carta ４１１１ １１１１ １１１１ １１１１", "carta [CARD]"),  # fullwidth digits
+]
 KEPT = [
     "ordine LC-482913 non arrivato",
     "order LC-100234 is late",
@@ -43,6 +61,11 @@ KEPT = [
 
 @pytest.mark.parametrize(("text", "expected"), REDACTED)
 def test_personal_data_is_replaced_by_typed_placeholders(text, expected):
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), VARIANTS)
+def test_separators_spacing_and_confusable_characters_do_not_hide_it(text, expected):
     assert redact(text) == expected
 
 

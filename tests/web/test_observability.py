@@ -60,6 +60,15 @@ def test_free_text_is_redacted_wherever_it_is_logged():
     assert "ValueError: cannot store [EMAIL]" in entry["exc"]
 
 
+def test_personal_data_across_the_length_cut_leaks_no_fragment():
+    """Found by a red-team pass: text was cut to 500 characters before redacting, so a card
+    number straddling the cut left its first digits in the log."""
+    text = "x" * 490 + " 4111 1111 1111 1111 fine"
+    [entry] = formatted([record("turn", text=text)])
+    assert "4111" not in entry["text"] and len(entry["text"]) == 500
+    assert "4111" not in json.dumps(entry)
+
+
 def test_a_lone_surrogate_does_not_break_the_line():
     [entry] = formatted([record("odd \ud800 text")])
     assert entry["message"] == "odd \ud800 text"
