@@ -149,7 +149,27 @@ def run_bench(
     dev unused. Both serve with `dialogue`'s thresholds, as a build would."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
-    articles, queries = load_dataset(folder)
+    articles, every = load_dataset(folder)
+    # A blank "question" is no message a customer can send (the chat API refuses it with 400).
+    queries = [q for q in every if q.text.strip()]
+    report = _run(
+        folder, articles, queries, settings, dialogue, embedder, target_wrong, head_on_dev, protocol
+    )
+    report["n_blank_skipped"] = len(every) - len(queries)
+    return report
+
+
+def _run(
+    folder: Path,
+    articles: list[Article],
+    queries: list[BenchQuery],
+    settings: BuildSettings,
+    dialogue: DialogueSettings,
+    embedder: Embedder,
+    target_wrong: float,
+    head_on_dev: bool,
+    protocol: str,
+) -> dict[str, Any]:
     detector = bench_detector(sorted({a.lang for a in articles} | {q.lang for q in queries}))
     dev = [q for q in queries if q.split == "dev"]
     test = [q for q in queries if q.split == "test"]

@@ -72,6 +72,15 @@ def test_day_one_runs_on_the_kb_alone_and_reads_no_dev(tmp_path):
         run_bench(folder, settings.build, settings.dialogue, FakeEmbedder(), protocol="curated")
 
 
+@pytest.mark.parametrize("protocol", ["day-one", "curated", "labelled"])
+def test_a_blank_query_in_the_data_is_skipped_under_every_protocol(tmp_path, protocol):
+    """banking77-oos holds six empty texts: no message a customer can send (the API refuses it)."""
+    folder = write_faq(tmp_path / "faq", dev=[*DEV, ("", None)], test=[*TEST, ("  ", None)])
+    settings = Settings()
+    report = run_bench(folder, settings.build, settings.dialogue, FakeEmbedder(), protocol=protocol)
+    assert report["n_queries"] == len(TEST) and report["n_blank_skipped"] == 2
+
+
 def test_curation_answers_what_day_one_could_not(tmp_path):
     """The dev rephrasings, added as alternate questions, are matched as the KB's own questions."""
     folder = write_faq(tmp_path / "faq")
