@@ -40,6 +40,7 @@ DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- bench_quality:start -->", "<!-- bench_quality:end -->"
 COLUMNS = ("top1", "top3", "auroc", "correct", "wrong", "clarify", "self_served", "handoff", "p50_ms")
 PROTOCOLS = ("day-one", "curated", "labelled")
+FAQ_SETS = ("stackfaq", "covidfaq-jhu", "itafaq")  # listed first: the day-one case
 
 
 def faqbot(folder: Path, protocol: str, tune_epochs: int) -> dict:
@@ -160,28 +161,58 @@ def main(argv: list[str]) -> None:
     parser.add_argument("folders", nargs="*", type=Path)
     parser.add_argument("--tune-epochs", type=int, default=0, help="for the labelled protocol")
     args = parser.parse_args(argv)
-    lines = [
-        "| data set | method | " + " | ".join(COLUMNS) + " |",
-        "|---|---|" + "---|" * len(COLUMNS),
-    ]
-    for folder in data_folders(args.folders):
+    folders = data_folders(args.folders)
+    # rows of the data sets not run this time stay as they were measured
+    rows = {name: kept for name, kept in previous_rows().items() if name not in {f.name for f in folders}}
+    command = " ".join(["python scripts/bench_quality.py", *argv])
+    for folder in folders:
+        lines = []
         for protocol in PROTOCOLS:
             print(f"{folder.name}: faqbot {protocol}", file=sys.stderr, flush=True)
             epochs = args.tune_epochs if protocol == "labelled" else 0  # as `faqbot build` serves
             tuned = ", model tuned" if epochs else ""
-            lines.append(row(folder.name, f"**faqbot {protocol}**{tuned}", faqbot(folder, protocol, epochs)))
+            try:
+                lines.append(
+                    row(folder.name, f"**faqbot {protocol}**{tuned}", faqbot(folder, protocol, epochs))
+                )
+            except subprocess.CalledProcessError as exc:  # say so in the table, and measure the rest
+                reason = (exc.stderr or "").strip().splitlines()[-1:] or ["no message"]
+                print(f"{folder.name}: faqbot {protocol} failed: {reason[0]}", file=sys.stderr, flush=True)
+                lines.append(f"| {folder.name} | **faqbot {protocol}** failed: {reason[0]} |")
         for method, (dev, test, dev_s, test_s) in peer_scores(folder).items():
             print(f"{folder.name}: {method}", file=sys.stderr, flush=True)
             lines.append(row(folder.name, method, peer_report(folder, dev, test, dev_s, test_s)))
+        rows[folder.name] = lines
+        write_table(rows, command)  # after each data set: a long run that stops keeps what it measured
+
+
+def previous_rows() -> dict[str, list[str]]:
+    """The table's rows now in docs/benchmarks.md, by data set."""
+    text = DOC.read_text(encoding="utf-8")
+    if START not in text:
+        return {}
+    block = text.split(START, 1)[1].split(END, 1)[0]
+    rows: dict[str, list[str]] = {}
+    for line in block.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("| ") and cells[0] not in ("data set", "") and not cells[0].startswith("-"):
+            rows.setdefault(cells[0], []).append(line)
+    return rows
+
+
+def write_table(rows: dict[str, list[str]], command: str) -> None:
     machine = f"{os.cpu_count()} CPU cores, Python {platform.python_version()}, {platform.machine()}"
-    command = " ".join(["python scripts/bench_quality.py", *argv])
+    lines = ["| data set | method | " + " | ".join(COLUMNS) + " |", "|---|---|" + "---|" * len(COLUMNS)]
+    for name in sorted(rows, key=lambda n: (n not in FAQ_SETS, n)):
+        lines += rows[name]
     block = "\n".join(
         [
             START,
             f"Measured {dt.date.today().isoformat()} on {machine} with `{command}` (test split; "
             "`day-one` and `curated` serve with the thresholds a build serves with; `labelled` and the "
             "peers answer at the dev-fitted threshold for a 5% wrong-answer target; a peer answers or "
-            'hands off, it has no "did you mean").',
+            'hands off, it has no "did you mean"). Rows of data sets not named in the command are kept '
+            "from the run before.",
             "",
             *lines,
             END,
