@@ -15,6 +15,10 @@ DEFAULT_MODEL = "bundled:all-MiniLM-L6-v2"
 DEFAULT_EMBED_BATCH = 32  # texts per model call: per-text cost is lowest around 8-32 on 2 cores
 
 
+# Channels with an adapter of their own, which only that adapter may name.
+ADAPTER_CHANNELS = ("messenger", "whatsapp", "instagram")
+
+
 class LanguageThresholds(BaseModel):
     """One language's own answer and clarify thresholds (`faqbot calibrate` writes them)."""
 
@@ -167,6 +171,10 @@ class Settings(BaseSettings):
     database_url: str | None = None  # any SQLAlchemy URL; default: SQLite file var/faqbot.db
     max_text_chars: int = Field(default=2000, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # The channel names a client of the chat API may give (its metrics and reports are kept apart):
+    # "web" and, say, an app or a kiosk of your own. Channels with an adapter of their own (Messenger)
+    # are not among them: a web client cannot speak as one.
+    web_channels: list[str] = ["web"]
     # A file uploaded to the console's import page (the one request allowed a larger body).
     max_import_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     minutes_per_ticket: int = Field(default=5, ge=1)
@@ -255,6 +263,22 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_url_is_no_url(cls, value: SecretStr | None) -> SecretStr | None:
         return value if value is not None and value.get_secret_value().strip() else None
+
+    @field_validator("web_channels")
+    @classmethod
+    def _web_channel_names(cls, value: list[str]) -> list[str]:
+        import re
+
+        for name in value:
+            if not re.fullmatch(r"[a-z0-9_-]{1,32}", name):
+                raise ValueError(f"web_channels: {name!r} is not a channel name ([a-z0-9_-], 32 at most)")
+            if name in ADAPTER_CHANNELS:
+                raise ValueError(
+                    f"web_channels: {name!r} has an adapter of its own; a web client cannot use it"
+                )
+        if not value:
+            raise ValueError("web_channels: name at least one (web)")
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -35,3 +35,12 @@ def test_the_messenger_group_is_configured_with_secret_and_token():
 def test_groups_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         Settings().build.keep_versions = 1  # type: ignore[misc]
+
+
+def test_web_channels_are_a_closed_set_of_plain_names_without_adapter_channels():
+    import pytest
+
+    assert Settings(web_channels=["web", "app"]).web_channels == ["web", "app"]
+    for bad in (["messenger"], ["Web Chat"], []):
+        with pytest.raises(ValueError, match="web_channels"):
+            Settings(web_channels=bad)

@@ -106,6 +106,8 @@ def chat(
         raise HTTPException(422, "text: must not be empty")
     if len(text) > limit:
         raise HTTPException(422, f"text: at most {limit} characters, got {len(text)}")
+    if body.channel not in settings.web_channels:  # a closed set: bounded metric labels, no impostor
+        raise HTTPException(422, f"channel: one of {', '.join(settings.web_channels)} (FAQBOT_WEB_CHANNELS)")
     _limit_conversation(limiter, metrics, body.conversation_id)
     try:
         turn = service.handle(text, body.conversation_id, body.lang, body.channel)

@@ -136,6 +136,8 @@ def test_answer_html_is_sanitised_too(client):
         ({"text": "ciao", "conversation_id": "../../etc"}, "conversation_id"),
         ({"text": "ciao", "surprise": 1}, "surprise"),
         ({"text": "ciao", "channel": "Web Chat!"}, "channel"),
+        ({"text": "ciao", "channel": "messenger"}, "channel: one of web"),  # no speaking as Messenger
+        ({"text": "ciao", "channel": "chat-40"}, "channel: one of web"),  # no new metric series per name
     ],
 )
 def test_bad_requests_get_a_4xx_with_a_reason(client, body, reason):
