@@ -42,17 +42,18 @@ def test_handoffs_are_logged_redacted_with_candidates(admin_client):
 
 def test_explicit_requests_and_clarifications_are_logged(service_factory, monkeypatch):  # noqa: F811
     monkeypatch.setenv("FAQBOT_ADMIN_TOKEN", "staff-token")
+    monkeypatch.setenv("FAQBOT_WEB_CHANNELS", '["web", "app"]')
     ask_everything = service_factory(Thresholds(answer=1.0, clarify=0.0))
     with TestClient(create_app(Settings(), ask_everything)) as client:
-        client.post("/api/v1/chat", json={"text": "costi spedizione", "channel": "messenger"})
+        client.post("/api/v1/chat", json={"text": "costi spedizione", "channel": "app"})
         client.post("/api/v1/chat", json={"text": "voglio parlare con un operatore"})
         items = missed(client)["items"]
         assert [i["reason"] for i in items] == ["handoff", "clarify"]
         clarified = items[1]
-        assert clarified["channel"] == "messenger"
+        assert clarified["channel"] == "app"
         assert clarified["candidates"][0]["article_id"] == "shipping-costs"
         assert set(clarified["candidates"][0]) == {"article_id", "title", "score"}
-        assert missed(client, channel="messenger")["total"] == 1
+        assert missed(client, channel="app")["total"] == 1
 
 
 def test_small_talk_is_neither_logged_nor_handed_off(admin_client):

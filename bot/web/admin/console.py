@@ -241,9 +241,11 @@ async def reply(conversation_id: str, request: Request, store: StoreDep, outboun
     here = f"/admin/conversations/{quote(conversation_id, safe='')}"
     text = form.get("text", "").strip()
     if not text or len(text) > MAX_REPLY:
-        return back(here, error=f"The reply must be 1 to {MAX_REPLY} characters.")
+        return back(request, here, error=f"The reply must be 1 to {MAX_REPLY} characters.")
     if text_problem(text) or not is_id(conversation_id):
-        return back(here, error=f"The reply {text_problem(text) or 'is for an unknown conversation'}.")
+        return back(
+            request, here, error=f"The reply {text_problem(text) or 'is for an unknown conversation'}."
+        )
 
     def send(ticket_id: str) -> str | None:
         from bot.service.handoffs import agent_reply
@@ -254,7 +256,7 @@ async def reply(conversation_id: str, request: Request, store: StoreDep, outboun
         return None
 
     error = await run_in_threadpool(_on_open_ticket, store, conversation_id, send)
-    return back(here, error=error) if error else back(here, ok="Reply sent.")
+    return back(request, here, error=error) if error else back(request, here, ok="Reply sent.")
 
 
 @router.post("/conversations/{conversation_id}/close")
@@ -267,7 +269,7 @@ async def return_to_bot(
 
     here = f"/admin/conversations/{quote(conversation_id, safe='')}"
     if not is_id(conversation_id):
-        return back(here, error="No such conversation.")
+        return back(request, here, error="No such conversation.")
 
     def close(ticket_id: str) -> None:
         from bot.service.handoffs import return_to_bot
@@ -275,7 +277,11 @@ async def return_to_bot(
         return_to_bot(store, ticket_id, outbound)
 
     error = await run_in_threadpool(_on_open_ticket, store, conversation_id, close)
-    return back(here, error=error) if error else back(here, ok="The conversation is back with the bot.")
+    return (
+        back(request, here, error=error)
+        if error
+        else back(request, here, ok="The conversation is back with the bot.")
+    )
 
 
 # --- missed questions ----------------------------------------------------------------------------
@@ -317,7 +323,7 @@ async def resolve(
     session, form = posted
     action, article_id = form.get("action"), form.get("article_id") or None
     if action not in ("add_question", "dismiss"):
-        return back("/admin/missed", error="Unknown action.")
+        return back(request, "/admin/missed", error="Unknown action.")
     kb = settings.kb_path
 
     def apply() -> tuple[str | None, str | None]:
@@ -340,7 +346,7 @@ async def resolve(
         return f"Added “{text}” to {article_id}; it goes live with the next rebuild.", None
 
     ok, error = await run_in_threadpool(apply)
-    return back("/admin/missed", ok=ok, error=error)
+    return back(request, "/admin/missed", ok=ok, error=error)
 
 
 # --- articles and "try the bot" ------------------------------------------------------------------

@@ -86,13 +86,14 @@ async def apply(request: Request, settings: SettingsDep) -> Response:
     staged = sorted(folder.iterdir()) if _TOKEN.match(token) and folder.is_dir() else []
     if isinstance(choice, str) or len(staged) != 1:
         return back(
+            request,
             "/admin/import",
             error="That upload is gone (imported already, or over a day old): upload it again.",
         )
     try:
         report = await run_in_threadpool(_run, staged[0], settings.kb_path, choice, False)
     except ValueError as exc:
-        return back("/admin/import", error=str(exc))
+        return back(request, "/admin/import", error=str(exc))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     log.info("import by %s: %s created, %s updated", session.who, len(report.created), len(report.updated))

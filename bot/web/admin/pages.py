@@ -64,12 +64,20 @@ def same(a: str, b: str) -> bool:
 
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A page; the flash message of the redirect before it (`back`) only if the console wrote it."""
     params = request.query_params
+    ok, error = params.get("ok"), params.get("error")
+    token = token_of(request)
+    if not (token and same(params.get("sig", ""), _flash_sig(token, ok or "", error or ""))):
+        ok = error = None  # a link with text of someone else's choosing shows nothing
     context.setdefault("session", None)
-    html = _env.get_template(template).render(
-        request=request, flash_ok=params.get("ok"), flash_error=params.get("error"), **context
-    )
+    html = _env.get_template(template).render(request=request, flash_ok=ok, flash_error=error, **context)
     return HTMLResponse(html, status, headers=HEADERS)
+
+
+def _flash_sig(token: str, ok: str, error: str) -> str:
+    message = b"flash:" + ok.encode() + b"\0" + error.encode()
+    return hmac.new(token.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
 def disabled(request: Request) -> HTMLResponse:
@@ -116,8 +124,12 @@ async def posted_form(request: Request) -> tuple[Session, dict[str, str]] | Resp
     return session, form
 
 
-def back(path: str, ok: str | None = None, error: str | None = None) -> RedirectResponse:
+def back(request: Request, path: str, ok: str | None = None, error: str | None = None) -> RedirectResponse:
+    """Redirect to `path` (after a POST), with a flash message signed so that only the console's
+    own messages are ever shown (`render`)."""
     flash = {k: v for k, v in (("ok", ok), ("error", error)) if v}
+    if flash:
+        flash["sig"] = _flash_sig(token_of(request) or "", ok or "", error or "")
     return RedirectResponse(f"{path}?{urlencode(flash)}" if flash else path, 303)
 
 

@@ -29,6 +29,7 @@ PAGES = [
 def console(service_factory, monkeypatch):  # noqa: F811
     """A TestClient over the small KB with an admin token configured; not signed in."""
     monkeypatch.setenv("FAQBOT_ADMIN_TOKEN", TOKEN)
+    monkeypatch.setenv("FAQBOT_WEB_CHANNELS", '["web", "app"]')  # a second channel for the reports
     service = service_factory()
     with TestClient(create_app(Settings(), service), follow_redirects=False) as client:
         client.service = service
@@ -159,7 +160,7 @@ def test_without_a_token_the_console_is_disabled(service_factory, monkeypatch): 
 def test_dashboard_shows_counts_rates_and_a_chart(staff):
     answered = chat(staff, "Ho dimenticato la password")
     chat(staff, "voglio parlare con un operatore")
-    chat(staff, "spese di spedizione", channel="messenger")
+    chat(staff, "spese di spedizione", channel="app")
     staff.post("/api/v1/feedback", json={"conversation_id": answered["conversation_id"], "helpful": True})
     page = staff.get("/admin", params={"days": 7})
     assert page.status_code == 200
@@ -168,7 +169,7 @@ def test_dashboard_shows_counts_rates_and_a_chart(staff):
     assert '<span class="value" id="deflection">66.7%</span>' in page.text
     assert '<span class="value" id="helpful">1</span>' in page.text
     assert "<code>reset-password</code>" in page.text and "Come reimpostare la password" in page.text
-    assert "<td>messenger</td>" in page.text
+    assert "<td>app</td>" in page.text
     svg = re.search(r"<svg class=\"chart\".*?</svg>", page.text, re.S).group(0)
     assert svg.count('<rect class="bar answer"') == 1 and svg.count('<rect class="bar handoff"') == 1
     assert staff.get("/admin", params={"days": 5}).status_code == 422
@@ -316,7 +317,16 @@ def test_customer_text_is_escaped_everywhere(staff):
         assert "<script>alert" not in page.text, path
         assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page.text, path
     page = staff.get("/admin/missed?ok=<b>hi</b>")
-    assert "<b>hi</b>" not in page.text and "&lt;b&gt;hi&lt;/b&gt;" in page.text
+    assert "<b>hi</b>" not in page.text and "hi</b>" not in page.text and "&lt;b&gt;hi" not in page.text
+
+
+def test_a_link_with_a_message_of_someone_elses_choosing_shows_nothing(console):
+    """Found by a red-team pass: the login page showed attacker-chosen text from `?error=`."""
+    lure = "Session expired: call +39 02 1234 5678 and read out your token"
+    for path in ("/admin/login", "/admin/login?error=" + lure, "/admin/login?ok=" + lure + "&sig=00"):
+        assert "call +39" not in console.get(path).text
+    sign_in(console)
+    assert "call +39" not in console.get("/admin/missed?error=" + lure).text
 
 
 def test_static_assets(console):
