@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -80,7 +81,12 @@ def export_command(
     if out is None:
         typer.echo(text)
         return
-    out.write_text(text + "\n", encoding="utf-8")
+    # a customer's personal data: readable by whoever ran the export only
+    with os.fdopen(
+        os.open(out, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600), "w", encoding="utf-8"
+    ) as handle:
+        handle.write(text + "\n")
+    out.chmod(0o600)
     typer.echo(f"{len(data['conversations'])} conversations written to {out}", err=True)
 
 

@@ -73,6 +73,7 @@ def erase(store: Store, conversation_ids: Iterable[str]) -> dict[str, int]:
             counts[model.__tablename__] = result.rowcount or 0
         result = session.execute(delete(Conversation).where(Conversation.id.in_(ids)))
         counts["conversations"] = result.rowcount or 0
+    store.checkpoint()  # not left behind in SQLite's write-ahead log until the server stops
     return counts
 
 

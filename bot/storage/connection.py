@@ -3,6 +3,7 @@ lock-free reads)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,7 +37,12 @@ class StoreBase:
         if database_url:
             return cls(database_url, limits)
         var_path.mkdir(parents=True, exist_ok=True)
-        return cls(f"sqlite:///{var_path / 'faqbot.db'}", limits)
+        database = var_path / "faqbot.db"
+        # Customer conversations: readable by the service's user only. SQLite gives its -wal and
+        # -shm files the database file's permissions.
+        os.close(os.open(database, os.O_CREAT | os.O_WRONLY, 0o600))
+        database.chmod(0o600)
+        return cls(f"sqlite:///{database}", limits)
 
     def open(self) -> Self:
         """Connect and apply any pending migration."""
@@ -50,6 +56,18 @@ class StoreBase:
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
         return self
+
+    def checkpoint(self) -> None:
+        """After an erasure: SQLite moves its write-ahead log into the database file and empties it
+        (deleted rows are zeroed there: `secure_delete`), so erased text lingers on disk in neither.
+        PostgreSQL keeps dead rows until VACUUM (autovacuum) reclaims them."""
+        if self.engine is None or self.engine.dialect.name != "sqlite":
+            return
+        raw = self.engine.raw_connection()
+        try:
+            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
 
     def close(self) -> None:
         self._group.close()

@@ -83,6 +83,30 @@ class JsonFormatter(logging.Formatter):
         return line
 
 
+class TextFormatter(logging.Formatter):
+    """`time level logger: message` for a terminal, redacted as the JSON lines are, on one line:
+    a new line or another control character typed by a client (a `%0A` in a path) is escaped, so
+    it cannot forge a line of its own."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        clean = logging.makeLogRecord(vars(record))
+        clean.msg, clean.args = _one_line(redact(record.getMessage())), None
+        return super().format(clean)
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+        return redact(super().formatException(ei))
+
+
+def _one_line(text: str) -> str:
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
 def _clean(value: Any) -> Any:
     if isinstance(value, str):
         return redact(value)[:MAX_TEXT]
@@ -97,11 +121,7 @@ def _clean(value: Any) -> Any:
 
 def log_config(level: str = "info", fmt: str = "json") -> dict[str, Any]:
     """A `logging.config.dictConfig` for the server: faqbot's and uvicorn's loggers, one format."""
-    formatter = (
-        {"()": "bot.web.logs.JsonFormatter"}
-        if fmt == "json"
-        else {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
-    )
+    formatter = {"()": "bot.web.logs.JsonFormatter" if fmt == "json" else "bot.web.logs.TextFormatter"}
     handler = {"class": "logging.StreamHandler", "formatter": "default", "stream": "ext://sys.stderr"}
     loggers = {
         name: {"handlers": ["default"], "level": level.upper(), "propagate": False}

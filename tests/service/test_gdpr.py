@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -149,3 +150,25 @@ def test_messenger_users_are_found_by_their_page_scoped_id(service):
     assert json.loads(invoke("erase", "--messenger-user", "psid-7", "--yes").output)["conversations"] == 1
     assert messenger_conversations(service.store, "psid-7") == []
     assert export(service.store, [web, "c_msgr_2"])["conversations"][1]["id"] == "c_msgr_2"
+
+
+def test_erased_text_is_left_neither_in_the_sqlite_file_nor_in_its_write_ahead_log(service, database_url):
+    """Found by a red-team pass: an erased conversation's raw text stayed in SQLite's WAL until
+    the server stopped."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL keeps dead rows until VACUUM (documented)")
+    secret = "la mia parola segreta è zebra-quantica-42"
+    cid = service.handle(secret, None, "it", "web").conversation_id
+    path = database_url.removeprefix("sqlite:///")
+    erase(service.store, [cid])
+    for file in (Path(path), Path(path + "-wal")):
+        assert not file.exists() or b"zebra-quantica" not in file.read_bytes(), file.name
+
+
+def test_the_database_and_an_export_are_readable_by_their_owner_only(tmp_path, service, database_url):
+    Store.for_settings(None, tmp_path / "var").close()
+    assert (tmp_path / "var" / "faqbot.db").stat().st_mode & 0o777 == 0o600
+    cid = customer(service)
+    out = tmp_path / "export.json"
+    assert invoke("export", "--conversation", cid, "--out", str(out)).exit_code == 0
+    assert out.stat().st_mode & 0o777 == 0o600

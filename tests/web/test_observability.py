@@ -69,6 +69,16 @@ def test_personal_data_across_the_length_cut_leaks_no_fragment():
     assert "4111" not in json.dumps(entry)
 
 
+def test_the_text_format_is_redacted_too_and_a_new_line_forges_no_line():
+    """Found by a red-team pass: with FAQBOT_LOG_FORMAT=text nothing was redacted, and a %0A in a
+    path wrote a line of the attacker's choosing."""
+    from bot.web.logs import TextFormatter
+
+    forged = record("GET %s", f"/x\n2026-12-03 ERROR faqbot: admin token is {EMAIL}")
+    line = TextFormatter().format(forged)
+    assert "\n" not in line and "\\n2026-12-03" in line and EMAIL not in line and "[EMAIL]" in line
+
+
 def test_a_lone_surrogate_does_not_break_the_line():
     [entry] = formatted([record("odd \ud800 text")])
     assert entry["message"] == "odd \ud800 text"
