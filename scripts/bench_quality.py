@@ -203,7 +203,7 @@ def previous_rows() -> dict[str, list[str]]:
 def write_table(rows: dict[str, list[str]], command: str) -> None:
     machine = f"{os.cpu_count()} CPU cores, Python {platform.python_version()}, {platform.machine()}"
     lines = ["| data set | method | " + " | ".join(COLUMNS) + " |", "|---|---|" + "---|" * len(COLUMNS)]
-    for name in sorted(rows, key=lambda n: (n not in FAQ_SETS, n)):
+    for name in sorted(rows, key=lambda n: (FAQ_SETS.index(n) if n in FAQ_SETS else len(FAQ_SETS), n)):
         lines += rows[name]
     block = "\n".join(
         [

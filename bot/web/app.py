@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
     app.state.outbound = Outbound()  # channels that push staff replies register here
     app.state.messenger = None
     ip_limiter, app.state.conversation_limiter = _limiters(settings, metrics)
+    app.state.ip_limiter = ip_limiter  # webhooks charge it for what does not verify
     # add_middleware wraps: the last one added is the outermost.
     upload = {"/admin/import/preview": (settings.max_import_bytes, max(60.0, settings.body_timeout))}
     app.add_middleware(

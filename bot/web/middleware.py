@@ -25,7 +25,9 @@ error_log = logging.getLogger("faqbot.error")
 
 QUIET = ("/healthz", "/readyz", "/metrics")  # probes: logged at debug, never rate limited
 # Signed platform webhooks (Messenger) arrive from a few of the platform's addresses on behalf of
-# many customers: a per-address limit would drop their messages.
+# many customers: a per-address limit would drop their messages. A delivery whose signature does
+# not verify (or that reaches a channel that is off) is charged to its address by the route itself
+# (app.state.ip_limiter), so the exemption holds for the platform only.
 UNLIMITED_PREFIXES = ("/webhooks/",)
 SECURITY_HEADERS = {
     b"x-content-type-options": b"nosniff",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import secrets
 from typing import Annotated
 
@@ -52,6 +53,7 @@ def signed_by(secret: bytes, body: bytes, header: str | None) -> bool:
 
 @router.get(PATH, response_class=PlainTextResponse)
 def handshake(
+    request: Request,
     settings: MessengerSettingsDep,
     mode: Annotated[str | None, Query(alias="hub.mode", max_length=32)] = None,
     token: Annotated[str | None, Query(alias="hub.verify_token", max_length=512)] = None,
@@ -60,16 +62,37 @@ def handshake(
     """Meta checks the callback URL: echo `hub.challenge` if the verify token is ours."""
     expected = settings.verify_token
     if expected is None:
+        _charge(request)
         raise HTTPException(403, "Messenger webhook disabled: set FAQBOT_MESSENGER_VERIFY_TOKEN")
     valid = token is not None and secrets.compare_digest(token.encode(), expected.get_secret_value().encode())
     if mode != "subscribe" or not valid or challenge is None:
+        _charge(request)  # guessing the token costs what any request costs
         raise HTTPException(403, "wrong hub.mode or hub.verify_token")
     return challenge
+
+
+def _charge(request: Request) -> None:
+    """A request that proves nothing (no valid signature, or a channel that is off) is rate
+    limited by its address, as any other request is; only signed deliveries go unlimited."""
+    limiter = getattr(request.app.state, "ip_limiter", None)
+    if limiter is None:
+        return
+    client = request.scope.get("client")
+    wait = limiter.take(client[0] if client else "unknown")
+    if wait > 0:
+        seconds = max(1, math.ceil(wait))
+        detail = f"too many requests from this address; retry in {seconds} s"
+        raise HTTPException(429, detail, {"Retry-After": str(seconds)})
 
 
 @router.post(PATH, response_class=PlainTextResponse)
 async def receive(request: Request, messenger: MessengerDep) -> str:
     """A delivery of events: 200 once they are on disk and queued (Meta redelivers refused ones)."""
+    body = await request.body()  # the raw bytes: the signature covers them, not a re-encoding
+    signature_header = request.headers.get("X-Hub-Signature-256")
+    verified = messenger is not None and signed_by(messenger.app_secret, body, signature_header)
+    if not verified:
+        _charge(request)
     if messenger is None:
         missing = request.app.state.settings.messenger.missing()
         detail = (
@@ -78,8 +101,7 @@ async def receive(request: Request, messenger: MessengerDep) -> str:
             else "Messenger is not running (see the service log)"
         )
         raise HTTPException(404, detail)  # the channel does not exist here: nothing to retry
-    body = await request.body()  # the raw bytes: the signature covers them, not a re-encoding
-    if not signed_by(messenger.app_secret, body, request.headers.get("X-Hub-Signature-256")):
+    if not verified:
         raise HTTPException(403, "missing or wrong X-Hub-Signature-256")
     try:
         payload = json.loads(body)

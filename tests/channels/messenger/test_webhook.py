@@ -257,3 +257,17 @@ def test_text_no_database_can_store_is_cleaned_not_lost(open_page, graph, databa
     assert len(graph.calls) == 1
     (question,) = [m for m in page.store.messages(_conversation(page, "psid-nul")) if m.role == "user"]
     assert question.text == "Ho dimenticato la password \ufffd"
+
+
+def test_webhooks_are_rate_limited_until_their_signature_verifies(open_page, graph):
+    """Found by a red-team pass: /webhooks/* skipped the per-address limit even with Messenger off."""
+    page = open_page(rate_limit_ip=0.001, rate_limit_ip_burst=3)  # three requests, then one in 1000 s
+    forged = [page.deliver(text("psid-1", "ciao"), secret="guess") for _ in range(5)]
+    assert forged == [403, 403, 403, 429, 429]
+    guesses = [handshake(page, **{"hub.verify_token": "guess"}).status_code for _ in range(2)]
+    assert guesses == [429, 429]
+    signed = [page.deliver(text(f"psid-{i}", "Ho dimenticato la password")) for i in range(10)]
+    assert signed == [200] * 10  # Meta's own deliveries, from its few addresses, are never limited
+    off = open_page(messenger_app_secret=None, rate_limit_ip=0.001, rate_limit_ip_burst=2)
+    statuses = [off.client.post("/webhooks/messenger", content=b"{}").status_code for _ in range(3)]
+    assert statuses == [404, 404, 429]
