@@ -1,4 +1,5 @@
-"""The store's schema: conversations, messages, feedback, hand-off tickets, missed queries, inbound events."""
+"""The store's schema: conversations, messages, feedback, hand-off tickets, missed queries, inbound
+events, console sessions."""
 
 from __future__ import annotations
 
@@ -119,3 +120,16 @@ class MissedQuery(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(64))
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
+
+
+class ConsoleSession(Base):
+    """A staff member signed in to the console. The cookie carries the session's id (signed); the
+    store keeps only its hash, so that logout revokes it on every replica."""
+
+    __tablename__ = "console_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    who: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

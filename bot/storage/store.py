@@ -7,6 +7,7 @@ continue any conversation. The schema is created and migrated by Alembic when th
 
 from __future__ import annotations
 
+from bot.storage.console_sessions import ConsoleSessions
 from bot.storage.conversations import ConversationRecords, Snapshot, UnknownConversation
 from bot.storage.database import Limits, StoreUnavailable
 from bot.storage.missed import MissedLog
@@ -29,5 +30,5 @@ __all__ = [
 ]
 
 
-class Store(ConversationRecords, TicketQueue, MissedLog, Reports):
+class Store(ConversationRecords, TicketQueue, MissedLog, Reports, ConsoleSessions):
     """The bot's persistence. `open()` migrates the schema to the latest version."""

@@ -1,8 +1,9 @@
 """The staff console: server-rendered pages under /admin (Jinja2, plain HTML forms, no build step).
 
-Sign-in takes the admin token (FAQBOT_ADMIN_TOKEN) and the staff member's name; the session is a
-signed cookie (HttpOnly, SameSite=Strict, 12 hours) keyed by the token itself, so changing the
-token signs everybody out. Every POST form carries a CSRF token derived from the session cookie.
+Sign-in takes the admin token (FAQBOT_ADMIN_TOKEN) and the staff member's name; the session is kept
+in the store (so that signing out revokes it on every replica) and named by a signed cookie
+(HttpOnly, SameSite=Strict, 12 hours) keyed by the token itself, so changing the token signs
+everybody out. Every POST form carries a CSRF token derived from the session cookie.
 Customer text is untrusted: every template is autoescaped, and a strict Content-Security-Policy
 allows only the console's own stylesheet and script.
 """
@@ -97,10 +98,12 @@ async def login(request: Request) -> Response:
     name = " ".join(form.get("name", "").split())[:MAX_NAME] or "admin"
     if not same(form.get("token", ""), token):
         return _login_page(request, 401, "Wrong token.", name)
+    store = request.app.state.chat.store
+    sid = await run_in_threadpool(store.open_console_session, name, MAX_AGE)
     response = RedirectResponse("/admin", 303)
     response.set_cookie(
         COOKIE,
-        signer(token).dumps({"who": name}),
+        signer(token).dumps({"who": name, "sid": sid}),
         max_age=MAX_AGE,
         path="/admin",
         httponly=True,
@@ -116,6 +119,8 @@ async def logout(request: Request) -> Response:
     posted = await posted_form(request)
     if isinstance(posted, Response):
         return posted
+    session, _ = posted
+    await run_in_threadpool(request.app.state.chat.store.revoke_console_session, session.sid)
     response = RedirectResponse("/admin/login", 303)
     response.delete_cookie(COOKIE, path="/admin", httponly=True, samesite="strict")
     return response

@@ -43,6 +43,7 @@ _env.filters["path"] = lambda value: quote(str(value), safe="")
 class Session:
     who: str
     csrf: str
+    sid: str = ""  # the server-side session (the store's console_sessions) that logout revokes
 
 
 def token_of(request: Request) -> str | None:
@@ -98,8 +99,11 @@ def session_of(request: Request) -> Session | Response:
             data = signer(token).loads(cookie, max_age=MAX_AGE)
         except BadSignature:  # also SignatureExpired
             data = None
-        if isinstance(data, dict) and isinstance(data.get("who"), str):
-            return Session(data["who"], csrf_for(token, cookie))
+        if isinstance(data, dict) and isinstance(data.get("who"), str) and isinstance(data.get("sid"), str):
+            chat = getattr(request.app.state, "chat", None)
+            # signed is not enough: the session must still be open (signing out closes it everywhere)
+            if chat is not None and chat.store.console_session(data["sid"]) is not None:
+                return Session(data["who"], csrf_for(token, cookie), data["sid"])
     return RedirectResponse("/admin/login", 303)
 
 

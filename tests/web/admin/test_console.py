@@ -145,6 +145,19 @@ def test_logout_ends_the_session(staff):
     assert staff.get("/admin").status_code == 303
 
 
+def test_logout_revokes_the_session_even_for_a_copied_cookie(staff):
+    """Found by a red-team pass: a cookie copied before logout stayed valid for 12 hours."""
+    from bot.web.admin.pages import COOKIE
+
+    copied = staff.cookies.get(COOKIE)
+    assert staff.get("/admin").status_code == 200
+    staff.post("/admin/logout", data={"csrf": csrf_of(staff)})
+    staff.cookies.set(COOKIE, copied, path="/admin")
+    assert staff.get("/admin").status_code == 303  # back to the sign-in page
+    sign_in(staff)  # a new sign-in is a new session
+    assert staff.get("/admin").status_code == 200
+
+
 def test_without_a_token_the_console_is_disabled(service_factory, monkeypatch):  # noqa: F811
     monkeypatch.delenv("FAQBOT_ADMIN_TOKEN", raising=False)
     with TestClient(create_app(Settings(), service_factory()), follow_redirects=False) as client:

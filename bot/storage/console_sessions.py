@@ -1,0 +1,53 @@
+"""Console sign-ins kept in the store: valid until they expire or the staff member signs out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from sqlalchemy import delete, select, update
+
+from bot.storage.connection import StoreBase
+from bot.storage.schema import ConsoleSession, now
+
+
+def _hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+class ConsoleSessions(StoreBase):
+    """Server-side console sessions (the cookie holds the id; the store, its hash)."""
+
+    def open_console_session(self, who: str, seconds: int) -> str:
+        """A new session for `who`, valid `seconds`; its id, for the cookie."""
+        session_id = secrets.token_urlsafe(32)
+        expires = now() + dt.timedelta(seconds=seconds)
+        with self.session() as session:
+            session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now()))
+            session.add(ConsoleSession(id_hash=_hash(session_id), who=who[:64], expires_at=expires))
+        return session_id
+
+    def console_session(self, session_id: str) -> str | None:
+        """Who signed in with this session, if it is neither expired nor revoked."""
+        with self.reading() as session:
+            row = session.scalars(
+                select(ConsoleSession).where(ConsoleSession.id_hash == _hash(session_id))
+            ).first()
+        if row is None or row.revoked_at is not None or _aware(row.expires_at) <= now():
+            return None
+        return row.who
+
+    def revoke_console_session(self, session_id: str) -> None:
+        """Sign out: the session's cookie is refused from now on, wherever it is presented."""
+        with self.session() as session:
+            session.execute(
+                update(ConsoleSession)
+                .where(ConsoleSession.id_hash == _hash(session_id))
+                .values(revoked_at=now())
+            )
+
+
+def _aware(when: dt.datetime) -> dt.datetime:
+    """SQLite returns naive datetimes for timezone-aware columns: they are UTC."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
