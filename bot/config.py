@@ -233,8 +233,10 @@ class Settings(BaseSettings):
     body_timeout: float = Field(default=10.0, gt=0.0)
     # Seconds an idle keep-alive connection stays open (uvicorn).
     keepalive_timeout: int = Field(default=5, ge=1)
-    # Most connections and requests a process handles at once; beyond, 503 (uvicorn). Unset: no cap.
-    max_concurrency: int | None = Field(default=None, ge=1)
+    # Connections (and requests in flight) one server process takes at once: 503 beyond.
+    max_concurrency: int | None = Field(default=512, ge=1)
+    # The request line and headers of one request, in bytes: 431 beyond.
+    max_header_bytes: int = Field(default=64 * 1024, ge=1024)
     # The console's cookies get the Secure flag: "auto" when the request came over https.
     secure_cookies: Literal["auto", "always", "never"] = "auto"
     # Server logs: one JSON object per line ("json") or plain lines ("text").

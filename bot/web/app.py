@@ -217,6 +217,8 @@ def _limiters(settings: Settings, metrics: Metrics) -> tuple[Limiter | None, Lim
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    from bot.web.server_protocol import bounded
+
     """How `faqbot serve` runs uvicorn: JSON logs, our own access log, no proxy headers believed
     except through FAQBOT_TRUSTED_PROXIES, and timeouts for idle and slow connections."""
     return {
@@ -226,6 +228,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "server_header": False,
         "timeout_keep_alive": settings.keepalive_timeout,
         "limit_concurrency": settings.max_concurrency,
+        "http": bounded(settings.max_header_bytes),  # 431 for a head over FAQBOT_MAX_HEADER_BYTES
         "timeout_graceful_shutdown": 30,
     }
 

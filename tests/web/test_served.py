@@ -36,6 +36,7 @@ def served(sample_home, tmp_path_factory):
         "FAQBOT_RATE_LIMIT_IP_BURST": "3",
         "FAQBOT_BODY_TIMEOUT": "1",
         "FAQBOT_KEEPALIVE_TIMEOUT": "1",
+        "FAQBOT_MAX_HEADER_BYTES": "8192",
     }
     log = home / "server.log"
     with serving(env, log, only_stderr=True) as (base, port):
@@ -90,6 +91,17 @@ def test_a_body_that_trickles_in_is_cut_off_with_408(served):
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
     assert b"not received within 1 s" in answer
     assert 0.9 <= elapsed < 5
+
+
+def test_a_request_head_over_the_limit_gets_431_and_the_connection_closes(served):
+    """Found by a red-team pass: an 8 MiB header line got a 200, and unfinished ones held memory."""
+    base, port, _ = served
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\nX-Big: " + b"a" * 65536)  # never finished
+        answer = read_response(s)
+        assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
+        assert s.recv(4096) == b"", "the server closed the connection"
+    assert httpx.get(f"{base}/healthz", headers={"X-Small": "a" * 4000}).status_code == 200
 
 
 def test_an_idle_keep_alive_connection_is_closed(served):
