@@ -98,10 +98,11 @@ def load_chat(settings: Settings) -> ChatService:
     from bot.durability.spool import Spool
     from bot.service.chat import ChatService
 
+    bot = load_bot(settings)  # first: an index that does not load leaves nothing open
     store = open_store(settings.storage)
     hours = BusinessHours.parse(settings.business_hours, settings.timezone)
     offline = None
     if settings.spool:
         spool = Spool(settings.spool_path, settings.spool_max_mb * 2**20).open()
         offline = Offline(spool, settings.offline_memory, settings.db_retry_interval)
-    return ChatService(load_bot(settings), store, settings.minutes_per_ticket, hours, offline=offline)
+    return ChatService(bot, store, settings.minutes_per_ticket, hours, offline=offline)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
+import threading
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from bot.config import Settings
 from bot.durability.replay import Replayer
 from bot.durability.spool import SpoolUnavailable
+from bot.index.artefacts import IndexError_
 from bot.index.reload import IndexWatcher
 from bot.service.chat import ChatService
 from bot.service.outbound import Outbound
@@ -25,6 +28,8 @@ from bot.web.logs import log_config, stamp_request_ids
 from bot.web.metrics import Metrics
 from bot.web.middleware import BodyLimit, RateLimitByAddress, RequestContext, TrustedProxies
 from bot.web.ratelimit import Limiter, RateLimiter
+
+log = logging.getLogger("faqbot.index")
 
 RETRY_AFTER_SECONDS = (
     5  # what a client is told to wait when neither the database nor the spool can take a write
@@ -39,21 +44,26 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        service = chat or _load_chat(settings)
-        app.state.chat = service
-        metrics.index.labels(service.bot.retriever.version).set(1)
-        _observe_encoder(service, metrics)
-        watcher = _watch(app, service, settings, metrics)
-        replayer = _replay(service, settings, metrics)
-        app.state.messenger = _messenger(settings, service, app.state.outbound, metrics)
+        app.state.chat = None
+        running: dict[str, Any] = {}
+        waiting = None
+        try:
+            service = chat or _load_chat(settings)
+        except IndexError_ as exc:  # stay up, say so on /readyz, and serve the first version that loads
+            log.error("no index version loads (%s): /readyz answers 503 until one does", exc)
+            waiting = _wait_for_index(app, settings, metrics, running)
+        else:
+            _start(app, service, settings, metrics, running)
         yield
+        if waiting is not None:
+            waiting.set()
         if app.state.messenger is not None:
             app.state.messenger.stop(app.state.outbound)
-        if watcher is not None:
-            watcher.stop()
-        if replayer is not None:
-            replayer.stop()  # one last replay; what is left stays on disk for the next process
-        if chat is None:
+        for part in ("watcher", "replayer"):
+            if running.get(part) is not None:
+                running[part].stop()  # the replayer: one last replay; the rest stays on disk
+        service = app.state.chat
+        if chat is None and service is not None:
             service.store.close()
             if service.offline is not None:
                 service.offline.spool.close()
@@ -98,6 +108,38 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
     app.include_router(console_router)
     app.include_router(imports_router)
     return app
+
+
+def _start(app: FastAPI, service: ChatService, settings: Settings, metrics: Metrics, running: dict) -> None:
+    """Serve `service`: hot reload, the spool's replay and the channels start with it."""
+    metrics.index.labels(service.bot.retriever.version).set(1)
+    _observe_encoder(service, metrics)
+    running["watcher"] = _watch(app, service, settings, metrics)
+    running["replayer"] = _replay(service, settings, metrics)
+    app.state.messenger = _messenger(settings, service, app.state.outbound, metrics)
+    app.state.chat = service  # last: a request sees the service only once all of it runs
+
+
+def _wait_for_index(app: FastAPI, settings: Settings, metrics: Metrics, running: dict) -> threading.Event:
+    """Try to load the index every few seconds until a version loads (a build publishes one), so a
+    replica started before any good version stays up instead of crash-looping. Set the returned
+    event to stop trying."""
+    stop = threading.Event()
+    every = settings.reload_interval if settings.reload_interval > 0 else 5.0
+
+    def wait() -> None:
+        while not stop.wait(every):
+            try:
+                service = _load_chat(settings)
+            except IndexError_ as exc:
+                log.debug("still no index version loads: %s", exc)
+                continue
+            log.warning("index version %s loaded: serving", service.bot.retriever.version)
+            _start(app, service, settings, metrics, running)
+            return
+
+    threading.Thread(target=wait, name="faqbot-wait-for-index", daemon=True).start()
+    return stop
 
 
 def _watch(app: FastAPI, service: ChatService, settings: Settings, metrics: Metrics) -> IndexWatcher | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 
 from bot.config import Settings
 from bot.index.reload import IndexWatcher
@@ -34,8 +34,12 @@ async def get_settings(request: Request) -> Settings:
 
 
 async def get_chat(request: Request) -> ChatService:
-    """The chat service: the bot and the store (set by the lifespan, before any request)."""
-    chat: ChatService = request.app.state.chat
+    """The chat service: the bot and the store (set by the lifespan; None while no index version
+    loads: 503, and a client tries again)."""
+    chat: ChatService | None = getattr(request.app.state, "chat", None)
+    if chat is None:
+        detail = "no knowledge-base index loads yet (run `faqbot build`); try again shortly"
+        raise HTTPException(503, detail, {"Retry-After": "5"})
     return chat
 
 

@@ -95,11 +95,11 @@ async def receive(request: Request, messenger: MessengerDep) -> str:
         _charge(request)
     if messenger is None:
         missing = request.app.state.settings.messenger.missing()
-        detail = (
-            f"Messenger is not configured: set {' and '.join(missing)} (not empty)"
-            if missing
-            else "Messenger is not running (see the service log)"
-        )
+        if not missing:  # configured, not running yet (no index loads): Meta redelivers a 5xx
+            raise HTTPException(
+                503, "Messenger is not running yet (see the service log)", {"Retry-After": "5"}
+            )
+        detail = f"Messenger is not configured: set {' and '.join(missing)} (not empty)"
         raise HTTPException(404, detail)  # the channel does not exist here: nothing to retry
     if not verified:
         raise HTTPException(403, "missing or wrong X-Hub-Signature-256")

@@ -98,8 +98,10 @@ async def login(request: Request) -> Response:
     name = " ".join(form.get("name", "").split())[:MAX_NAME] or "admin"
     if not same(form.get("token", ""), token):
         return _login_page(request, 401, "Wrong token.", name)
-    store = request.app.state.chat.store
-    sid = await run_in_threadpool(store.open_console_session, name, MAX_AGE)
+    chat = getattr(request.app.state, "chat", None)
+    if chat is None:  # no index loads yet: the service (and its store) is not up
+        return render(request, "message.html", 503, title="Not ready", text="The service is starting.")
+    sid = await run_in_threadpool(chat.store.open_console_session, name, MAX_AGE)
     response = RedirectResponse("/admin", 303)
     response.set_cookie(
         COOKIE,
@@ -120,7 +122,8 @@ async def logout(request: Request) -> Response:
     if isinstance(posted, Response):
         return posted
     session, _ = posted
-    await run_in_threadpool(request.app.state.chat.store.revoke_console_session, session.sid)
+    chat = request.app.state.chat  # a session exists: the service is up (pages.session_of)
+    await run_in_threadpool(chat.store.revoke_console_session, session.sid)
     response = RedirectResponse("/admin/login", 303)
     response.delete_cookie(COOKIE, path="/admin", httponly=True, samesite="strict")
     return response
