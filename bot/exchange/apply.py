@@ -3,6 +3,7 @@ knowledge base, and put back any file the validation refuses; report what was do
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,19 +35,7 @@ class ImportReport:
     findings: list[Finding] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "format": self.format,
-            "origin": self.origin,
-            "dry_run": self.dry_run,
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "skipped": self.skipped,
-            "archived": self.archived,
-            "gone": self.gone,
-            "findings": [{"where": f.where, "message": f.message} for f in self.findings],
-        }
+        return dataclasses.asdict(self)  # findings as {"where", "message"}
 
 
 def import_faq(

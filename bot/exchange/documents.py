@@ -85,13 +85,15 @@ def _items(document: Any) -> list[Any]:
 
 def _plain(where: str, item: dict[str, Any], findings: list[Finding]) -> list[Entry]:
     keys = list(item)
-    values = {role: item[keys[i]] for i, role in column_roles(keys).items() if role != "questions"}
-    questions: list[Any] = []
+    values: dict[str, Any] = {"questions": []}
     for i, role in column_roles(keys).items():
+        value = item[keys[i]]
         if role == "questions":
-            value = item[keys[i]]
-            questions += value if isinstance(value, list) else [value]
-    values["questions"] = [q for q in questions if q is not None]
+            values["questions"] += [
+                q for q in (value if isinstance(value, list) else [value]) if q is not None
+            ]
+        else:
+            values[role] = value
     entry = entry_from(where, values, findings)
     return [entry] if entry is not None else []
 

@@ -18,7 +18,6 @@ from bot.text.normalise import normalise
 MAX_TITLE = 150  # characters: longer "questions" are paragraphs, shortened to a title
 MAX_ID = 60
 PLACEHOLDER = "TODO: write the answer."
-ACTIONS = ("create", "update", "unchanged", "archive")
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,6 @@ class Change:
     action: str
     article: Article
     where: str  # the entry it comes from (an archived article: its file)
-    before: Article | None = None
 
 
 @dataclass
@@ -40,9 +38,6 @@ class Plan:
     findings: list[Finding] = field(default_factory=list)
     gone: list[Article] = field(default_factory=list)
     skipped: int = 0
-
-    def count(self, action: str) -> int:
-        return sum(c.action == action for c in self.changes)
 
 
 @dataclass(frozen=True)
@@ -89,7 +84,7 @@ def plan_import(
             plan.gone.append(article)
             if options.prune and article.published:
                 archived = dataclasses.replace(article, status="draft", updated=options.today)
-                plan.changes.append(Change("archive", archived, str(article.path), article))
+                plan.changes.append(Change("archive", archived, str(article.path)))
     return plan
 
 
@@ -211,10 +206,10 @@ class _Planner:
         if before is None:
             self.plan.changes.append(Change("create", article, where))
         elif _same(article, before):
-            self.plan.changes.append(Change("unchanged", before, where, before))
+            self.plan.changes.append(Change("unchanged", before, where))
         else:
             updated = dataclasses.replace(article, updated=self.options.today)
-            self.plan.changes.append(Change("update", updated, where, before))
+            self.plan.changes.append(Change("update", updated, where))
 
     def _same_id(self, entry: Entry, lang: str) -> Article | None:
         """The existing article an entry names by its own id (a faqbot export, a CSV id column), in

@@ -24,8 +24,7 @@ class _Handler(YAMLHandler):
     def load(self, fm: str, **kwargs: object) -> Any:
         if len(fm.encode("utf-8")) > MAX_FRONT_MATTER:
             raise yaml.YAMLError(f"front matter over {MAX_FRONT_MATTER // 1024} KiB")
-        _refuse_aliases(fm)
-        return yaml.load(fm, Loader=SafeLoader)  # noqa: S506 - the safe loader
+        return safe_load(fm)
 
 
 def loads(text: str) -> frontmatter.Post:
