@@ -8,6 +8,7 @@ import logging
 import signal
 import threading
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -26,7 +27,7 @@ from bot.service.outbound import Outbound
 from bot.storage.database import StoreUnavailable
 from bot.web.logs import log_config, stamp_request_ids
 from bot.web.metrics import Metrics
-from bot.web.middleware import BodyLimit, RateLimitByAddress, RequestContext, TrustedProxies
+from bot.web.middleware import BodyLimit, RateLimitByAddress, RequestContext, TrustedProxies, charge_address
 from bot.web.ratelimit import Limiter, RateLimiter
 
 log = logging.getLogger("faqbot.index")
@@ -75,7 +76,8 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
     app.state.outbound = Outbound()  # channels that push staff replies register here
     app.state.messenger = None
     ip_limiter, app.state.conversation_limiter = _limiters(settings, metrics)
-    app.state.ip_limiter = ip_limiter  # webhooks charge it for what does not verify
+    # webhooks charge the address's bucket for a request that does not verify
+    app.state.charge_address = None if ip_limiter is None else partial(charge_address, ip_limiter)
     # add_middleware wraps: the last one added is the outermost.
     upload = {"/admin/import/preview": (settings.max_import_bytes, max(60.0, settings.body_timeout))}
     app.add_middleware(

@@ -27,7 +27,7 @@ QUIET = ("/healthz", "/readyz", "/metrics")  # probes: logged at debug, never ra
 # Signed platform webhooks (Messenger) arrive from a few of the platform's addresses on behalf of
 # many customers: a per-address limit would drop their messages. A delivery whose signature does
 # not verify (or that reaches a channel that is off) is charged to its address by the route itself
-# (app.state.ip_limiter), so the exemption holds for the platform only.
+# (app.state.charge_address), so the exemption holds for the platform only.
 UNLIMITED_PREFIXES = ("/webhooks/",)
 SECURITY_HEADERS = {
     b"x-content-type-options": b"nosniff",
@@ -168,6 +168,18 @@ def _is_ip(value: str) -> bool:
     return True
 
 
+async def charge_address(limiter: Limiter, scope: dict) -> int:
+    """Take a token from the bucket of the request's client address: the seconds it must wait
+    before the next request (Retry-After), or 0 when it is within its rate."""
+    client = scope.get("client")
+    key = client[0] if client else "unknown"
+    if getattr(limiter, "blocking", False):  # shared buckets: a round trip to Redis
+        wait = await anyio.to_thread.run_sync(limiter.take, key)
+    else:
+        wait = limiter.take(key)
+    return retry_after(wait) if wait > 0 else 0
+
+
 class RateLimitByAddress:
     """429 with Retry-After when a client address exceeds its token bucket (probes are exempt)."""
 
@@ -186,14 +198,8 @@ class RateLimitByAddress:
         ):
             await self.app(scope, receive, send)
             return
-        client = scope.get("client")
-        key = client[0] if client else "unknown"
-        if getattr(self.limiter, "blocking", False):  # shared buckets: a round trip to Redis
-            wait = await anyio.to_thread.run_sync(self.limiter.take, key)
-        else:
-            wait = self.limiter.take(key)
-        if wait > 0:
-            seconds = retry_after(wait)
+        seconds = await charge_address(self.limiter, scope)
+        if seconds:
             self.metrics.rate_limited.labels("address").inc()
             access_log.info("rate limited", extra={"kind": "address", "retry_after": seconds})
             detail = f"too many requests from this address; retry in {seconds} s"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import math
 import secrets
 from typing import Annotated
 
@@ -52,7 +51,7 @@ def signed_by(secret: bytes, body: bytes, header: str | None) -> bool:
 
 
 @router.get(PATH, response_class=PlainTextResponse)
-def handshake(
+async def handshake(
     request: Request,
     settings: MessengerSettingsDep,
     mode: Annotated[str | None, Query(alias="hub.mode", max_length=32)] = None,
@@ -62,25 +61,21 @@ def handshake(
     """Meta checks the callback URL: echo `hub.challenge` if the verify token is ours."""
     expected = settings.verify_token
     if expected is None:
-        _charge(request)
+        await _charge(request)
         raise HTTPException(403, "Messenger webhook disabled: set FAQBOT_MESSENGER_VERIFY_TOKEN")
     valid = token is not None and secrets.compare_digest(token.encode(), expected.get_secret_value().encode())
     if mode != "subscribe" or not valid or challenge is None:
-        _charge(request)  # guessing the token costs what any request costs
+        await _charge(request)  # guessing the token costs what any request costs
         raise HTTPException(403, "wrong hub.mode or hub.verify_token")
     return challenge
 
 
-def _charge(request: Request) -> None:
+async def _charge(request: Request) -> None:
     """A request that proves nothing (no valid signature, or a channel that is off) is rate
     limited by its address, as any other request is; only signed deliveries go unlimited."""
-    limiter = getattr(request.app.state, "ip_limiter", None)
-    if limiter is None:
-        return
-    client = request.scope.get("client")
-    wait = limiter.take(client[0] if client else "unknown")
-    if wait > 0:
-        seconds = max(1, math.ceil(wait))
+    charge = getattr(request.app.state, "charge_address", None)
+    seconds = await charge(request.scope) if charge is not None else 0
+    if seconds:
         detail = f"too many requests from this address; retry in {seconds} s"
         raise HTTPException(429, detail, {"Retry-After": str(seconds)})
 
@@ -92,7 +87,7 @@ async def receive(request: Request, messenger: MessengerDep) -> str:
     signature_header = request.headers.get("X-Hub-Signature-256")
     verified = messenger is not None and signed_by(messenger.app_secret, body, signature_header)
     if not verified:
-        _charge(request)
+        await _charge(request)
     if messenger is None:
         missing = request.app.state.settings.messenger.missing()
         if not missing:  # configured, not running yet (no index loads): Meta redelivers a 5xx
