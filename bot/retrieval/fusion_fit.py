@@ -72,6 +72,7 @@ def fit_fusion(corpus: Corpus, detector: LanguageDetector, max_queries: int = 30
 ANSWER_QUANTILE = 0.95
 CLARIFY_QUANTILE = 0.25
 CALIBRATION_FEATURES = ("dense1", "head1")
+CLARIFY_LOGIT = float(np.log(0.2 / 0.8))  # the default clarify threshold, 0.2, on the logit scale
 
 
 def kb_calibrated_confidence(
@@ -107,7 +108,7 @@ def kb_calibrated_confidence(
     if len(scores) < MIN_QUERIES:
         return None
     answer, clarify = np.quantile(scores, [ANSWER_QUANTILE, CLARIFY_QUANTILE])
-    slope = -np.log(0.2 / 0.8) / max(float(answer - clarify), 1e-3)  # logit(0.5) - logit(0.2)
+    slope = -CLARIFY_LOGIT / max(float(answer - clarify), 1e-3)  # logit(0.5) - logit(0.2)
     weights = tuple(slope if name in CALIBRATION_FEATURES else 0.0 for name in CONF_FEATURES)
     return Linear(float(-slope * answer), weights)
 
@@ -134,7 +135,7 @@ def clarify_as_calibrated(corpus: Corpus, fusion: Fusion, examples: list[Example
         at = float(np.clip(np.quantile(model(x), CLARIFY_QUANTILE), 1e-4, 0.5))
         if at >= 0.5:
             continue
-        scale = float(np.log(0.2 / 0.8) / np.log(at / (1 - at)))
+        scale = CLARIFY_LOGIT / float(np.log(at / (1 - at)))
         confidence[name] = Linear(model.bias * scale, tuple(w * scale for w in model.weights))
         stats.setdefault(name, {})["clarify_scale"] = round(scale, 3)
     return Fusion(fusion.ranker, confidence, source=fusion.source, stats=stats)
