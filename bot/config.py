@@ -102,6 +102,7 @@ class MessengerSettings:
     send_timeout: float
     send_backoff: float
     typing_after: float
+    echo_grace: float
 
     @property
     def configured(self) -> bool:
@@ -166,6 +167,9 @@ class Settings(BaseSettings):
     # First retry delay of a failed Graph call (5xx, timeout); it doubles, with jitter, up to 4 tries.
     messenger_send_backoff: float = Field(default=0.5, ge=0)
     messenger_typing_after: float = Field(default=0.6, ge=0)  # show "typing…" if a reply takes longer
+    # Seconds a send whose answer was lost (a read timeout) waits for Meta's echo of it before it is
+    # sent again from the outbox (bot/channels/messenger/sender.py).
+    messenger_echo_grace: float = Field(default=10.0, gt=0)
 
     # Web service
     database_url: str | None = None  # any SQLAlchemy URL; default: SQLite file var/faqbot.db
@@ -414,6 +418,7 @@ class Settings(BaseSettings):
             send_timeout=self.messenger_send_timeout,
             send_backoff=self.messenger_send_backoff,
             typing_after=self.messenger_typing_after,
+            echo_grace=self.messenger_echo_grace,
         )
 
 

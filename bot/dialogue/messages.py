@@ -46,6 +46,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "menu_start_over": "Ricomincia",
         "quick_person": "Un operatore",
         "person_request": "Vorrei parlare con una persona",
+        "link_only": "Non riesco ad aprire i link: scrivimi a parole che cosa ti serve e ti rispondo subito.",
+        "stale_button": "Questo pulsante non è più attivo. Scrivimi la tua domanda a parole, "
+        "oppure tocca «Un operatore» per parlare con una persona.",
+        "get_started": "Inizia",  # how Messenger labels the Get Started button in this language
     },
     "en": {
         "clarify": "I'm not sure I understood. Did you mean one of these?",
@@ -89,6 +93,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "menu_start_over": "Start over",
         "quick_person": "Talk to a person",
         "person_request": "I would like to talk to a person",
+        "link_only": "I can't open links: tell me in words what you need and I'll answer right away.",
+        "stale_button": "That button is no longer active. Type your question in words, "
+        "or tap “Talk to a person” to reach someone.",
+        "get_started": "Get Started",
     },
 }
 

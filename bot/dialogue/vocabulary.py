@@ -39,4 +39,6 @@ class Reason(StrEnum):
     ACK = "ack"
     # a channel's messages outside a turn
     TEXT_ONLY = "text_only"  # an attachment, which the bot cannot read
+    LINK_ONLY = "link_only"  # only a link, which the bot cannot open
+    STALE_BUTTON = "stale_button"  # a button of an old menu or a message that no longer applies
     START_OVER = "start_over"

@@ -21,12 +21,12 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from bot.durability.erasure import Subject, Tombstones, purge, spooled
-from bot.storage.schema import Conversation, Feedback, Message, MissedQuery, Ticket
+from bot.storage.schema import Conversation, Feedback, Message, MissedQuery, OutboxMessage, Ticket
 from bot.storage.store import Store
 
 MESSENGER = "messenger"  # the Messenger channel's name in conversations.channel
 # Deleted children first: messages are referenced by feedback, conversations by everything.
-_CHILDREN = (MissedQuery, Feedback, Ticket, Message)
+_CHILDREN = (MissedQuery, Feedback, Ticket, Message, OutboxMessage)
 
 
 class MessengerLookupUnavailable(LookupError):
@@ -148,6 +148,13 @@ def _conversation(session, conversation: Conversation) -> dict[str, Any]:
                 "status": q.status, "created_at": _when(q.created_at),
             }
             for q in rows(MissedQuery, MissedQuery.id)
+        ],
+        "outbox": [  # messages to the customer not delivered yet (the platform out of reach)
+            {
+                "channel": o.channel, "message": o.body.get("message"), "attempts": o.attempts,
+                "created_at": _when(o.created_at),
+            }
+            for o in rows(OutboxMessage, OutboxMessage.id)
         ],
     }  # fmt: skip
 

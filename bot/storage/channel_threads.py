@@ -95,6 +95,13 @@ class Threads:
         with self.store.session() as session:
             self._locked(session, conversation_id).thread_owner = owner
 
+    def set_lang(self, conversation_id: str, lang: str) -> None:
+        """The customer's language, learnt outside a turn (their Messenger locale, a link's ref)."""
+        with self.store.session() as session:
+            conversation = self._locked(session, conversation_id)
+            conversation.lang = lang
+            conversation.state = {**(conversation.state or {}), "lang": lang}
+
     def hold(self, conversation_id: str, reason: str) -> str:
         """Someone else holds the thread (e.g. a person took it in the Page Inbox): the bot goes
         silent and staff see a ticket. Returns the ticket id (an open one is reused)."""

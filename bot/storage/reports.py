@@ -8,7 +8,7 @@ from sqlalchemy import case, delete, func, select
 
 from bot.dialogue.vocabulary import DecisionKind
 from bot.storage.connection import StoreBase
-from bot.storage.schema import Conversation, Feedback, Message, MissedQuery, Ticket
+from bot.storage.schema import Conversation, Feedback, Message, MissedQuery, OutboxMessage, Ticket
 from bot.storage.statuses import ConversationStatus, Role
 
 
@@ -81,7 +81,7 @@ class Reports(StoreBase):
             missed = session.execute(delete(MissedQuery).where(MissedQuery.created_at < older_than)).rowcount
             old = select(Conversation.id).where(Conversation.updated_at < older_than)
             counts = {"missed_queries": missed or 0}
-            for model in (Feedback, Ticket, Message):
+            for model in (Feedback, Ticket, Message, OutboxMessage):
                 result = session.execute(delete(model).where(model.conversation_id.in_(old)))
                 counts[model.__tablename__] = result.rowcount or 0
             result = session.execute(delete(Conversation).where(Conversation.updated_at < older_than))

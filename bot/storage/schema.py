@@ -1,12 +1,23 @@
 """The store's schema: conversations, messages, feedback, hand-off tickets, missed queries, inbound
-events, console sessions."""
+events, console sessions, the channels' outbox."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.storage.statuses import ConversationStatus, MissedStatus, TicketStatus
@@ -133,3 +144,28 @@ class ConsoleSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxMessage(Base):
+    """A message to a channel's customer that the platform did not take yet (out of reach, rate
+    limiting, or its answer lost): sent again in order, per recipient, by whichever process's
+    drainer leases it first. `token` rides in the message's metadata, so the platform's echo of
+    it proves a send whose answer was lost went through."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(128))
+    conversation_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    token: Mapped[str] = mapped_column(String(40), unique=True)
+    body: Mapped[dict] = mapped_column(JSON)  # the API request, as it is sent
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    unsure: Mapped[bool] = mapped_column(Boolean, default=False)  # last try went out, no answer came
+    throttled: Mapped[bool] = mapped_column(Boolean, default=False)  # Meta named how long to wait
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_outbox_channel_recipient_id", "channel", "recipient", "id"),)

@@ -11,6 +11,7 @@ from bot.storage.console_sessions import ConsoleSessions
 from bot.storage.conversations import ConversationRecords, Snapshot, UnknownConversation
 from bot.storage.database import Limits, StoreUnavailable
 from bot.storage.missed import MissedLog
+from bot.storage.outbox import Outbox
 from bot.storage.reports import Reports
 from bot.storage.schema import Base, Conversation, Feedback, Message, MissedQuery, Ticket
 from bot.storage.tickets import TicketQueue
@@ -30,5 +31,5 @@ __all__ = [
 ]
 
 
-class Store(ConversationRecords, TicketQueue, MissedLog, Reports, ConsoleSessions):
+class Store(ConversationRecords, TicketQueue, MissedLog, Reports, ConsoleSessions, Outbox):
     """The bot's persistence. `open()` migrates the schema to the latest version."""

@@ -295,4 +295,10 @@ def _messenger(settings: Settings, service: ChatService, outbound: Outbound, met
     def observe(turn) -> None:
         metrics.decisions.labels(turn.reply.decision, "messenger").inc()
 
-    return start_messenger(settings, service, outbound, observe)
+    def failed(code: str) -> None:
+        metrics.messenger_send_failures.labels(code).inc()
+
+    messenger = start_messenger(settings, service, outbound, observe, failed)
+    if messenger is not None:
+        metrics.messenger_outbox.set_function(messenger.sender.depth)
+    return messenger

@@ -64,3 +64,14 @@ class Metrics:
             "Records waiting in the local spool for the database",
             registry=self.registry,
         )
+        self.messenger_send_failures = Counter(
+            "faqbot_messenger_send_failures",
+            "Messenger sends the Graph API refused or never answered, by Graph error code (or HTTP class)",
+            ["code"],
+            registry=self.registry,
+        )
+        self.messenger_outbox = Gauge(
+            "faqbot_messenger_outbox_depth",
+            "Messenger messages waiting in the outbox for the Graph API to take them",
+            registry=self.registry,
+        )

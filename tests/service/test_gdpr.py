@@ -76,6 +76,7 @@ def test_erase_deletes_it_all_and_nothing_else(service):
         "feedback": len(before["feedback"]),
         "tickets": len(before["tickets"]),
         "missed_queries": len(before["missed_queries"]),
+        "outbox": 0,
     }
     assert counts["messages"] >= 5 and counts["missed_queries"] >= 1
     assert export(service.store, [cid]) == {"conversations": []}

@@ -117,7 +117,8 @@ def test_purge_keeps_recent_data_and_deletes_old(admin_client):
     admin_client.post("/api/v1/chat", json={"text": "qual è la distanza da Giove?"})
     store = admin_client.service.store
     assert store.purge(dt.datetime.now(dt.UTC) - dt.timedelta(days=1)) == {
-        "missed_queries": 0, "feedback": 0, "tickets": 0, "messages": 0, "conversations": 0,
+        "missed_queries": 0, "feedback": 0, "tickets": 0, "messages": 0, "outbox": 0,
+        "conversations": 0,
     }  # fmt: skip
     counts = store.purge(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
     assert counts["missed_queries"] == 1 and counts["conversations"] == 1 and counts["messages"] == 2

@@ -11,6 +11,7 @@ from bot.channels.messenger.events import Event
 from bot.channels.messenger.graph import GraphClient
 from bot.channels.messenger.handler import CHANNEL, Handler
 from bot.channels.messenger.handover import Handover
+from bot.channels.messenger.sender import Sender
 from bot.config import Settings
 from bot.durability.spool import Spool
 from bot.service.chat import ChatService, Turn
@@ -24,7 +25,11 @@ class Messenger:
     """A running Messenger channel."""
 
     def __init__(
-        self, settings: Settings, chat: ChatService, observe: Callable[[Turn], None] | None = None
+        self,
+        settings: Settings,
+        chat: ChatService,
+        observe: Callable[[Turn], None] | None = None,
+        on_send_failure: Callable[[str], None] | None = None,
     ) -> None:
         messenger = settings.messenger
         if not messenger.configured:
@@ -32,9 +37,17 @@ class Messenger:
         self.settings = settings
         self.graph = GraphClient.for_settings(messenger)
         self.threads = Threads(chat.store, CHANNEL)
-        self.handover = Handover(
-            self.graph, self.threads, messenger.inbox_app_id, messenger.app_id, messenger.human_agent_tag
+        self.sender = Sender(
+            self.graph,
+            chat.store,
+            echo_grace=messenger.echo_grace,
+            backoff=messenger.send_backoff,
+            on_failure=on_send_failure,
         )
+        self.handover = Handover(
+            self.graph, self.threads, messenger.inbox_app_id, messenger.app_id, messenger.human_agent_tag,
+            sender=self.sender,
+        )  # fmt: skip
         handler = Handler(
             chat,
             self.threads,
@@ -57,6 +70,7 @@ class Messenger:
 
     def start(self, outbound: Outbound) -> Messenger:
         self.deliveries.start()
+        self.sender.start(self.settings.replay_interval)
         outbound.register(CHANNEL, self.handover)
         return self
 
@@ -68,11 +82,16 @@ class Messenger:
     def stop(self, outbound: Outbound) -> None:
         outbound.unregister(CHANNEL)
         self.deliveries.stop()
+        self.sender.stop()
         self.graph.close()
 
 
 def start_messenger(
-    settings: Settings, chat: ChatService, outbound: Outbound, observe: Callable[[Turn], None] | None = None
+    settings: Settings,
+    chat: ChatService,
+    outbound: Outbound,
+    observe: Callable[[Turn], None] | None = None,
+    on_send_failure: Callable[[str], None] | None = None,
 ) -> Messenger | None:
     """The running channel, or None when Messenger is not configured (its webhook then answers 404).
     Half a configuration (one secret set, another missing or empty) is said in the log."""
@@ -82,4 +101,4 @@ def start_messenger(
             log.error("Messenger channel not started: %s missing or empty", " and ".join(missing))
         return None
     log.info("Messenger channel on, Graph API at %s", settings.messenger_graph_url)
-    return Messenger(settings, chat, observe).start(outbound)
+    return Messenger(settings, chat, observe, on_send_failure).start(outbound)

@@ -1,7 +1,8 @@
 """A webhook delivery (`entry[].messaging[]`, `entry[].standby[]`) read into typed events.
 
-Echoes of our own messages, delivery and read receipts and anything else we do not act on are
-dropped here. Every event carries the key it is de-duplicated by: a redelivery has the same one.
+Echoes are kept only when they carry our outbox's metadata (they prove a send went through);
+other echoes, delivery and read receipts and anything else we do not act on are dropped here.
+Every event carries the key it is de-duplicated by: a redelivery has the same one.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from bot.storage.fields import storable_text
 
 log = logging.getLogger("faqbot.messenger")
 CHANNEL = "messenger"
+ECHO_PREFIX = "faqbot:"  # the metadata of our own messages: "faqbot:<outbox token>"
 # The thumbs-up button of Messenger's composer arrives as one of these stickers (small, medium,
 # large by how long it was held): it is read as the text "👍".
 LIKE_STICKERS = frozenset({"369239263222822", "369239343222814", "369239383222810"})
@@ -43,6 +45,23 @@ class Attachment(Event):
 class Postback(Event):
     payload: str
     title: str
+    ref: str | None = None  # the m.me link's or ad's `ref`, when the button was Get Started
+
+
+@dataclass(frozen=True)
+class Referral(Event):
+    """A customer already in the thread came through an m.me link, an ad or a QR code."""
+
+    ref: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Echo(Event):
+    """Our own message, echoed back by Meta: `token` is the outbox token it carried. `psid` is the
+    customer it went to (an echo's sender is the Page)."""
+
+    token: str
 
 
 @dataclass(frozen=True)
@@ -96,6 +115,9 @@ def _event(raw: dict, standby: bool) -> Event | None:
     psid = str((raw.get("sender") or {}).get("id") or "")
     stamp = raw.get("timestamp")
     at = dt.datetime.fromtimestamp(stamp / 1000, dt.UTC) if isinstance(stamp, int | float) else None
+    echo = _echo(raw, at, standby)
+    if echo is not None:
+        return echo
     if not psid:
         log.warning("Messenger event without a sender ignored: %s", sorted(raw))
         return None
@@ -104,9 +126,14 @@ def _event(raw: dict, standby: bool) -> Event | None:
     if isinstance(raw.get("postback"), dict):
         postback = raw["postback"]
         key = postback.get("mid") or f"postback:{psid}:{stamp}:{postback.get('payload')}"
-        return Postback(
-            psid, key, at, standby, str(postback.get("payload") or ""), str(postback.get("title") or "")
-        )
+        referral = postback.get("referral")
+        ref = _ref(referral)
+        payload, title = str(postback.get("payload") or ""), str(postback.get("title") or "")
+        return Postback(psid, key, at, standby, payload, title, ref)
+    if isinstance(raw.get("referral"), dict) and _ref(raw["referral"]):
+        referral = raw["referral"]
+        key = f"referral:{psid}:{stamp}:{_ref(referral)}"
+        return Referral(psid, key, at, standby, str(_ref(referral)), str(referral.get("source") or ""))
     for kind in ("pass", "take", "request"):
         control = raw.get(f"{kind}_thread_control")
         if isinstance(control, dict):
@@ -116,7 +143,27 @@ def _event(raw: dict, standby: bool) -> Event | None:
             return ThreadControl(
                 psid, key, at, standby, kind, new_owner, previous, str(control.get("metadata") or "")
             )
-    return None  # delivery, read, reaction, optin, referral…: nothing to answer
+    return None  # delivery, read, reaction, optin…: nothing to answer
+
+
+def _echo(raw: dict, at: dt.datetime | None, standby: bool) -> Echo | None:
+    """Our outbox's echo, if `raw` is one: an echo whose metadata names an outbox token."""
+    message = raw.get("message")
+    if not isinstance(message, dict) or not message.get("is_echo"):
+        return None
+    metadata = message.get("metadata")
+    customer = str((raw.get("recipient") or {}).get("id") or "")
+    if not isinstance(metadata, str) or not metadata.startswith(ECHO_PREFIX) or not customer:
+        return None
+    key = f"echo:{message.get('mid') or metadata}"
+    return Echo(customer, key, at, standby, metadata.removeprefix(ECHO_PREFIX))
+
+
+def _ref(referral) -> str | None:
+    if not isinstance(referral, dict):
+        return None
+    ref = referral.get("ref")
+    return str(ref).strip()[:250] or None if ref not in (None, "") else None
 
 
 def _message(message: dict, psid: str, at: dt.datetime | None, standby: bool) -> Event | None:

@@ -1,23 +1,40 @@
 """One Messenger event handled: the customer's thread found (or the redelivery dropped), the bot's
-turn taken through ChatService like any channel's, and the reply sent with the Send API."""
+turn taken through ChatService like any channel's, and the reply sent with the Send API (through
+the outbox when the Graph API does not take it now).
+
+The customer sees "seen" as soon as a message is read and "typing…" while a reply takes longer
+than `typing_after`. Get Started and m.me links (`ref`) greet in the customer's language (the
+link's ref, the button's localised title, their Messenger locale) and may open on an article; a
+button of an old menu or a link on its own is answered, never handed to a person unasked."""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from bot.channels.messenger import outgoing, payloads
-from bot.channels.messenger.events import CHANNEL, Attachment, Event, Postback, Text, ThreadControl
+from bot.channels.messenger.events import (
+    CHANNEL,
+    Attachment,
+    Echo,
+    Event,
+    Postback,
+    Referral,
+    Text,
+    ThreadControl,
+)
 from bot.channels.messenger.graph import GraphClient, GraphError
 from bot.channels.messenger.handover import Handover
+from bot.channels.messenger.sender import Sender
 from bot.dialogue.escalation import asks_for_person
-from bot.dialogue.messages import message
-from bot.dialogue.vocabulary import Reason
+from bot.dialogue.messages import MESSAGES, message
+from bot.dialogue.vocabulary import DecisionKind, Reason
 from bot.service.chat import ChatService, Turn
 from bot.storage.channel_threads import BOT, INBOX, Thread, Threads
 from bot.storage.statuses import ConversationStatus, Role
@@ -25,6 +42,7 @@ from bot.storage.store import UnknownConversation
 
 EVENTS_KEPT = dt.timedelta(days=7)  # Meta stops redelivering a webhook long before this
 log = logging.getLogger("faqbot.messenger")
+_LINKS_ONLY = re.compile(r"^(?:\s*(?:https?://|www\.)\S+)+\s*$", re.IGNORECASE)
 
 
 class Handler:
@@ -40,11 +58,13 @@ class Handler:
         max_chars: int = 2000,
         typing_after: float | None = 0.6,
         observe: Callable[[Turn], None] | None = None,
+        sender: Sender | None = None,
     ) -> None:
         self.chat = chat
         self.threads = threads
         self.graph = graph
         self.handover = handover
+        self.sender = sender or handover.sender
         self.default_lang = default_lang
         self.max_chars = max_chars
         self.typing_after = typing_after  # seconds of thinking before the customer sees "typing…"
@@ -55,6 +75,9 @@ class Handler:
         """Handle one event; with `again`, a replay from the inbox, which handles an event once more
         if its earlier handling was cut short (the process died, the database went away)."""
         self._prune()
+        if isinstance(event, Echo):  # one of our messages reached the customer
+            self.sender.confirmed(event.token)
+            return
         control = isinstance(event, ThreadControl)
         thread = self.threads.arrive(event.psid, event.key, event.at or _now(), not control, again)
         if thread is None:
@@ -74,46 +97,109 @@ class Handler:
             self._answer(event, thread)
 
     def _answer(self, event: Event, thread: Thread) -> None:
+        if not isinstance(event, Referral):
+            self._sender_action(thread.external_id, "mark_seen")
         if isinstance(event, Text):
             picked = payloads.parse(event.quick_reply) if event.quick_reply else None
             text = event.text.strip()[: self.max_chars]
-            if picked is None:
-                self._turn(thread, text)
-            else:
+            if picked is not None:
                 self._act(thread, picked, text)
+            elif _LINKS_ONLY.match(text) and thread.status != ConversationStatus.HANDOFF:
+                self.threads.note(thread.conversation_id, Role.USER, text)
+                self._say(thread, message("link_only", self._lang(thread)), Reason.LINK_ONLY, person=True)
+            else:
+                self._turn(thread, text)
         elif isinstance(event, Postback):
-            self._act(thread, payloads.parse(event.payload), event.title.strip())
+            self._act(thread, payloads.parse(event.payload), event.title.strip(), event.ref)
+        elif isinstance(event, Referral):
+            if thread.status != ConversationStatus.HANDOFF:
+                self._opened(thread, event.ref, greet=False)
         elif isinstance(event, Attachment):
             self.threads.note(thread.conversation_id, Role.USER, f"[{', '.join(event.kinds)}]")
             # While a person holds it, they decide what to say.
             if thread.status != ConversationStatus.HANDOFF:
                 self._say(thread, message("text_only", self._lang(thread)), Reason.TEXT_ONLY)
 
-    def _act(self, thread: Thread, picked: payloads.Payload, shown: str) -> None:
+    def _act(self, thread: Thread, picked: payloads.Payload, shown: str, ref: str | None = None) -> None:
         """A button or quick reply: `shown` is its title, what the customer saw and tapped."""
         lang = self._lang(thread)
+        holds = thread.status == ConversationStatus.HANDOFF  # a person holds it: they decide
         if picked.kind == "feedback":
             self._feedback(thread, picked)
         elif picked.kind == "article":
             record = self.chat.bot.retriever.article(picked.value)
-            self._turn(thread, record.title if record else shown or picked.value)
+            if record is not None:
+                self._turn(thread, record.title, record.lang)
+            else:  # an article gone since the button was sent
+                self._stale(thread, shown, holds)
         elif picked.kind == "person":
             self._turn(thread, shown if asks_for_person(shown) else message("person_request", lang))
-        elif picked.kind == "get_started" and thread.status != ConversationStatus.HANDOFF:
+        elif picked.kind == "get_started" and not holds:
             self.threads.note(thread.conversation_id, Role.USER, shown or "Get Started")
-            self._say(thread, message("greeting", lang), Reason.GREETING)
-        elif picked.kind == "start_over" and thread.status != ConversationStatus.HANDOFF:
+            self._opened(thread, ref, greet=True, title=shown)
+        elif picked.kind == "start_over" and not holds:
             self.threads.note(thread.conversation_id, Role.USER, shown or "Start over")
             self.threads.start_over(thread.conversation_id)
             self._say(thread, message("start_over", lang), Reason.START_OVER)
-        elif shown:  # a button we did not make, or one pressed while a person holds the thread
-            self._turn(thread, shown)
+        elif picked.kind in ("get_started", "start_over"):
+            self._turn(thread, shown)  # recorded for the person who holds the conversation
+        else:  # a button we did not make (an old menu's), or of a message that no longer applies
+            self._stale(thread, shown, holds)
 
-    def _turn(self, thread: Thread, text: str) -> None:
+    def _stale(self, thread: Thread, shown: str, holds: bool) -> None:
+        """A button we cannot act on: its title is answered if it is a question the bot answers
+        with confidence; otherwise the customer is asked to write, with a person one tap away."""
+        if holds or (shown and self._confident(shown, thread)):
+            self._turn(thread, shown)
+            return
+        self.threads.note(thread.conversation_id, Role.USER, shown or "?")
+        self._say(thread, message("stale_button", self._lang(thread)), Reason.STALE_BUTTON, person=True)
+
+    def _confident(self, text: str, thread: Thread) -> bool:
+        reply, _ = self.chat.bot.reply(text, None, lang=thread.lang)
+        return reply.decision == DecisionKind.ANSWER
+
+    def _opened(self, thread: Thread, ref: str | None, greet: bool, title: str = "") -> None:
+        """The customer opened the conversation (Get Started, or an m.me link / ad with `ref`): a
+        ref naming an article answers it; otherwise a greeting in the customer's language."""
+        record = self.chat.bot.retriever.article(ref) if ref else None
+        lang = record.lang if record is not None else self._welcome_lang(thread, ref, title)
+        if lang != thread.lang:
+            self.threads.set_lang(thread.conversation_id, lang)
+        if record is not None:
+            self._turn(thread, record.title, record.lang)
+        elif greet or ref:
+            self._say(thread, message("greeting", lang), Reason.GREETING)
+
+    def _welcome_lang(self, thread: Thread, ref: str | None, title: str) -> str:
+        """The customer's language before they wrote: a ref that is a language code, the Get
+        Started button's title (Messenger shows it in the customer's locale), the language the
+        conversation already has, their Messenger locale, else the default."""
+        if ref and ref.lower() in MESSAGES:
+            return ref.lower()
+        for lang in MESSAGES:
+            if title and title.casefold() == message("get_started", lang).casefold():
+                return lang
+        if thread.lang:
+            return thread.lang
+        return self._locale(thread.external_id) or self.default_lang
+
+    def _locale(self, psid: str) -> str | None:
+        """The customer's language from their Messenger locale (User Profile API; needs the
+        Page's permission for `locale`: without it, None)."""
+        try:
+            locale = str(self.graph.get(psid, {"fields": "locale"}).get("locale") or "")
+        except GraphError as exc:
+            log.info("customer locale not available (%s): the default language greets", exc)
+            return None
+        lang = locale.split("_")[0].lower()
+        return lang if lang in MESSAGES else None
+
+    def _turn(self, thread: Thread, text: str, lang: str | None = None) -> None:
         if not text:
             return
         with self._typing(thread.external_id):
-            turn = self.chat.handle(text, thread.conversation_id, None, CHANNEL)
+            turn = self.chat.handle(text, thread.conversation_id, lang, CHANNEL)
         if self.observe is not None:
             self.observe(turn)
         self._send(thread, outgoing.turn_messages(turn))
@@ -148,21 +234,18 @@ class Handler:
         elif isinstance(event, Postback) and event.title.strip():
             self.threads.note(thread.conversation_id, Role.USER, event.title.strip())
 
-    def _say(self, thread: Thread, text: str, reason: Reason) -> None:
-        """A message of the bot's own outside a turn, recorded with the conversation and sent."""
+    def _say(self, thread: Thread, text: str, reason: Reason, person: bool = False) -> None:
+        """A message of the bot's own outside a turn, recorded with the conversation and sent
+        (with `person`, a quick reply to reach one)."""
         self.threads.note(thread.conversation_id, Role.BOT, text, reason)
-        self._send(thread, outgoing.text_messages(text))
+        lang = self._lang(thread)
+        quick = [outgoing.quick_reply(message("quick_person", lang), payloads.PERSON)] if person else None
+        self._send(thread, outgoing.text_messages(text, quick))
 
-    def _send(self, thread: Thread, messages: list[dict]) -> bool:
-        """Send in order; stop at the first failure (already logged with its Graph error code).
-        The conversation was recorded before, so a failed send loses nothing of it."""
-        for item in messages:
-            try:
-                self.graph.send(thread.external_id, item)
-            except GraphError:
-                log.error("reply to conversation %s not delivered", thread.conversation_id)
-                return False
-        return True
+    def _send(self, thread: Thread, messages: list[dict]) -> None:
+        """Send in order; what the Graph API does not take now waits in the outbox. The
+        conversation was recorded before, so a failed send loses nothing of it."""
+        self.sender.send(thread.external_id, messages, thread.conversation_id)
 
     @contextmanager
     def _typing(self, psid: str) -> Iterator[None]:
@@ -180,8 +263,15 @@ class Handler:
             timer.join()  # if it fired, let the indicator go out before the reply
 
     def _typing_on(self, psid: str) -> None:
-        with contextlib.suppress(GraphError):  # logged; an indicator is not worth more
-            self.graph.sender_action(psid, "typing_on")
+        self._sender_action(psid, "typing_on")
+
+    def _sender_action(self, psid: str, action: str) -> None:
+        """mark_seen or typing_on, unless Messenger is not taking this customer's messages now
+        (their replies wait in the outbox): an indicator is not worth a wait, nor a retry."""
+        if self.sender.waiting(psid):
+            return
+        with contextlib.suppress(GraphError):  # logged
+            self.graph.sender_action(psid, action)
 
     def _lang(self, thread: Thread) -> str:
         return thread.lang or self.default_lang

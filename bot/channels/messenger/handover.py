@@ -9,13 +9,13 @@ last message as a response, after that with the HUMAN_AGENT tag (allowed for 7 d
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Callable
 
 from bot.channels.messenger.events import ThreadControl
-from bot.channels.messenger.graph import GraphClient, GraphError
+from bot.channels.messenger.graph import GraphClient, GraphError, bounded_metadata
 from bot.channels.messenger.outgoing import text_messages
+from bot.channels.messenger.sender import Sender, Sent
 from bot.service.handoffs import return_to_bot
 from bot.service.outbound import Delivery
 from bot.storage.channel_threads import BOT, INBOX, OTHER, Thread, Threads
@@ -38,10 +38,12 @@ class Handover:
         app_id: str | None = None,
         human_agent_tag: bool = True,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        sender: Sender | None = None,
     ) -> None:
         if not inbox_app_id:
             raise ValueError("the Page Inbox app id must not be empty")
         self.graph = graph
+        self.sender = sender or Sender(graph, threads.store)
         self.threads = threads
         self.inbox_app_id = inbox_app_id
         self.app_id = app_id
@@ -53,10 +55,11 @@ class Handover:
         in which case the bot keeps the thread and staff answer from the console."""
         summary = {
             "ticket_id": ticket_id, "conversation_id": thread.conversation_id, "reason": reason,
-            "lang": lang, "question": redact(question)[:600],
+            "lang": lang, "question": redact(question),
         }  # fmt: skip
+        metadata = bounded_metadata(summary, "question")  # valid JSON within Meta's 1000 characters
         try:
-            self.graph.pass_thread_control(thread.external_id, self.inbox_app_id, json.dumps(summary))
+            self.graph.pass_thread_control(thread.external_id, self.inbox_app_id, metadata)
         except GraphError:
             return False  # already logged with its Graph error code
         self.threads.set_owner(thread.conversation_id, INBOX)
@@ -90,11 +93,9 @@ class Handover:
             return Delivery(False, f"the customer last wrote over {limit} ago: Messenger allows no reply")
         try:
             self._hold(thread)
-            for message in text_messages(text):
-                self.graph.send(thread.external_id, message, *window)
         except GraphError as exc:
             return Delivery(False, f"Messenger refused it: {exc}")
-        return Delivery(True)
+        return self._delivered(thread, text, window)
 
     def release(self, conversation_id: str, notice: str | None) -> Delivery | None:
         """The hand-off is over: take the thread back if someone else holds it, and tell the
@@ -104,15 +105,23 @@ class Handover:
             return None
         try:
             self._hold(thread)
-            if not notice:
-                return None
-            window = self._window(thread, human=False)
-            if window is None:
-                return Delivery(False, "outside the 24-hour window: the customer was not told")
-            for message in text_messages(notice):
-                self.graph.send(thread.external_id, message, *window)
         except GraphError as exc:
             return Delivery(False, f"Messenger refused it: {exc}")
+        if not notice:
+            return None
+        window = self._window(thread, human=False)
+        if window is None:
+            return Delivery(False, "outside the 24-hour window: the customer was not told")
+        return self._delivered(thread, notice, window)
+
+    def _delivered(self, thread: Thread, text: str, window: tuple[str, str | None]) -> Delivery:
+        outcome = self.sender.send(thread.external_id, text_messages(text), thread.conversation_id, *window)
+        if outcome.sent == Sent.QUEUED:
+            why = f" ({outcome.error})" if outcome.error else ""
+            return Delivery(False, f"Messenger is not taking messages now{why}: it waits in the outbox "
+                            "and goes out, in order, as soon as Messenger takes it")  # fmt: skip
+        if outcome.sent == Sent.FAILED:
+            return Delivery(False, f"Messenger refused it: {outcome.error}")
         return Delivery(True)
 
     def _hold(self, thread: Thread) -> None:

@@ -9,9 +9,13 @@ from bot.channels.messenger import payloads
 from bot.dialogue.messages import message
 
 LOCALES = {"it": ("it_IT",), "en": ("en_US", "en_GB")}  # Facebook locales per language
-# What the webhook must receive: messages and quick replies, button clicks, thread control, and
-# messages that arrive while the Page Inbox holds a thread.
-FIELDS = ["messages", "messaging_postbacks", "messaging_handovers", "standby"]
+# What the webhook must receive: messages and quick replies, button clicks, m.me link and ad
+# referrals, thread control, messages that arrive while the Page Inbox holds a thread, and the
+# echoes of our own messages (which prove a send whose answer was lost went through).
+FIELDS = [
+    "messages", "messaging_postbacks", "messaging_referrals", "messaging_handovers", "standby",
+    "message_echoes",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)

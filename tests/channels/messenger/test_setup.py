@@ -27,7 +27,8 @@ def test_setup_prints_the_calls_without_the_token(monkeypatch):
 
 def test_the_profile_greets_and_offers_a_person_and_a_fresh_start_in_each_language():
     subscribe, profile = setup_calls("it", ["it", "en"])
-    assert subscribe.body == {"subscribed_fields": "messages,messaging_postbacks,messaging_handovers,standby"}
+    fields = "messages,messaging_postbacks,messaging_referrals,messaging_handovers,standby,message_echoes"
+    assert subscribe.body == {"subscribed_fields": fields}
     body = profile.body
     assert body["get_started"] == {"payload": "GET_STARTED"}
     greetings = {g["locale"]: g["text"] for g in body["greeting"]}

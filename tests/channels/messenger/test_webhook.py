@@ -32,7 +32,7 @@ def test_an_unconfigured_channel_refuses_with_a_reason(open_page, graph):
     assert handshake(page).status_code == 403
     answer = page.client.post("/webhooks/messenger", content=b"{}")
     assert answer.status_code == 404 and "FAQBOT_MESSENGER_APP_SECRET" in answer.json()["detail"]
-    assert page.client.app.state.messenger is None and graph.calls == []
+    assert page.client.app.state.messenger is None and graph.requests() == []
 
 
 def test_an_empty_app_secret_or_verify_token_is_no_secret(open_page, graph, caplog):
@@ -43,7 +43,7 @@ def test_an_empty_app_secret_or_verify_token_is_no_secret(open_page, graph, capl
     assert "FAQBOT_MESSENGER_APP_SECRET missing or empty" in caplog.text
     assert handshake(page, **{"hub.verify_token": ""}).status_code == 403
     answer = page.deliver(text("psid-1", "voglio parlare con un operatore"), secret="")
-    assert answer == 404 and page.store.open_tickets() == [] and graph.calls == []
+    assert answer == 404 and page.store.open_tickets() == [] and graph.requests() == []
     blank = page.client.post("/webhooks/messenger", content=b"{}")
     assert "FAQBOT_MESSENGER_APP_SECRET (not empty)" in blank.json()["detail"]
 
@@ -54,14 +54,14 @@ def test_forged_or_missing_signature_is_refused(open_page, graph):
     unsigned = page.client.post("/webhooks/messenger", json={"object": "page", "entry": []})
     assert unsigned.status_code == 403
     page.settle()
-    assert graph.calls == [] and page.store.open_tickets() == []
+    assert graph.requests() == [] and page.store.open_tickets() == []
 
 
 def test_a_signed_text_message_gets_one_reply_with_quick_replies(open_page, graph):
     page = open_page()
     assert page.deliver(text("psid-1", "Ho dimenticato la password")) == 200
     page.settle()
-    (call,) = graph.calls
+    (call,) = graph.requests()
     assert call.path == "/v21.0/me/messages" and call.query["access_token"] == "page-t0ken"
     assert call.body["recipient"] == {"id": "psid-1"} and call.body["messaging_type"] == "RESPONSE"
     message = call.body["message"]
@@ -77,7 +77,7 @@ def test_thanks_get_a_reply_in_kind_and_no_hand_off(open_page, graph):
     page = open_page()
     page.deliver(text("psid-1", "grazie mille!"))
     page.settle()
-    (call,) = graph.calls  # one message, no thread passed to the Page inbox
+    (call,) = graph.requests()  # one message, no thread passed to the Page inbox
     assert call.path == "/v21.0/me/messages" and call.body["message"]["text"].startswith("Prego!")
     assert "quick_replies" not in call.body["message"]
 
@@ -156,7 +156,7 @@ def test_send_api_500_then_200_delivers_once(open_page, graph):
     graph.then("/me/messages", 500, {"error": {"message": "temporary", "code": 2}})
     page.deliver(text("psid-1", "spese di spedizione"))
     page.settle()
-    assert [c.status for c in graph.calls] == [500, 200]
+    assert [c.status for c in graph.requests()] == [500, 200]
     assert len(graph.sent("psid-1")) == 1
 
 
@@ -166,7 +166,7 @@ def test_send_api_400_is_logged_not_retried_and_the_conversation_kept(open_page,
     with caplog.at_level(logging.INFO, logger="faqbot.messenger"):
         page.deliver(text("psid-1", "spese di spedizione"))
         page.settle()
-    assert [c.status for c in graph.calls] == [400]
+    assert [c.status for c in graph.requests()] == [400]
     assert "Graph error code 551" in caplog.text and "not delivered" in caplog.text
     assert "page-t0ken" not in caplog.text
     assert [m.role for m in page.store.messages(_conversation(page, "psid-1"))] == ["user", "bot"]
@@ -228,12 +228,20 @@ def test_get_started_greets_and_start_over_forgets_the_open_question(open_page, 
     assert [m.reason for m in transcript if m.role == "bot"][:2] == ["greeting", "uncertain"]
 
 
-def test_typing_indicator_goes_out_before_a_slow_reply(open_page, graph):
+def test_seen_at_once_and_typing_before_a_slow_reply(open_page, graph):
     page = open_page(messenger_typing_after=0.0)
     page.deliver(text("psid-1", "spese di spedizione"))
     page.settle()
-    assert graph.paths() == ["typing", "messages"]
-    assert graph.calls[0].body == {"recipient": {"id": "psid-1"}, "sender_action": "typing_on"}
+    kinds = [c.body.get("sender_action", "message") for c in graph.calls]
+    assert kinds == ["mark_seen", "typing_on", "message"]
+    assert graph.calls[0].body == {"recipient": {"id": "psid-1"}, "sender_action": "mark_seen"}
+
+
+def test_a_quick_reply_gets_no_typing_indicator(open_page, graph):
+    page = open_page()  # typing after 30 s: a fast reply shows none
+    page.deliver(text("psid-1", "spese di spedizione"))
+    page.settle()
+    assert graph.actions("psid-1") == ["mark_seen"] and len(graph.sent("psid-1")) == 1
 
 
 def _conversation(page, psid: str) -> str:
@@ -254,7 +262,7 @@ def test_text_no_database_can_store_is_cleaned_not_lost(open_page, graph, databa
     page = open_page()
     assert page.deliver(text("psid-nul", "Ho dimenticato la\x00 password \ud800")) == 200
     page.settle()
-    assert len(graph.calls) == 1
+    assert len(graph.requests()) == 1
     (question,) = [m for m in page.store.messages(_conversation(page, "psid-nul")) if m.role == "user"]
     assert question.text == "Ho dimenticato la password \ufffd"
 
