@@ -122,25 +122,29 @@ class Sender:
             self._refresh()
 
     def drain(self) -> int:
-        """Send what is due in the outbox, oldest first per customer; how many went out."""
+        """Send what is due in the outbox, oldest first per customer; how many messages left it
+        (sent, confirmed by their echo, or given up)."""
         if self._stopping or not self._drain_lock.acquire(blocking=False):
             return 0  # the previous round is still at it
-        sent = 0
+        left, woke = 0, False
         try:
             while True:
                 batch = self.store.lease_outbound(CHANNEL, LEASE_SECONDS)
                 if not batch:
                     break
-                went = [self._try(item) for item in batch]
-                sent += sum(went)
-                if not any(went):
+                outcomes = [self._try(item) for item in batch]
+                left += len(outcomes) - outcomes.count("later")
+                if "sent" in outcomes and not woke:  # Graph takes messages again: no back-off
+                    self._wake()
+                    woke = True
+                elif "sent" not in outcomes and "dropped" not in outcomes:
                     break  # nothing moved: the rest is for a later round
         except StoreUnavailable as exc:  # the outbox waits in the database: later
             log.debug("Messenger outbox not drained: %s", exc)
         finally:
             self._drain_lock.release()
         self._refresh()
-        return sent
+        return left
 
     def depth(self) -> int:
         """Messages waiting in the outbox (as of the last change this process saw)."""
@@ -159,8 +163,9 @@ class Sender:
             self._drainer.stop()
             self._drainer = None
 
-    def _try(self, item: Outbound) -> bool:
-        """One more try of a message from the outbox; True if it is out of the outbox now."""
+    def _try(self, item: Outbound) -> str:
+        """One more try of a message from the outbox: "sent", "dropped" (given up, or confirmed by
+        its echo) or "later"."""
         if self.clock() - item.created_at > self.max_age:
             log.error(
                 "Messenger message %s given up after %d tries: over %s old",
@@ -168,11 +173,11 @@ class Sender:
             )  # fmt: skip
             self._count("expired")
             self.store.outbound_done(item.id)
-            return True
+            return "dropped"
         if item.unsure and self.store.outbound_echoed(CHANNEL, item.token):
             log.info("Messenger message %s confirmed by its echo: not sent again", item.token)
             self.store.outbound_done(item.id)
-            return True
+            return "dropped"
         try:
             self.graph.post("me/messages", item.body, 1, resend_unsure=False)
         except GraphError as exc:
@@ -180,13 +185,13 @@ class Sender:
             if not exc.transient:
                 log.error("Messenger message %s refused for good: %s", item.token, exc)
                 self.store.outbound_done(item.id)
-                return True
+                return "dropped"
             due = self._due(exc, item.attempts + 1)
             self.store.outbound_retry(item.id, due, str(exc), exc.unsure, exc.retry_after is not None)
-            return False
+            return "later"
         log.info("Messenger message %s delivered from the outbox after %d tries", item.token, item.attempts)
         self.store.outbound_done(item.id)
-        return True
+        return "sent"
 
     def _keep(
         self,
