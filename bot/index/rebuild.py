@@ -72,9 +72,12 @@ def evaluate_version(
     ).load()
     bot = Bot(retriever, Thresholds.from_settings(dialogue), dialogue.misses_before_handoff)
     items = load_eval_set(kb_path / "eval")
+    outcomes = run(items, bot_asker(bot)) if items else []
     report: dict[str, Any] = {
         "eval_set": eval_fingerprint(kb_path / "eval"),
-        "languages": by_language(run(items, bot_asker(bot))) if items else {},
+        "languages": by_language(outcomes) if outcomes else {},
+        # what each evaluation question got, to say which ones a new version answers differently
+        "answers": [[o.item.lang, o.item.text, o.answered] for o in outcomes],
     }
     lost = []
     for article in load_kb(kb_path).published:
@@ -179,9 +182,13 @@ def _live_metrics(settings: BuildSettings, dialogue: DialogueSettings, embedder:
     measured on another evaluation set."""
     folder = resolve(settings.index_path)
     stored = Manifest.from_file(folder / "manifest.json").metrics
-    if stored and stored.get("eval_set") == eval_fingerprint(settings.kb_path / "eval"):
+    if (
+        stored
+        and stored.get("eval_set") == eval_fingerprint(settings.kb_path / "eval")
+        and "answers" in stored
+    ):
         return stored
-    # None recorded, or the eval set changed.
+    # None recorded, measured before answers were recorded, or the eval set changed.
     return evaluate_version(folder, settings.kb_path, dialogue, embedder)
 
 
@@ -202,3 +209,13 @@ def _write_report(root: Path, report: RebuildReport) -> Path:
     report_path = folder / "latest.json"
     report_path.write_text(report.to_json(), encoding="utf-8")
     return path
+
+
+def changed_answers(new: dict[str, Any], live: dict[str, Any]) -> list[dict[str, Any]]:
+    """The evaluation questions the new version answers differently from the live one."""
+    before = {(lang, text): answered for lang, text, answered in live.get("answers", [])}
+    return [
+        {"lang": lang, "question": text, "before": before[(lang, text)], "after": answered}
+        for lang, text, answered in new.get("answers", [])
+        if (lang, text) in before and before[(lang, text)] != answered
+    ]

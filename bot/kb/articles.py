@@ -20,7 +20,7 @@ from bot.text.normalise import normalise
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANGUAGES = ("it", "en")
-STATUSES = ("draft", "published")
+STATUSES = ("draft", "published", "archived")  # only published articles are served
 REQUIRED = ("id", "lang", "title", "questions")
 OPTIONAL = ("tags", "translation_of", "status", "handoff", "follow_ups", "updated", "source")
 
@@ -141,12 +141,19 @@ def load_valid_kb(root: Path, cache: Path | None = None) -> KnowledgeBase:
 def parse_article(path: Path, problems: list[Problem]) -> Article | None:
     """Parse one file; append its problems and return None when it cannot be used."""
     try:
-        post = front_matter.loads(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, ValueError) as exc:
-        problems.append(Problem(path, "front matter", f"broken YAML: {_first_line(exc)}"))
-        return None
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         problems.append(Problem(path, "", f"not UTF-8 text: {exc.reason}"))
+        return None
+    return parse_text(path, text, problems)
+
+
+def parse_text(path: Path, text: str, problems: list[Problem]) -> Article | None:
+    """Parse `text` as the file `path` (which need not exist yet), as `parse_article` does."""
+    try:
+        post = front_matter.loads(text)
+    except (yaml.YAMLError, ValueError) as exc:
+        problems.append(Problem(path, "front matter", f"broken YAML: {_first_line(exc)}"))
         return None
     meta, before = dict(post.metadata), len(problems)
     if not meta:

@@ -1,5 +1,5 @@
 """The store's schema: conversations, messages, feedback, hand-off tickets, missed queries, inbound
-events, console sessions, the channels' outbox."""
+events, console sessions, the channels' outbox, article edits and publish jobs."""
 
 from __future__ import annotations
 
@@ -169,3 +169,29 @@ class OutboxMessage(Base):
     lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_outbox_channel_recipient_id", "channel", "recipient", "id"),)
+
+
+class ArticleEdit(Base):
+    """Who changed which article, when, and to which version (the console's editor, the API)."""
+
+    __tablename__ = "article_edits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    article_id: Mapped[str] = mapped_column(String(200), index=True)
+    action: Mapped[str] = mapped_column(String(16))  # create | update | delete
+    who: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
+
+
+class PublishJob(Base):
+    """A "publish now": the rebuild with its quality gate, run by one process, followed by all."""
+
+    __tablename__ = "publish_jobs"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # running | published | refused | failed
+    who: Mapped[str] = mapped_column(String(64))
+    report: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from bot.storage.console_sessions import ConsoleSessions
 from bot.storage.conversations import ConversationRecords, Snapshot, UnknownConversation
 from bot.storage.database import Limits, StoreUnavailable
+from bot.storage.editorial import Editorial
 from bot.storage.missed import MissedLog
 from bot.storage.outbox import Outbox
 from bot.storage.reports import Reports
@@ -31,5 +32,5 @@ __all__ = [
 ]
 
 
-class Store(ConversationRecords, TicketQueue, MissedLog, Reports, ConsoleSessions, Outbox):
+class Store(ConversationRecords, TicketQueue, MissedLog, Reports, ConsoleSessions, Outbox, Editorial):
     """The bot's persistence. `open()` migrates the schema to the latest version."""
