@@ -13,13 +13,14 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import hashlib
-import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from bot.kb.articles import (
     ID_PATTERN,
@@ -234,11 +235,15 @@ def _set_field(yaml_text: str, name: str, value: Any, newline: str) -> str:
 def _rendered(name: str, value: Any) -> list[str]:
     if value is None or value == () or value == []:
         return []
-    if isinstance(value, bool):
-        return [f"{name}: {'true' if value else 'false'}"]
     if isinstance(value, tuple | list):
-        return [f"{name}:", *(f"  - {json.dumps(item, ensure_ascii=False)}" for item in value)]
-    return [f"{name}: {json.dumps(value, ensure_ascii=False)}"]  # a JSON string is a YAML scalar
+        return [f"{name}:", *(f"  - {_scalar(item)}" for item in value)]
+    return [f"{name}: {_scalar(value)}"]
+
+
+def _scalar(value: Any) -> str:
+    """One YAML scalar, quoted only where YAML needs it (as `render_article` writes them)."""
+    text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10_000).strip()
+    return text.removesuffix("\n...").strip()
 
 
 def _article(article_id: str, fields: Fields, path: Path) -> Article:

@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
 
     from bot.channels.messenger.webhook import router as messenger_router
     from bot.web.admin.api import router as admin_router
+    from bot.web.admin.article_pages import router as article_pages_router
     from bot.web.admin.articles_api import router as articles_router
     from bot.web.admin.console import router as console_router
     from bot.web.admin.imports import router as imports_router
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
     app.include_router(admin_router)
     app.include_router(articles_router)
     app.include_router(console_router)
+    app.include_router(article_pages_router)
     app.include_router(imports_router)
     return app
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -355,33 +355,3 @@ async def resolve(
 
     ok, error = await run_in_threadpool(apply)
     return back(request, "/admin/missed", ok=ok, error=error)
-
-
-# --- articles and "try the bot" ------------------------------------------------------------------
-
-
-@router.get("/articles")
-def articles(request: Request, chat: ChatDep, q: Annotated[str, Query(max_length=500)] = "") -> Response:
-    session = session_of(request)
-    if isinstance(session, Response):
-        return session
-    from bot.dialogue.policy import decide
-
-    bot = chat.bot
-    retriever = bot.retriever  # one index version for the whole request
-    q = q.strip()
-    result = decision = None
-    if q:
-        result = retriever.search(q, k=5)
-        decision = decide(result, bot.thresholds)
-    listed = sorted(retriever.corpus.articles, key=lambda a: (a.lang, a.id))
-    return render(
-        request,
-        "articles.html",
-        session=session,
-        q=q,
-        result=result,
-        decision=decision,
-        articles=listed,
-        version=retriever.version,
-    )

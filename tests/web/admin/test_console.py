@@ -20,6 +20,10 @@ PAGES = [
     "/admin/handoffs",
     "/admin/missed",
     "/admin/articles",
+    "/admin/articles/new",
+    "/admin/articles/returns-how",
+    "/admin/articles/returns-how/edit",
+    "/admin/try",
     "/admin/import",
     "/admin/conversations/c_x",
 ]
@@ -306,7 +310,7 @@ def test_dismiss(staff):
 
 
 def test_try_the_bot_shows_scores_and_signals(staff):
-    page = staff.get("/admin/articles", params={"q": "Ho dimenticato la password"})
+    page = staff.get("/admin/try", params={"q": "Ho dimenticato la password"})
     assert page.status_code == 200
     assert (
         '<strong id="decision">answer</strong>' in page.text and '<strong id="lang">it</strong>' in page.text
@@ -316,15 +320,21 @@ def test_try_the_bot_shows_scores_and_signals(staff):
     assert re.search(r'class="n score">0\.\d{3}<', first) or re.search(r'class="n score">1\.000<', first)
     for signal in ("dense", "lexical", "fuzzy", "lang"):
         assert f"<span>{signal} " in first
-    listing = staff.get("/admin/articles")
-    assert "<code>shipping-costs-en</code>" in listing.text and 'class="hit"' not in listing.text
+    listing = staff.get("/admin/try")
+    assert 'class="hit"' not in listing.text
+    assert "<code>shipping-costs-en</code>" in staff.get("/admin/articles").text
 
 
 def test_customer_text_is_escaped_everywhere(staff):
     evil = '<script>alert("x")</script> qual è la distanza da Giove?'
     cid = chat(staff, evil)["conversation_id"]
     chat(staff, "voglio parlare con un operatore", conversation_id=cid)
-    for path in (f"/admin/conversations/{cid}", "/admin/missed", "/admin/articles?q=" + evil):
+    for path in (
+        f"/admin/conversations/{cid}",
+        "/admin/missed",
+        "/admin/try?q=" + evil,
+        "/admin/articles?q=" + evil,
+    ):
         page = staff.get(path)
         assert page.status_code == 200, path
         assert "<script>alert" not in page.text, path

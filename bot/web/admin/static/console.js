@@ -19,4 +19,19 @@
       if (!active || !/^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName)) location.reload();
     }, every * 1000);
   }
+  // The article editor's live preview: the Markdown as customers will see it, sanitised by the server.
+  document.querySelectorAll("textarea[data-preview]").forEach(function (area) {
+    var target = document.getElementById(area.dataset.preview);
+    var csrf = area.form.querySelector("input[name=csrf]");
+    var timer = null;
+    function refresh() {
+      var body = new URLSearchParams({ csrf: csrf.value, body: area.value });
+      fetch("/admin/preview", { method: "POST", body: body, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : ""; })
+        .then(function (html) { target.innerHTML = html; })  // nh3-sanitised on the server
+        .catch(function () {});
+    }
+    area.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(refresh, 300); });
+    refresh();
+  });
 })();
