@@ -31,6 +31,10 @@ from bot.retrieval.search import Retriever
 
 # Metrics the gate watches: a drop larger than the margin in any language refuses the swap.
 GATED = ("top1", "handoff_precision")
+# A gated metric must fall by more than the margin and by at least this many evaluation questions'
+# worth: with few hand-offs, one question handed off differently moves handoff_precision by 0.03,
+# and refusing every publish for that would only teach staff to force it.
+MIN_QUESTIONS = 2
 
 
 class RebuildStatus(StrEnum):
@@ -88,6 +92,18 @@ def evaluate_version(
     return report
 
 
+def _support(metrics: dict[str, Any], metric: str) -> float | None:
+    """How many evaluation questions a metric is a share of (its denominator); None if the
+    figures do not say."""
+    if "n_queries" not in metrics:
+        return None
+    if metric == "handoff_precision":
+        return float(metrics.get("handoff", 0.0)) * float(metrics["n_queries"])
+    if metric in ("top1", "top3"):
+        return float(metrics.get("n_answerable", metrics["n_queries"]))
+    return float(metrics["n_queries"])
+
+
 def regressions(new: dict[str, Any], live: dict[str, Any], margin: float) -> list[str]:
     """Human-readable reasons to refuse `new` compared with `live` (empty: it may go live)."""
     found = [
@@ -100,7 +116,8 @@ def regressions(new: dict[str, Any], live: dict[str, Any], margin: float) -> lis
             continue
         for metric in GATED:
             drop = old.get(metric, 0.0) - current.get(metric, 0.0)
-            if drop > margin:
+            support = _support(current, metric)
+            if drop > margin and (support is None or drop * support >= MIN_QUESTIONS - 1e-9):
                 found.append(
                     f"{lang} {metric} fell from {old[metric]:.3f} to {current[metric]:.3f} "
                     f"(more than the {margin:.3f} margin)"

@@ -1,0 +1,103 @@
+"""A support agent owns the knowledge base from the console, in a real browser (Debian's Chromium)
+against a real `faqbot serve`: creates an article, meets a validation error beside its field,
+fixes it, publishes, and the widget answers the new question; edits the answer, publishes again,
+and the widget shows the new text."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tests.conftest import REPO
+from tests.serve_kit import serving
+from tests.web.test_widget_browser import ADMIN_TOKEN, ask, bot_messages, browser  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.model
+QUESTION = "fate anche le confezioni regalo?"
+
+
+@pytest.fixture(scope="module")
+def own_server(sample_home, tmp_path_factory):
+    """A server of its own (its publishes must not change what other modules' servers answer)."""
+    home = tmp_path_factory.mktemp("articles-browser")
+    shutil.copytree(sample_home / "index", home / "index", symlinks=True)
+    shutil.copytree(REPO / "kb_articles", home / "kb_articles")
+    env = {
+        **os.environ,
+        "FAQBOT_HOME": str(home),
+        "FAQBOT_KB_DIR": str(home / "kb_articles"),
+        "FAQBOT_ADMIN_TOKEN": ADMIN_TOKEN,
+        "FAQBOT_RELOAD_INTERVAL": "0.5",
+        "FAQBOT_BUSINESS_HOURS": '["mon-sun 00:00-24:00"]',
+        "HF_HUB_OFFLINE": "1",
+    }
+    with serving(env, home / "server.log") as (base, _port):
+        yield base, home
+
+
+def publish(page, base: str) -> None:
+    page.goto(f"{base}/admin/articles")
+    with page.expect_navigation():
+        page.click("text=Publish now")
+    page.locator("#status:not(:has-text('running'))").wait_for(timeout=240_000)
+    assert page.locator("#status").inner_text() == "published", page.content()
+
+
+def widget_answer(browser, base: str, question: str) -> str:  # noqa: F811
+    customer = browser.new_page()
+    customer.goto(f"{base}/")
+    customer.locator(".fb-launcher").click()
+    ask(customer, question)
+    answer = bot_messages(customer, "answer").first
+    answer.wait_for()
+    text = answer.inner_text()
+    customer.close()
+    return text
+
+
+def test_create_fix_publish_and_the_widget_answers_then_edit_and_publish_again(own_server, browser):  # noqa: F811
+    base, home = own_server
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+    page.goto(f"{base}/admin/login")
+    page.fill("input[name=name]", "Giulia")
+    page.fill("input[name=token]", ADMIN_TOKEN)
+    page.click("form.login button")
+    page.wait_for_url(f"{base}/admin")
+
+    page.goto(f"{base}/admin/articles")
+    page.click("text=New article")
+    page.fill("input[name=id]", "gift-wrapping")
+    page.fill("input[name=title]", "Confezione regalo")
+    page.fill("textarea[name=questions]", QUESTION)
+    page.fill("textarea[name=body]", "Sì: la **confezione regalo** costa 2 euro e la scegli al pagamento.")
+    page.locator("#preview strong").wait_for()  # the live preview renders the Markdown
+    page.fill("input[name=follow_ups]", "no-such-article")  # a mistake
+    with page.expect_navigation():
+        page.click("form.editor button:has-text('Save')")
+    problem = page.locator(
+        "input[name=follow_ups] ~ .field-problem, label:has(input[name=follow_ups]) + .field-problem"
+    )
+    assert "no-such-article" in problem.first.inner_text()
+    page.fill("input[name=follow_ups]", "")
+    with page.expect_navigation():
+        page.click("form.editor button:has-text('Save')")
+    assert page.locator(".flash.ok").count() == 1, page.locator("main").inner_text()
+    assert "Saved gift-wrapping" in page.locator(".flash.ok").inner_text()
+    assert (home / "kb_articles" / "it" / "gift-wrapping.md").exists()
+
+    publish(page, base)
+    assert "confezione regalo" in widget_answer(browser, base, QUESTION)
+
+    page.goto(f"{base}/admin/articles/gift-wrapping/edit")
+    page.fill("textarea[name=body]", "Sì: la confezione regalo ora è gratuita, la scegli nel carrello.")
+    with page.expect_navigation():
+        page.click("form.editor button:has-text('Save')")
+    publish(page, base)
+    assert "ora è gratuita" in widget_answer(browser, base, QUESTION)
+    assert errors == [], errors
+    page.close()
