@@ -70,7 +70,9 @@ def test_create_shows_errors_beside_their_field_then_saves(staff, small_kb):
     assert field_problems(bad, "questions") == ["required field is missing or empty"]
     assert 'value="Buoni regalo"' in bad.text  # what was typed is kept
     bad = post(staff, "/admin/articles/new", **{**NEW, "follow_ups": "no-such-article"})
-    assert bad.status_code == 422 and field_problems(bad, "follow_ups") == ["unknown article 'no-such-article'"]
+    assert bad.status_code == 422 and field_problems(bad, "follow_ups") == [
+        "unknown article 'no-such-article'"
+    ]
     assert field_problems(bad, "questions") == []
     assert not (small_kb / "it" / "gift-cards.md").exists()
     saved = post(staff, "/admin/articles/new", **NEW)
