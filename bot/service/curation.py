@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.kb.articles import InvalidKnowledgeBase
 from bot.kb.writer import add_question, new_draft
+from bot.quality.off_topic import add_off_topic
 from bot.storage.statuses import MissedStatus
 from bot.storage.store import MissedQuery, Store
 
-ACTIONS = ("add_question", "new_article", "dismiss")
+ACTIONS = ("add_question", "new_article", "dismiss", "not_for_bot")
 
 
 class NotOpen(ValueError):
@@ -56,11 +58,37 @@ def resolve_missed(store: Store, kb_root: Path, missed_id: int, what: Resolution
             raise ValueError("article_id and title: required for new_article")
         lang = what.lang or missed.lang or "it"
         path = new_draft(kb_root, what.article_id, lang, what.title, [question], what.body)
-    status = MissedStatus.DISMISSED if what.action == "dismiss" else MissedStatus.RESOLVED
+    elif what.action == "not_for_bot":  # off-topic: kept for the quality gate, which checks it is handed off
+        path = add_off_topic(kb_root, question, what.lang or missed.lang or "it")
+    dismissed = what.action in ("dismiss", "not_for_bot")
+    status = MissedStatus.DISMISSED if dismissed else MissedStatus.RESOLVED
     resolution = {
         "action": what.action,
-        "article_id": what.article_id if what.action != "dismiss" else None,
+        "article_id": what.article_id if not dismissed else None,
         "question": question,
         "file": str(path) if path else None,
     }
     return store.resolve_missed(missed_id, status, resolution, who)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    missed_id: int
+    reason: str
+
+
+def resolve_many(
+    store: Store, kb_root: Path, missed_ids: list[int], what: Resolution, who: str
+) -> tuple[list[int], list[Skipped]]:
+    """`what` for each missed question in turn ("add all to article"): those resolved, and those
+    skipped with the reason (already resolved, a question the article already has…)."""
+    done, skipped = [], []
+    for missed_id in dict.fromkeys(missed_ids):
+        try:
+            resolve_missed(store, kb_root, missed_id, what, who)
+        except (LookupError, ValueError, FileExistsError, InvalidKnowledgeBase) as exc:
+            reason = exc.args[0] if isinstance(exc, LookupError) and exc.args else str(exc)
+            skipped.append(Skipped(missed_id, str(reason).splitlines()[-1].strip()))
+        else:
+            done.append(missed_id)
+    return done, skipped

@@ -117,7 +117,7 @@ def missed_clusters(
 class Resolve(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    action: Literal["add_question", "new_article", "dismiss"]
+    action: Literal["add_question", "new_article", "dismiss", "not_for_bot"]
     article_id: Annotated[Text, Field(max_length=200)] | None = None
     question: Annotated[Text, Field(min_length=1, max_length=500)] | None = None
     lang: Literal["it", "en"] | None = None
@@ -156,6 +156,29 @@ def resolve(
         "resolution": done.resolution,
         "resolved_by": done.resolved_by,
     }
+
+
+class ResolveMany(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ids: Annotated[list[DbInt], Field(min_length=1, max_length=500)]
+    action: Literal["add_question", "dismiss", "not_for_bot"]
+    article_id: Annotated[Text, Field(max_length=200)] | None = None
+
+
+@router.post("/missed/resolve", dependencies=[Depends(require_admin)])
+def resolve_many(
+    body: ResolveMany, store: StoreDep, settings: SettingsDep, who: Annotated[str, Depends(staff)]
+) -> dict[str, Any]:
+    """One action for many missed questions (a topic's "add all to article"): which were resolved,
+    and which were skipped and why (already resolved, a question the article already has…)."""
+    from bot.service.curation import Resolution
+    from bot.service.curation import resolve_many as apply
+
+    if body.action == "add_question" and not body.article_id:
+        raise HTTPException(422, "article_id: required for add_question")
+    done, skipped = apply(store, settings.kb_path, body.ids, Resolution(body.action, body.article_id), who)
+    return {"resolved": done, "skipped": [{"id": s.missed_id, "reason": s.reason} for s in skipped]}
 
 
 @router.get("/handoffs", dependencies=[Depends(require_admin)])

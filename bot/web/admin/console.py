@@ -308,6 +308,17 @@ def missed(request: Request, chat: ChatDep) -> Response:
         [MissedItem(m.id, m.text, m.lang, m.created_at) for m in rows], retriever.embedder, retriever
     )
     articles = sorted(retriever.corpus.articles, key=lambda a: (a.lang, a.id))
+    by_lang: dict[str, list] = {}
+    for article in articles:
+        by_lang.setdefault(article.lang, []).append(article)
+    answer = chat.bot.thresholds.answer
+    # A topic's article is filled in only when it is a confident match: a wrong default taught one
+    # click of a damaged-item question to the order-status article.
+    confident = {
+        t.ids[0]: t.articles[0]["article_id"]
+        for t in topics
+        if t.articles and t.articles[0]["score"] >= answer
+    }
     return render(
         request,
         "missed.html",
@@ -316,7 +327,8 @@ def missed(request: Request, chat: ChatDep) -> Response:
         by_id={m.id: m for m in rows},
         total=total,
         shown=len(rows),
-        articles=articles,
+        by_lang=by_lang,
+        confident=confident,
     )
 
 
@@ -329,8 +341,8 @@ async def resolve(
     if isinstance(posted, Response):
         return posted
     session, form = posted
-    action, article_id = form.get("action"), form.get("article_id") or None
-    if action not in ("add_question", "dismiss"):
+    action, article_id = form.get("action"), (form.get("article_id") or "").strip() or None
+    if action not in ("add_question", "dismiss", "not_for_bot"):
         return back(request, "/admin/missed", error="Unknown action.")
     kb = settings.kb_path
 
@@ -351,7 +363,39 @@ async def resolve(
         text = done.resolution["question"]
         if action == "dismiss":
             return f"Dismissed: “{text}”.", None
+        if action == "not_for_bot":
+            return f"“{text}” is not for the bot: the quality gate now checks it is handed off.", None
         return f"Added “{text}” to {article_id}; it goes live with the next rebuild.", None
 
     ok, error = await run_in_threadpool(apply)
+    return back(request, "/admin/missed", ok=ok, error=error)
+
+
+@router.post("/missed/topic")
+async def resolve_topic(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
+    """A topic at once: "add all to article", "dismiss all" or "not for the bot"."""
+    posted = await posted_form(request)
+    if isinstance(posted, Response):
+        return posted
+    session, form = posted
+    action, article_id = form.get("action"), (form.get("article_id") or "").strip() or None
+    ids = [int(x) for x in form.get("ids", "").split(",") if x.strip().isdigit() and len(x.strip()) < 10]
+    if action not in ("add_question", "dismiss", "not_for_bot") or not ids:
+        return back(request, "/admin/missed", error="Unknown action.")
+    if action == "add_question" and not article_id:
+        return back(request, "/admin/missed", error="Choose an article.")
+
+    def apply():
+        from bot.service.curation import Resolution, resolve_many
+
+        return resolve_many(store, settings.kb_path, ids, Resolution(action, article_id), session.who)
+
+    done, skipped = await run_in_threadpool(apply)
+    verb = {
+        "add_question": f"Added to {article_id}",
+        "dismiss": "Dismissed",
+        "not_for_bot": "Marked not for the bot",
+    }
+    ok = f"{verb[action]}: {len(done)} question{'s' if len(done) != 1 else ''}." if done else None
+    error = "Skipped: " + "; ".join(s.reason for s in skipped[:3]) if skipped else None
     return back(request, "/admin/missed", ok=ok, error=error)

@@ -1,13 +1,15 @@
 """A support agent owns the knowledge base from the console, in a real browser (Debian's Chromium)
 against a real `faqbot serve`: creates an article, meets a validation error beside its field,
 fixes it, publishes, and the widget answers the new question; edits the answer, publishes again,
-and the widget shows the new text."""
+and the widget shows the new text; curates the questions the bot missed into the article ("add
+all" on their topic), publishes, and they are answered."""
 
 from __future__ import annotations
 
 import os
 import shutil
 
+import httpx
 import pytest
 
 from tests.conftest import REPO
@@ -99,5 +101,35 @@ def test_create_fix_publish_and_the_widget_answers_then_edit_and_publish_again(o
         page.click("form.editor button:has-text('Save')")
     publish(page, base)
     assert "ora è gratuita" in widget_answer(browser, base, QUESTION)
+
+    # Customers ask it in words the article does not have: missed, then curated as a topic.
+    missed = [
+        "potete incartare l'articolo che spedite a mia sorella?",
+        "incartate anche i pacchi da spedire?",
+    ]
+    for text in missed:
+        reply = httpx.post(f"{base}/api/v1/chat", json={"text": text}).json()
+        assert reply["decision"] != "answer" or reply["answer"]["article_id"] != "gift-wrapping", reply
+    page.goto(f"{base}/admin/missed")
+    for text in missed:
+        row = page.locator("li.missed", has_text=text)
+        if row.count() == 0:
+            continue  # already added with the other one's topic
+        topic = page.locator("section.topic", has=row)
+        form = (
+            topic.locator("form.add-all")
+            if topic.locator("form.add-all").count()
+            else row.locator("form.add")
+        )
+        form.locator("input[name=article_id]").fill("gift-wrapping")
+        with page.expect_navigation():
+            form.locator("button").click()
+        assert page.locator(".flash.ok").count() == 1, page.locator("main").inner_text()
+    written = (home / "kb_articles" / "it" / "gift-wrapping.md").read_text(encoding="utf-8")
+    assert all(text in written for text in missed)
+    publish(page, base)
+    for text in missed:
+        reply = httpx.post(f"{base}/api/v1/chat", json={"text": text}).json()
+        assert reply["decision"] == "answer" and reply["answer"]["article_id"] == "gift-wrapping", reply
     assert errors == [], errors
     page.close()

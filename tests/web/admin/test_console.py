@@ -395,7 +395,7 @@ def test_console_in_a_browser_sign_in_dismiss_add_and_chart(server, browser, bro
     assert httpx.post(f"{server}/api/v1/chat", json={"text": other}).json()["decision"] != "answer"
     page.goto(f"{server}/admin/missed")
     row = page.locator("li.missed", has_text=other).first
-    row.locator("select[name=article_id]").select_option("store-locations")
+    row.locator("input[name=article_id]").fill("store-locations")  # a searchable picker
     with page.expect_navigation():
         row.locator("form.add button").click()
     assert page.locator(".flash.ok").count() == 1
@@ -406,3 +406,63 @@ def test_console_in_a_browser_sign_in_dismiss_add_and_chart(server, browser, bro
     assert chart.is_visible() and page.locator("svg.chart rect.bar").count() >= 1
     assert errors == [], errors  # no CSP violations or script errors
     page.close()
+
+
+# --- missed topics: add all, not for the bot, no wrong default --------------------------------
+
+
+def test_a_topic_is_added_to_an_article_at_once(staff, small_kb):
+    questions = ["si può fare il reso in negozio?", "posso fare il reso in un vostro negozio?"]
+    for text in questions:
+        chat(staff, text)
+    ids = [missed_item(staff, text).id for text in questions]
+    page = staff.get("/admin/missed").text
+    assert 'list="articles-it"' in page and '<datalist id="articles-it">' in page
+    assert (
+        '<option value="shipping-costs-en">'
+        not in page.split('<datalist id="articles-it">')[1].split("</datalist>")[0]
+    )
+    r = staff.post(
+        "/admin/missed/topic",
+        data={
+            "csrf": csrf_of(staff),
+            "action": "add_question",
+            "article_id": "returns-how",
+            "ids": ",".join(map(str, ids)),
+        },
+    )
+    assert "Added to returns-how: 2 questions" in flash(staff.get(r.headers["location"]))
+    text = (small_kb / "it" / "returns-how.md").read_text(encoding="utf-8")
+    assert all(q in text for q in questions)
+    assert {missed_item(staff, q).status for q in questions} == {"resolved"}
+
+
+def test_nothing_is_filled_in_unless_the_match_is_confident(staff):
+    chat(staff, "fate consegne il sabato mattina in montagna?")
+    page = staff.get("/admin/missed").text
+    form = page.split('class="missed"')[1]
+    assert re.search(r'name="article_id" list="articles-it" value=""', form)
+
+
+def test_not_for_the_bot_keeps_it_for_the_quality_gate(staff, small_kb):
+    from bot.quality.evaluate import load_eval_set
+
+    chat(staff, "qual è la distanza da Giove?")
+    item = missed_item(staff, "qual è la distanza da Giove?")
+    r = staff.post(f"/admin/missed/{item.id}/resolve", data={"csrf": csrf_of(staff), "action": "not_for_bot"})
+    assert "not for the bot" in flash(staff.get(r.headers["location"]))
+    assert missed_item(staff, "qual è la distanza da Giove?").status == "dismissed"
+    kept = [i for i in load_eval_set(small_kb / "eval") if i.text == "qual è la distanza da Giove?"]
+    assert len(kept) == 1 and kept[0].gold == () and kept[0].lang == "it"
+
+
+def test_the_api_resolves_many_and_says_what_it_skipped(staff, small_kb):
+    for text in ("si può fare il reso in negozio?", "assumete commessi?"):
+        chat(staff, text)
+    ids = [missed_item(staff, t).id for t in ("si può fare il reso in negozio?", "assumete commessi?")]
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Faqbot-User": "giulia"}
+    body = {"ids": [*ids, 99999], "action": "add_question", "article_id": "returns-how"}
+    answer = staff.post("/api/v1/admin/missed/resolve", json=body, headers=headers).json()
+    assert answer["resolved"] == ids and [s["id"] for s in answer["skipped"]] == [99999]
+    again = staff.post("/api/v1/admin/missed/resolve", json={**body, "ids": ids}, headers=headers).json()
+    assert again["resolved"] == [] and all("already" in s["reason"] for s in again["skipped"])
