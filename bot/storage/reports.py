@@ -11,6 +11,38 @@ from bot.storage.connection import StoreBase
 from bot.storage.schema import Conversation, Feedback, Message, MissedQuery, OutboxMessage, Ticket
 from bot.storage.statuses import ConversationStatus, Role
 
+# A bot reply to a question (not small talk): a conversation with one is one where the customer
+# asked something. Deflection counts only those, answered and not handed off.
+QUESTION_DECISIONS = (DecisionKind.ANSWER, DecisionKind.CLARIFY, DecisionKind.HANDOFF)
+
+
+def _outcomes(rows, handed: set[str]) -> dict[str, dict]:
+    """Per language and for "all": of the conversations where the customer asked something, the
+    share self-served (answered, never handed off), handed off, and left without an answer (only
+    clarifications, then nothing)."""
+    groups: dict[str, list[tuple[bool, bool]]] = {"all": []}
+    for conversation_id, lang, answers, questions in rows:
+        if not questions:
+            continue  # small talk only: nothing was asked
+        outcome = (conversation_id in handed, bool(answers))
+        groups["all"].append(outcome)
+        groups.setdefault(lang or "?", []).append(outcome)
+    figures = {}
+    for lang, outcomes in groups.items():
+        n = len(outcomes)
+        handed_off = sum(h for h, _ in outcomes)
+        served = sum(not h and a for h, a in outcomes)
+        figures[lang] = {
+            "asked": n,
+            "self_served": served,
+            "handed_off": handed_off,
+            "abandoned": n - served - handed_off,
+            "deflection_rate": served / n if n else 0.0,
+            "handoff_rate": handed_off / n if n else 0.0,
+            "abandoned_rate": (n - served - handed_off) / n if n else 0.0,
+        }
+    return figures
+
 
 class Reports(StoreBase):
     """Deflection and hand-off statistics, and retention (purge)."""
@@ -58,20 +90,37 @@ class Reports(StoreBase):
                 .where(Message.role == Role.BOT, Message.created_at >= since)
                 .group_by(func.date(Message.created_at), Message.decision)
             ).all()
+            asked = session.execute(
+                select(
+                    Conversation.id,
+                    Conversation.lang,
+                    func.sum(case((Message.decision == DecisionKind.ANSWER, 1), else_=0)),
+                    func.sum(case((Message.decision.in_(QUESTION_DECISIONS), 1), else_=0)),
+                )
+                .join(Message, Message.conversation_id == Conversation.id)
+                .where(Conversation.created_at >= since, Message.role == Role.BOT)
+                .group_by(Conversation.id, Conversation.lang)
+            ).all()
         total = sum(n for _, n, _ in conversations)
         by_day: dict[str, dict[str, int]] = {}
         for day, decision, n in days:
             by_day.setdefault(str(day), {})[decision or "none"] = n
+        outcomes = _outcomes(asked, handed)
         return {
             "conversations": total,
-            "handoff_rate": len(handed) / total if total else 0.0,
-            "deflection_rate": (total - len(handed)) / total if total else 0.0,
+            **outcomes["all"],
+            "by_lang": {lang: figures for lang, figures in outcomes.items() if lang != "all"},
             "by_channel": {channel: n for channel, n, _ in conversations},
             "decisions": {k or "none": v for k, v in decisions.items()},
             "helpful": helpful.get(True, 0),
             "unhelpful": helpful.get(False, 0),
             "top_articles": [{"article_id": a, "answers": n} for a, n in top],
             "by_day": by_day,
+            "answer_rate_by_day": {
+                day: counts.get(DecisionKind.ANSWER, 0) / asked_that_day
+                for day, counts in sorted(by_day.items())
+                if (asked_that_day := sum(counts.get(k, 0) for k in QUESTION_DECISIONS))
+            },
         }
 
     def purge(self, older_than: dt.datetime) -> dict[str, int]:

@@ -11,6 +11,7 @@ allows only the console's own stylesheet and script.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
@@ -145,7 +146,30 @@ def dashboard(request: Request, chat: ChatDep, days: int = 30) -> Response:
     retriever = chat.bot.retriever
     top = [{**row, "title": _title(retriever, row["article_id"])} for row in stats["top_articles"]]
     chart = bar_chart(stats["by_day"], since.date(), now.date())
-    return render(request, "dashboard.html", session=session, days=days, stats=stats, top=top, chart=chart)
+    rates = rate_chart(stats["answer_rate_by_day"], since.date(), now.date())
+    from bot.service.missed_topics import MissedItem, cluster
+
+    rows, _ = chat.store.missed(status=MissedStatus.OPEN, since=since, limit=300)
+    items = [MissedItem(m.id, m.text, m.lang, m.created_at) for m in rows]
+    topics = cluster(items, retriever.embedder)[:5]
+    return render(
+        request, "dashboard.html", session=session, days=days, stats=stats, top=top, chart=chart, rates=rates,
+        topics=topics, publish=chat.store.last_publish(), rebuild=_last_rebuild(request),
+    )  # fmt: skip
+
+
+def _last_rebuild(request: Request) -> dict[str, Any] | None:
+    """The last rebuild's report (index/reports/latest.json: nightly, publish or API), if any."""
+    import json
+
+    from bot.web.deps import settings_of
+
+    path = settings_of(request).index_path / "reports" / "latest.json"
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return report if isinstance(report, dict) else None
 
 
 def _title(retriever: Retriever, article_id: str) -> str:
@@ -154,13 +178,23 @@ def _title(retriever: Retriever, article_id: str) -> str:
     return record.title if record is not None else ""
 
 
+def nice_step(peak: float, ticks: int = 4) -> float:
+    """A round step (1, 2 or 5 times a power of ten) that covers `peak` in about `ticks` steps."""
+    raw = max(peak, 1) / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+
+
 def bar_chart(by_day: dict[str, dict[str, int]], first: dt.date, last: dt.date) -> dict[str, Any]:
-    """Stacked bars (bot replies per decision) for every day from `first` to `last`, as SVG geometry."""
+    """Stacked bars (bot replies per decision) for every day from `first` to `last`, as SVG geometry:
+    sized to be read unscaled (about 1000 px wide for 90 days), a round scale on the y axis, a
+    date label every few days, and each bar titled with its day and count."""
     days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
     kinds = list(DECISIONS) + sorted({k for d in by_day.values() for k in d} - set(DECISIONS))
     totals = [sum(by_day.get(day.isoformat(), {}).values()) for day in days]
-    peak = max(totals, default=0) or 1
-    step, height, top, left = 16, 120, 14, 34
+    step_y = nice_step(max(totals, default=0))
+    peak = int(step_y * math.ceil(max(max(totals, default=0), 1) / step_y))
+    step, height, top, left = max(8, min(24, 980 // max(1, len(days)))), 160, 14, 44
     bars = []
     for i, day in enumerate(days):
         counts = by_day.get(day.isoformat(), {})
@@ -171,25 +205,62 @@ def bar_chart(by_day: dict[str, dict[str, int]], first: dt.date, last: dt.date) 
                 continue
             h = height * n / peak
             y -= h
-            bars.append(
-                {"x": left + i * step + 2, "y": round(y, 2), "w": step - 4, "h": round(h, 2), "kind": kind,
-                 "label": f"{day.isoformat()}: {n} {kind}"}
-            )  # fmt: skip
+            label = f"{day.isoformat()}: {n} {kind}"
+            bar = {"x": left + i * step + 1, "y": round(y, 2), "w": max(2, step - 3), "h": round(h, 2)}
+            bars.append({**bar, "kind": kind, "label": label})
+    every = max(1, math.ceil(len(days) / 10))
     ticks = [
         {"x": left + i * step + step / 2, "label": days[i].strftime("%d/%m")}
-        for i in sorted({0, len(days) // 2, len(days) - 1})
+        for i in sorted({*range(0, len(days), every), len(days) - 1})
+    ]
+    levels = [
+        {"y": round(top + height - height * v / peak, 2), "label": str(int(v))}
+        for v in [step_y * k for k in range(int(peak / step_y) + 1)]
     ]
     return {
         "width": left + len(days) * step + 8,
-        "height": top + height + 24,
+        "height": top + height + 28,
         "base": top + height,
         "top": top,
         "left": left,
         "peak": peak,
         "bars": bars,
         "ticks": ticks,
+        "levels": levels,
         "kinds": [k for k in kinds if any(b["kind"] == k for b in bars)] or list(DECISIONS),
         "total": sum(totals),
+    }
+
+
+def rate_chart(rates: dict[str, float], first: dt.date, last: dt.date) -> dict[str, Any]:
+    """The answer rate per day (of the replies to questions, the share answered) as an SVG line,
+    with the same x axis as `bar_chart`."""
+    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    step, height, top, left = max(8, min(24, 980 // max(1, len(days)))), 100, 10, 44
+    points = [
+        (
+            round(left + i * step + step / 2, 2),
+            round(top + height - height * rates[d.isoformat()], 2),
+            d,
+            rates[d.isoformat()],
+        )
+        for i, d in enumerate(days)
+        if d.isoformat() in rates
+    ]
+    every = max(1, math.ceil(len(days) / 10))
+    return {
+        "width": left + len(days) * step + 8,
+        "height": top + height + 28,
+        "base": top + height,
+        "top": top,
+        "left": left,
+        "line": " ".join(f"{x},{y}" for x, y, _, _ in points),
+        "points": [{"x": x, "y": y, "label": f"{d.isoformat()}: {r:.0%} answered"} for x, y, d, r in points],
+        "levels": [{"y": round(top + height - height * v, 2), "label": f"{v:.0%}"} for v in (0, 0.5, 1)],
+        "ticks": [
+            {"x": left + i * step + step / 2, "label": days[i].strftime("%d/%m")}
+            for i in sorted({*range(0, len(days), every), len(days) - 1})
+        ],
     }
 
 

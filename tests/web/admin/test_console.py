@@ -202,7 +202,35 @@ def test_bar_chart_stacks_decisions_per_day():
     assert [b["kind"] for b in chart["bars"]] == ["answer", "handoff"]
     answer, handoff = chart["bars"]
     assert answer["h"] == 3 * handoff["h"] and handoff["y"] + handoff["h"] == answer["y"]
-    assert answer["y"] + answer["h"] == chart["base"] and chart["peak"] == 4 and len(chart["ticks"]) == 3
+    assert answer["y"] + answer["h"] == chart["base"] and chart["peak"] == 4
+    assert [level["label"] for level in chart["levels"]] == ["0", "1", "2", "3", "4"]
+    assert len(chart["ticks"]) == 7  # a label for every day of a week
+
+
+def test_a_90_day_chart_is_readable_unscaled():
+    import datetime as dt
+
+    from bot.web.admin.console import bar_chart
+
+    first = dt.date(2025, 1, 1)
+    chart = bar_chart({"2025-02-01": {"answer": 37}}, first, first + dt.timedelta(days=89))
+    assert chart["width"] <= 1100  # the page's width: drawn at 1:1, its 12 px labels stay 12 px
+    assert 8 <= len(chart["ticks"]) <= 11 and chart["peak"] == 40
+    assert [level["label"] for level in chart["levels"]] == ["0", "10", "20", "30", "40"]
+
+
+def test_deflection_counts_only_conversations_that_asked_and_were_not_handed_off(staff):
+    chat(staff, "ciao")  # small talk only: not counted
+    chat(staff, "Ho dimenticato la password")  # answered: self-served
+    chat(staff, "voglio parlare con un operatore")  # handed off
+    page = staff.get("/admin", params={"days": 7}).text
+    assert '<span class="value" id="conversations">3</span>' in page
+    assert '<span class="value" id="asked">2</span>' in page
+    assert '<span class="value" id="deflection">50.0%</span>' in page
+    assert '<span class="value" id="handoff-rate">50.0%</span>' in page
+    assert "<td>it</td>" in page and "Answer rate per day" in page
+    stats = staff.get("/api/v1/admin/stats", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    assert stats["by_lang"]["it"]["asked"] == 2 and stats["abandoned_rate"] == 0.0
 
 
 def test_handoff_queue_agent_reply_and_return_to_bot(staff):
@@ -402,7 +430,7 @@ def test_console_in_a_browser_sign_in_dismiss_add_and_chart(server, browser, bro
     assert other in (browser_kb / "it" / "store-locations.md").read_text(encoding="utf-8")
 
     page.goto(f"{server}/admin")
-    chart = page.locator("svg.chart")
+    chart = page.locator("svg.chart").first
     assert chart.is_visible() and page.locator("svg.chart rect.bar").count() >= 1
     assert errors == [], errors  # no CSP violations or script errors
     page.close()
