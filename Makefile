@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run chat test lint format build validate clean
+.PHONY: install run chat test lint format build validate clean messages
 
 install: $(STAMP)
 
@@ -44,6 +44,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check bot tests scripts
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+
+# The staff console's message catalogs, after its templates or messages change (then translate the new ones).
+messages: $(STAMP)
+	$(BIN)/python scripts/console_messages.py
 
 format: $(STAMP)
 	$(BIN)/ruff format bot tests scripts

@@ -194,6 +194,8 @@ class Settings(BaseSettings):
     # Bearer token for /api/v1/admin/*; unset, the admin API is disabled. Environment only.
     admin_token: SecretStr | None = None
     default_lang: str = "it"
+    # The staff console's language when a staff member has not chosen one (its switch remembers).
+    console_lang: Literal["it", "en"] = "it"
 
     # Durability (see README, "Durability"). While the database is out of reach, turns are answered
     # and written to a local spool (fsync'd before the reply), replayed in order when it is back.

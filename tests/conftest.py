@@ -82,6 +82,14 @@ def isolated_home(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def console_in_english(monkeypatch) -> None:
+    """Tests read the staff console in its source language (English); the Italian default and the
+    catalogs are tested in tests/web/admin/test_i18n.py, and the article workflow in a browser in
+    Italian (tests/web/admin/test_articles_browser.py)."""
+    monkeypatch.setenv("FAQBOT_CONSOLE_LANG", "en")
+
+
+@pytest.fixture(autouse=True)
 def real_model_needs_the_marker(request, monkeypatch) -> None:
     """Loading the real model in a test not marked `model` fails it, so `-m "not model"` really
     deselects every slow test (a test in a real server process is marked by its module)."""

@@ -111,6 +111,10 @@ class Editorial(StoreBase):
         with self.reading() as session:
             return session.get(PublishJob, job)
 
-    def last_publish(self) -> PublishJob | None:
+    def last_publish(self, status: str | None = None) -> PublishJob | None:
+        """The latest publish job (with `status`, the latest that ended so)."""
         with self.reading() as session:
-            return session.scalars(select(PublishJob).order_by(PublishJob.created_at.desc()).limit(1)).first()
+            query = select(PublishJob).order_by(PublishJob.created_at.desc()).limit(1)
+            if status is not None:
+                query = query.where(PublishJob.status == status)
+            return session.scalars(query).first()

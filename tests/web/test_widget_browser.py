@@ -39,6 +39,7 @@ def server(sample_home, browser_kb, tmp_path_factory):
         "FAQBOT_KB_DIR": str(browser_kb),
         "FAQBOT_BUSINESS_HOURS": '["mon-sun 00:00-24:00"]',  # staffed now, whatever the clock says
         "FAQBOT_ADMIN_TOKEN": ADMIN_TOKEN,
+        "FAQBOT_CONSOLE_LANG": "en",  # the console browser test reads it in English
     }
     with serving(env, tmp_path_factory.mktemp("server") / "server.log") as (base, _port):
         yield base

@@ -21,12 +21,12 @@ from bot.service import articles
 from bot.service.articles import SORTS, Filters
 from bot.service.publishing import PublishBusy, start_publish
 from bot.text.html import to_html
+from bot.web.admin.i18n import _
 from bot.web.admin.pages import HEADERS, back, posted_form, render, session_of
 from bot.web.deps import ChatDep, SettingsDep, StoreDep, WatcherDep, settings_of
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 MAX_BODY = 100_000
-STALE = "Someone saved this article after you opened it. Open it again to see their changes, then redo yours."
 
 
 def _here(article_id: str) -> str:
@@ -112,8 +112,8 @@ def article_page(article_id: str, request: Request, store: StoreDep, settings: S
         return session
     found = articles.detail(settings.kb_path, store, article_id) if ID_PATTERN.match(article_id) else None
     if found is None:
-        text = f"No article {article_id!r}."
-        return render(request, "message.html", 404, session=session, title="Not found", text=text)
+        text = _("No article %(id)s.", id=repr(article_id))
+        return render(request, "message.html", 404, session=session, title=_("Not found"), text=text)
     others = [x for x in LANGUAGES if x not in {found.article.lang, *(t.lang for t in found.translations)}]
     answer = to_html(found.article.body)
     return render(
@@ -134,8 +134,8 @@ def edit_article(article_id: str, request: Request, settings: SettingsDep) -> Re
         return session
     found = editing.read(settings.kb_path, article_id) if ID_PATTERN.match(article_id) else None
     if found is None:
-        text = f"No article {article_id!r}."
-        return render(request, "message.html", 404, session=session, title="Not found", text=text)
+        text = _("No article %(id)s.", id=repr(article_id))
+        return render(request, "message.html", 404, session=session, title=_("Not found"), text=text)
     article, version = found
     return _form(request, session, _values(Fields.of(article), article_id, version), new=False)
 
@@ -161,7 +161,9 @@ async def _save(request: Request, store, settings, article_id: str | None) -> Re
     new = article_id is None
     the_id = values["id"]
     if not ID_PATTERN.match(the_id):
-        problems = [Problem(settings.kb_path, "id", "lowercase letters, digits and dashes, e.g. gift-cards")]
+        problems = [
+            Problem(settings.kb_path, "id", _("lowercase letters, digits and dashes, e.g. gift-cards"))
+        ]
         return _form(request, session, values, new, problems, status=422)
     fields = _fields(values)
     kb = settings.kb_path
@@ -181,22 +183,27 @@ async def _save(request: Request, store, settings, article_id: str | None) -> Re
     try:
         await run_in_threadpool(save)
     except FileExistsError:
-        problems = [Problem(kb, "id", f"{the_id!r} is taken: choose another id")]
+        problems = [Problem(kb, "id", _("%(id)s is taken: choose another id", id=repr(the_id)))]
         return _form(request, session, values, new, problems, status=409)
     except Conflict:
         problems = [
             Problem(
                 kb,
                 "",
-                STALE,
+                _(
+                    "Someone saved this article after you opened it. Open it again to see their "
+                    "changes, then redo yours."
+                ),
             )
         ]
         return _form(request, session, values, new, problems, status=409)
     except KeyError:
-        return back(request, "/admin/articles", error=f"Article {the_id} no longer exists.")
+        return back(
+            request, "/admin/articles", error=_("Article %(the_id)s no longer exists.", the_id=the_id)
+        )
     except InvalidKnowledgeBase as exc:
         return _form(request, session, values, new, exc.problems, status=422)
-    ok = f"Saved {the_id}. It goes live when you publish."
+    ok = _("Saved %(id)s. It goes live when you publish.", id=the_id)
     return back(request, _here(the_id), ok=ok)
 
 
@@ -208,23 +215,33 @@ async def set_status(article_id: str, request: Request, store: StoreDep, setting
     session, form = posted
     status, version = form.get("status", ""), form.get("version", "")
     if status not in STATUSES or not ID_PATTERN.match(article_id):
-        return back(request, "/admin/articles", error="Unknown status.")
+        return back(request, "/admin/articles", error=_("Unknown status."))
     try:
         await run_in_threadpool(
             articles.set_status, settings.kb_path, store, article_id, status, version, session.who
         )
     except KeyError:
-        return back(request, "/admin/articles", error=f"Article {article_id} no longer exists.")
+        return back(
+            request,
+            "/admin/articles",
+            error=_("Article %(article_id)s no longer exists.", article_id=article_id),
+        )
     except Conflict:
         return back(
             request,
             _here(article_id),
-            error="Someone changed this article meanwhile: look again, then retry.",
+            error=_("Someone changed this article meanwhile: look again, then retry."),
         )
     except InvalidKnowledgeBase as exc:
         return back(request, _here(article_id), error=_sentence(exc.problems))
     return back(
-        request, _here(article_id), ok=f"{article_id} is now {status}. It takes effect when you publish."
+        request,
+        _here(article_id),
+        ok=_(
+            "%(article_id)s is now %(status)s. It takes effect when you publish.",
+            article_id=article_id,
+            status=status,
+        ),
     )
 
 
@@ -237,27 +254,37 @@ async def delete_article(
         return posted
     session, form = posted
     if not ID_PATTERN.match(article_id):
-        return back(request, "/admin/articles", error="No such article.")
+        return back(request, "/admin/articles", error=_("No such article."))
     if form.get("confirm") != article_id:
-        return back(request, _here(article_id), error=f"To delete, type its id ({article_id}) to confirm.")
+        return back(
+            request,
+            _here(article_id),
+            error=_("To delete, type its id (%(article_id)s) to confirm.", article_id=article_id),
+        )
     try:
         await run_in_threadpool(
             articles.delete, settings.kb_path, store, article_id, form.get("version", ""), session.who
         )
     except KeyError:
-        return back(request, "/admin/articles", error=f"Article {article_id} no longer exists.")
+        return back(
+            request,
+            "/admin/articles",
+            error=_("Article %(article_id)s no longer exists.", article_id=article_id),
+        )
     except Conflict:
         return back(
             request,
             _here(article_id),
-            error="Someone changed this article meanwhile: look again, then retry.",
+            error=_("Someone changed this article meanwhile: look again, then retry."),
         )
     except InvalidKnowledgeBase as exc:
         return back(request, _here(article_id), error="Not deleted: " + _sentence(exc.problems))
     return back(
         request,
         "/admin/articles",
-        ok=f"Deleted {article_id}. The bot stops answering with it when you publish.",
+        ok=_(
+            "Deleted %(article_id)s. The bot stops answering with it when you publish.", article_id=article_id
+        ),
     )
 
 
@@ -287,13 +314,15 @@ async def publish(
         return back(
             request,
             "/admin/articles",
-            error="Hot reload is off (FAQBOT_RELOAD_INTERVAL=0): publish with faqbot rebuild.",
+            error=_("Hot reload is off (FAQBOT_RELOAD_INTERVAL=0): publish with faqbot rebuild."),
         )
     embedder = chat.bot.retriever.embedder
     try:
         job = await run_in_threadpool(start_publish, settings, store, embedder, watcher.trigger, session.who)
     except PublishBusy:
-        return back(request, "/admin/articles", error="A rebuild is already running: try again in a minute.")
+        return back(
+            request, "/admin/articles", error=_("A rebuild is already running: try again in a minute.")
+        )
     return RedirectResponse(f"/admin/publish/{quote(job, safe='')}", 303)
 
 
@@ -305,7 +334,12 @@ def publish_page(job: str, request: Request, store: StoreDep) -> Response:
     found = store.publish_job(job[:40])
     if found is None:
         return render(
-            request, "message.html", 404, session=session, title="Not found", text=f"No publish {job!r}."
+            request,
+            "message.html",
+            404,
+            session=session,
+            title=_("Not found"),
+            text=_("No publish %(job)s.", job=repr(job)),
         )
     return render(request, "publish.html", session=session, job=found, report=found.report or {})
 

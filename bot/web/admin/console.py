@@ -25,6 +25,8 @@ from starlette.concurrency import run_in_threadpool
 from bot.dialogue.vocabulary import DecisionKind
 from bot.storage.fields import DbInt, is_id, text_problem
 from bot.storage.statuses import MissedStatus, Role
+from bot.web.admin import i18n
+from bot.web.admin.i18n import _
 from bot.web.admin.pages import (
     COOKIE,
     HERE,
@@ -80,6 +82,19 @@ def _login_page(request: Request, status: int = 200, error: str | None = None, n
     return response
 
 
+@router.get("/lang/{code}")
+def switch_language(code: str, request: Request, next: str = "/admin") -> Response:  # noqa: A002
+    """The console's language switch: remembered in a cookie (a year), back to the page it was on."""
+    if code not in i18n.LANGS:
+        raise HTTPException(422, f"code: one of {', '.join(i18n.LANGS)}")
+    here = next if next.startswith("/admin") and "//" not in next and "\\" not in next else "/admin"
+    response = RedirectResponse(here, 303)
+    response.set_cookie(
+        i18n.COOKIE, code, max_age=365 * 24 * 3600, path="/admin", samesite="strict", secure=secure(request)
+    )
+    return response
+
+
 @router.get("/login")
 def loginform_of(request: Request) -> Response:
     if token_of(request) is None:
@@ -95,13 +110,15 @@ async def login(request: Request) -> Response:
     form = await form_of(request)
     nonce = request.cookies.get(LOGIN_COOKIE, "")
     if not nonce or not same(form.get("csrf", ""), nonce):
-        return render(request, "message.html", 403, title="Forbidden", text="Missing or wrong CSRF token.")
+        return render(
+            request, "message.html", 403, title=_("Forbidden"), text=_("Missing or wrong CSRF token.")
+        )
     name = " ".join(form.get("name", "").split())[:MAX_NAME] or "admin"
     if not same(form.get("token", ""), token):
         return _login_page(request, 401, "Wrong token.", name)
     chat = getattr(request.app.state, "chat", None)
     if chat is None:  # no index loads yet: the service (and its store) is not up
-        return render(request, "message.html", 503, title="Not ready", text="The service is starting.")
+        return render(request, "message.html", 503, title=_("Not ready"), text=_("The service is starting."))
     sid = await run_in_threadpool(chat.store.open_console_session, name, MAX_AGE)
     response = RedirectResponse("/admin", 303)
     response.set_cookie(
@@ -299,8 +316,8 @@ def conversation(conversation_id: str, request: Request, store: StoreDep) -> Res
     known = is_id(conversation_id)
     messages = [m for m in store.messages(conversation_id) if m.text or m.role != Role.BOT] if known else []
     if not messages:
-        text = f"No conversation {conversation_id!r}."
-        return render(request, "message.html", 404, session=session, title="Not found", text=text)
+        text = _("No conversation %(id)s.", id=repr(conversation_id))
+        return render(request, "message.html", 404, session=session, title=_("Not found"), text=text)
     return render(
         request,
         "conversation.html",
@@ -320,10 +337,12 @@ async def reply(conversation_id: str, request: Request, store: StoreDep, outboun
     here = f"/admin/conversations/{quote(conversation_id, safe='')}"
     text = form.get("text", "").strip()
     if not text or len(text) > MAX_REPLY:
-        return back(request, here, error=f"The reply must be 1 to {MAX_REPLY} characters.")
+        return back(request, here, error=_("The reply must be 1 to %(limit)s characters.", limit=MAX_REPLY))
     if text_problem(text) or not is_id(conversation_id):
         return back(
-            request, here, error=f"The reply {text_problem(text) or 'is for an unknown conversation'}."
+            request,
+            here,
+            error=_("The reply was not sent: %(why)s.", why=text_problem(text) or _("unknown conversation")),
         )
 
     def send(ticket_id: str) -> str | None:
@@ -331,11 +350,11 @@ async def reply(conversation_id: str, request: Request, store: StoreDep, outboun
 
         _, delivery = agent_reply(store, ticket_id, text, False, outbound)
         if delivery is not None and not delivery.delivered:
-            return f"Reply saved, but the customer did not get it: {delivery.detail}"
+            return _("Reply saved, but the customer did not get it: %(detail)s", detail=delivery.detail)
         return None
 
     error = await run_in_threadpool(_on_open_ticket, store, conversation_id, send)
-    return back(request, here, error=error) if error else back(request, here, ok="Reply sent.")
+    return back(request, here, error=error) if error else back(request, here, ok=_("Reply sent."))
 
 
 @router.post("/conversations/{conversation_id}/close")
@@ -348,7 +367,7 @@ async def return_to_bot(
 
     here = f"/admin/conversations/{quote(conversation_id, safe='')}"
     if not is_id(conversation_id):
-        return back(request, here, error="No such conversation.")
+        return back(request, here, error=_("No such conversation."))
 
     def close(ticket_id: str) -> None:
         from bot.service.handoffs import return_to_bot
@@ -359,7 +378,7 @@ async def return_to_bot(
     return (
         back(request, here, error=error)
         if error
-        else back(request, here, ok="The conversation is back with the bot.")
+        else back(request, here, ok=_("The conversation is back with the bot."))
     )
 
 
@@ -400,7 +419,34 @@ def missed(request: Request, chat: ChatDep) -> Response:
         shown=len(rows),
         by_lang=by_lang,
         confident=confident,
+        curated=_curated(chat),
     )
+
+
+def _curated(chat) -> list[dict[str, Any]]:
+    """Questions added to articles in the last week, and whether the live bot now answers each
+    with its article: "now answered ✓", "not yet" (curated after the last publish) or not."""
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=7)
+    rows, _ = chat.store.missed(since=since, status=MissedStatus.RESOLVED, limit=50)
+    published = chat.store.last_publish("published")
+    live_since = published.created_at if published is not None else None
+    if live_since is not None and live_since.tzinfo is None:
+        live_since = live_since.replace(tzinfo=dt.UTC)
+    out = []
+    for m in rows:
+        article_id = (m.resolution or {}).get("article_id")
+        if not article_id:
+            continue
+        resolved = (
+            m.resolved_at
+            if m.resolved_at is None or m.resolved_at.tzinfo
+            else m.resolved_at.replace(tzinfo=dt.UTC)
+        )
+        reply, _state = chat.bot.reply(m.text)
+        answered = reply.article is not None and reply.article.article_id == article_id
+        pending = not answered and (live_since is None or resolved is None or resolved > live_since)
+        out.append({"text": m.text, "article_id": article_id, "answered": answered, "pending": pending})
+    return out
 
 
 @router.post("/missed/{missed_id}/resolve")
@@ -414,7 +460,7 @@ async def resolve(
     session, form = posted
     action, article_id = form.get("action"), (form.get("article_id") or "").strip() or None
     if action not in ("add_question", "dismiss", "not_for_bot"):
-        return back(request, "/admin/missed", error="Unknown action.")
+        return back(request, "/admin/missed", error=_("Unknown action."))
     kb = settings.kb_path
 
     def apply() -> tuple[str | None, str | None]:
@@ -422,9 +468,9 @@ async def resolve(
         from bot.service.curation import Resolution, resolve_missed
 
         if store.get_missed(missed_id) is None:
-            return None, f"No missed question {missed_id}."
+            return None, _("No missed question %(missed_id)s.", missed_id=missed_id)
         if action == "add_question" and not article_id:
-            return None, "Choose an article."
+            return None, _("Choose an article.")
         try:
             done = resolve_missed(store, kb, missed_id, Resolution(action, article_id), session.who)
         except LookupError as exc:
@@ -433,10 +479,16 @@ async def resolve(
             return None, str(exc)
         text = done.resolution["question"]
         if action == "dismiss":
-            return f"Dismissed: “{text}”.", None
+            return _("Dismissed: “%(text)s”.", text=text), None
         if action == "not_for_bot":
-            return f"“{text}” is not for the bot: the quality gate now checks it is handed off.", None
-        return f"Added “{text}” to {article_id}; it goes live with the next rebuild.", None
+            return _(
+                "“%(text)s” is not for the bot: the quality gate now checks it is handed off.", text=text
+            ), None
+        return _(
+            "Added “%(text)s” to %(article_id)s; it goes live with the next rebuild.",
+            text=text,
+            article_id=article_id,
+        ), None
 
     ok, error = await run_in_threadpool(apply)
     return back(request, "/admin/missed", ok=ok, error=error)
@@ -452,9 +504,9 @@ async def resolve_topic(request: Request, store: StoreDep, settings: SettingsDep
     action, article_id = form.get("action"), (form.get("article_id") or "").strip() or None
     ids = [int(x) for x in form.get("ids", "").split(",") if x.strip().isdigit() and len(x.strip()) < 10]
     if action not in ("add_question", "dismiss", "not_for_bot") or not ids:
-        return back(request, "/admin/missed", error="Unknown action.")
+        return back(request, "/admin/missed", error=_("Unknown action."))
     if action == "add_question" and not article_id:
-        return back(request, "/admin/missed", error="Choose an article.")
+        return back(request, "/admin/missed", error=_("Choose an article."))
 
     def apply():
         from bot.service.curation import Resolution, resolve_many
@@ -463,10 +515,11 @@ async def resolve_topic(request: Request, store: StoreDep, settings: SettingsDep
 
     done, skipped = await run_in_threadpool(apply)
     verb = {
-        "add_question": f"Added to {article_id}",
-        "dismiss": "Dismissed",
-        "not_for_bot": "Marked not for the bot",
+        "add_question": _("Added to %(id)s", id=article_id),
+        "dismiss": _("Dismissed"),
+        "not_for_bot": _("Marked not for the bot"),
     }
-    ok = f"{verb[action]}: {len(done)} question{'s' if len(done) != 1 else ''}." if done else None
-    error = "Skipped: " + "; ".join(s.reason for s in skipped[:3]) if skipped else None
+    count = i18n.ngettext("%(n)d question", "%(n)d questions", len(done)) % {"n": len(done)}
+    ok = f"{verb[action]}: {count}." if done else None
+    error = _("Skipped: %(why)s", why="; ".join(s.reason for s in skipped[:3])) if skipped else None
     return back(request, "/admin/missed", ok=ok, error=error)

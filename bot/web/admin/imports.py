@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from bot.web.admin.i18n import _
 from bot.web.admin.pages import back, posted_form, render, same, session_of
 from bot.web.deps import SettingsDep
 
@@ -45,18 +46,26 @@ async def preview(request: Request, settings: SettingsDep) -> Response:
     try:
         form = await request.form(max_files=1, max_fields=8, max_part_size=settings.max_import_bytes)
     except Exception as exc:  # a malformed multipart body: python-multipart's and starlette's errors
-        return _page(request, session, 400, error=f"Could not read the upload: {exc}")
+        return _page(request, session, 400, error=_("Could not read the upload: %(exc)s", exc=exc))
     if not same(str(form.get("csrf", "")), session.csrf):
-        return render(request, "message.html", 403, title="Forbidden", text="Missing or wrong CSRF token.")
+        return render(
+            request, "message.html", 403, title=_("Forbidden"), text=_("Missing or wrong CSRF token.")
+        )
     choice = _choice({k: str(v) for k, v in form.items() if isinstance(v, str)})
     if isinstance(choice, str):
         return _page(request, session, 400, error=choice)
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
-        return _page(request, session, 400, error="Choose a file to import.", choice=choice)
+        return _page(request, session, 400, error=_("Choose a file to import."), choice=choice)
     name = _safe_name(upload.filename)
     if not name.lower().endswith(SUFFIXES):
-        return _page(request, session, 400, error=f"Upload a {', '.join(SUFFIXES)} file.", choice=choice)
+        return _page(
+            request,
+            session,
+            400,
+            error=_("Upload a %(types)s file.", types=", ".join(SUFFIXES)),
+            choice=choice,
+        )
     staging = settings.var_path / "imports"
     _forget_stale(staging)
     token = secrets.token_urlsafe(16)
@@ -88,7 +97,7 @@ async def apply(request: Request, settings: SettingsDep) -> Response:
         return back(
             request,
             "/admin/import",
-            error="That upload is gone (imported already, or over a day old): upload it again.",
+            error=_("That upload is gone (imported already, or over a day old): upload it again."),
         )
     try:
         report = await run_in_threadpool(_run, staged[0], settings.kb_path, choice, False)
@@ -97,10 +106,10 @@ async def apply(request: Request, settings: SettingsDep) -> Response:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     log.info("import by %s: %s created, %s updated", session.who, len(report.created), len(report.updated))
-    ok = (
-        f"Imported {staged[0].name}: {len(report.created)} created, {len(report.updated)} updated. "
-        "They go live with the next rebuild."
-    )
+    ok = _(
+        "Imported %(file)s: %(created)s created, %(updated)s updated. They go live when you publish.",
+        file=staged[0].name, created=len(report.created), updated=len(report.updated),
+    )  # fmt: skip
     return _page(request, session, report=report, choice=choice, ok=ok)
 
 
@@ -116,11 +125,11 @@ def _choice(form: dict[str, str]) -> dict[str, str | None] | str:
     """The import options a form chose, or what is wrong with them."""
     fmt, lang, status = form.get("format") or "auto", form.get("lang") or None, form.get("status") or None
     if fmt not in FORMATS:
-        return f"Unknown format {fmt!r}."
+        return _("Unknown format %(value)s.", value=repr(fmt))
     if lang not in (None, "it", "en"):
-        return f"Unknown language {lang!r}."
+        return _("Unknown language %(value)s.", value=repr(lang))
     if status not in (None, "draft", "published"):
-        return f"Unknown status {status!r}."
+        return _("Unknown status %(value)s.", value=repr(status))
     return {"format": fmt, "lang": lang, "status": status}
 
 

@@ -16,6 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from bot.web.admin import i18n
+from bot.web.admin.i18n import _
 from bot.web.deps import settings_of
 
 HERE = Path(__file__).resolve().parent
@@ -31,10 +33,15 @@ HEADERS = {
 }
 
 _env = Environment(
-    loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined, trim_blocks=True
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    extensions=["jinja2.ext.i18n"],
 )
+_env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
 _env.filters["pct"] = lambda value: f"{100 * (value or 0):.1f}%"
-_env.filters["when"] = lambda value: value.strftime("%Y-%m-%d %H:%M") if value else ""
+_env.filters["when"] = i18n.when
 _env.filters["num"] = lambda value: "" if value is None else f"{value:.3f}"
 _env.filters["path"] = lambda value: quote(str(value), safe="")
 
@@ -72,8 +79,21 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     if not (token and same(params.get("sig", ""), _flash_sig(token, ok or "", error or ""))):
         ok = error = None  # a link with text of someone else's choosing shows nothing
     context.setdefault("session", None)
-    html = _env.get_template(template).render(request=request, flash_ok=ok, flash_error=error, **context)
+    language(request)
+    html = _env.get_template(template).render(
+        request=request, flash_ok=ok, flash_error=error, lang=i18n.current(), **context
+    )
     return HTMLResponse(html, status, headers=HEADERS)
+
+
+def language(request: Request) -> str:
+    """The staff member's language (the switch's cookie, else FAQBOT_CONSOLE_LANG), made current
+    with the configured time zone for everything this request renders and says."""
+    settings = settings_of(request)
+    chosen = request.cookies.get(i18n.COOKIE, "")
+    lang = chosen if chosen in i18n.LANGS else settings.console_lang
+    i18n.use(lang, settings.timezone)
+    return lang
 
 
 def _flash_sig(token: str, ok: str, error: str) -> str:
@@ -82,7 +102,7 @@ def _flash_sig(token: str, ok: str, error: str) -> str:
 
 
 def disabled(request: Request) -> HTMLResponse:
-    return render(request, "message.html", 403, title="Console disabled", text=DISABLED)
+    return render(request, "message.html", 403, title=_("Console disabled"), text=DISABLED)
 
 
 DISABLED = "Console disabled: set FAQBOT_ADMIN_TOKEN"
@@ -90,6 +110,7 @@ DISABLED = "Console disabled: set FAQBOT_ADMIN_TOKEN"
 
 def session_of(request: Request) -> Session | Response:
     """The signed-in staff member, or the response to send instead (disabled, or go sign in)."""
+    language(request)
     token = token_of(request)
     if token is None:
         return disabled(request)
@@ -124,7 +145,9 @@ async def posted_form(request: Request) -> tuple[Session, dict[str, str]] | Resp
         return session
     form = await form_of(request)
     if not same(form.get("csrf", ""), session.csrf):
-        return render(request, "message.html", 403, title="Forbidden", text="Missing or wrong CSRF token.")
+        return render(
+            request, "message.html", 403, title=_("Forbidden"), text=_("Missing or wrong CSRF token.")
+        )
     return session, form
 
 

@@ -160,3 +160,22 @@ def test_publish_now_shows_progress_then_the_report_and_the_bot_answers(staff):
     answer = staff.post("/api/v1/chat", json={"text": question}).json()
     assert answer["decision"] == "answer" and answer["answer"]["article_id"] == "gift-cards"
     assert "Last publish" in staff.get("/admin/articles").text
+
+
+def test_curated_questions_show_now_answered_after_a_publish(staff):
+    question = "posso restituire una cosa comprata in saldo dopo due mesi?"
+    staff.post("/api/v1/chat", json={"text": question})
+    rows, _ = staff.service.store.missed(limit=50)
+    item = next(m for m in rows if m.text == question)
+    post(staff, f"/admin/missed/{item.id}/resolve", action="add_question", article_id="returns-how")
+    assert "goes live when you publish" in staff.get("/admin/missed").text
+    before = staff.get("/readyz").json()["index_version"]
+    job = post(staff, "/admin/publish").headers["location"]
+    deadline = time.monotonic() + 60
+    while (
+        'id="status">running' in staff.get(job).text or staff.get("/readyz").json()["index_version"] == before
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    page = staff.get("/admin/missed").text
+    assert "now answered ✓" in page and question in page.split("Curated this week")[1]

@@ -1,8 +1,8 @@
-"""A support agent owns the knowledge base from the console, in a real browser (Debian's Chromium)
-against a real `faqbot serve`: creates an article, meets a validation error beside its field,
-fixes it, publishes, and the widget answers the new question; edits the answer, publishes again,
-and the widget shows the new text; curates the questions the bot missed into the article ("add
-all" on their topic), publishes, and they are answered."""
+"""A support agent owns the knowledge base from the console, in Italian (its default), in a real
+browser (Debian's Chromium) against a real `faqbot serve`: creates an article, meets a validation
+error beside its field, fixes it, publishes, and the widget answers the new question; edits the
+answer, publishes again, and the widget shows the new text; curates the questions the bot missed
+into the article ("add all" on their topic), publishes, and they are answered."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ def own_server(sample_home, tmp_path_factory):
         "FAQBOT_HOME": str(home),
         "FAQBOT_KB_DIR": str(home / "kb_articles"),
         "FAQBOT_ADMIN_TOKEN": ADMIN_TOKEN,
+        "FAQBOT_CONSOLE_LANG": "it",  # the default, set here since the tests' default is English
         "FAQBOT_RELOAD_INTERVAL": "0.5",
         "FAQBOT_BUSINESS_HOURS": '["mon-sun 00:00-24:00"]',
         "HF_HUB_OFFLINE": "1",
@@ -42,7 +43,7 @@ def own_server(sample_home, tmp_path_factory):
 def publish(page, base: str) -> None:
     page.goto(f"{base}/admin/articles")
     with page.expect_navigation():
-        page.click("text=Publish now")
+        page.click("text=Pubblica ora")
     page.locator("#status:not(:has-text('running'))").wait_for(timeout=240_000)
     assert page.locator("#status").inner_text() == "published", page.content()
 
@@ -72,7 +73,7 @@ def test_create_fix_publish_and_the_widget_answers_then_edit_and_publish_again(o
     page.wait_for_url(f"{base}/admin")
 
     page.goto(f"{base}/admin/articles")
-    page.click("text=New article")
+    page.click("text=Nuovo articolo")
     page.fill("input[name=id]", "gift-wrapping")
     page.fill("input[name=title]", "Confezione regalo")
     page.fill("textarea[name=questions]", QUESTION)
@@ -80,16 +81,17 @@ def test_create_fix_publish_and_the_widget_answers_then_edit_and_publish_again(o
     page.locator("#preview strong").wait_for()  # the live preview renders the Markdown
     page.fill("input[name=follow_ups]", "no-such-article")  # a mistake
     with page.expect_navigation():
-        page.click("form.editor button:has-text('Save')")
+        page.click("form.editor button:has-text('Salva')")
     problem = page.locator(
         "input[name=follow_ups] ~ .field-problem, label:has(input[name=follow_ups]) + .field-problem"
     )
     assert "no-such-article" in problem.first.inner_text()
     page.fill("input[name=follow_ups]", "")
     with page.expect_navigation():
-        page.click("form.editor button:has-text('Save')")
+        page.click("form.editor button:has-text('Salva')")
     assert page.locator(".flash.ok").count() == 1, page.locator("main").inner_text()
-    assert "Saved gift-wrapping" in page.locator(".flash.ok").inner_text()
+    assert "Salvato gift-wrapping" in page.locator(".flash.ok").inner_text()
+    assert page.locator("html").get_attribute("lang") == "it"
     assert (home / "kb_articles" / "it" / "gift-wrapping.md").exists()
 
     publish(page, base)
@@ -98,7 +100,7 @@ def test_create_fix_publish_and_the_widget_answers_then_edit_and_publish_again(o
     page.goto(f"{base}/admin/articles/gift-wrapping/edit")
     page.fill("textarea[name=body]", "Sì: la confezione regalo ora è gratuita, la scegli nel carrello.")
     with page.expect_navigation():
-        page.click("form.editor button:has-text('Save')")
+        page.click("form.editor button:has-text('Salva')")
     publish(page, base)
     assert "ora è gratuita" in widget_answer(browser, base, QUESTION)
 
