@@ -17,13 +17,14 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE = ROOT / "bot" / "web" / "admin" / "locale"
 POT = LOCALE / "console.pot"
+KEYWORDS = ["-k", "_", "-k", "ngettext:1,2", "-k", "N_"]  # the console's _ and ngettext; the KB's N_
 
 
 def main() -> None:
     pybabel = Path(sys.executable).with_name("pybabel")
     subprocess.run(
-        [str(pybabel), "-q", "extract", "-F", "babel.cfg", "-k", "_", "-k", "ngettext:1,2", "--no-location",
-         "--sort-output", "--omit-header", "-o", str(POT), "."],
+        [str(pybabel), "-q", "extract", "-F", "babel.cfg", *KEYWORDS, "--no-location", "--sort-output",
+         "--omit-header", "-o", str(POT), "."],
         cwd=ROOT, check=True,
     )  # fmt: skip
     with POT.open("rb") as source:

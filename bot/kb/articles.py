@@ -71,10 +71,24 @@ class Problem:
     field: str
     message: str
     severity: str = "error"
+    # The message before its values were filled in ("unknown article {target}"), and those values:
+    # what a translated interface (the staff console) shows in its own language.
+    template: str = ""
+    params: tuple[tuple[str, str], ...] = ()
 
     def __str__(self) -> str:
         where = f"{self.path}: {self.field}" if self.field else str(self.path)
         return f"{self.severity}: {where}: {self.message}"
+
+
+def N_(template: str) -> str:  # noqa: N802 - gettext's name for "a message, translated later"
+    """Marks a problem's message for the console's catalogs (pybabel extracts `N_`)."""
+    return template
+
+
+def problem(path: Path, field: str, template: str, severity: str = "error", **params: str) -> Problem:
+    """A problem whose message is `template` with `params` filled in (kept apart for translation)."""
+    return Problem(path, field, template.format(**params), severity, template, tuple(params.items()))
 
 
 @dataclass
@@ -120,7 +134,7 @@ def load_kb(root: Path, cache: Path | None = None) -> KnowledgeBase:
     `cache`, the near-duplicate check only compares the questions that are new since last time."""
     kb = KnowledgeBase(root=root)
     if not root.is_dir():
-        kb.problems.append(Problem(root, "", "knowledge-base folder not found"))
+        kb.problems.append(problem(root, "", N_("knowledge-base folder not found")))
         return kb
     for path in article_files(root):
         article = parse_article(path, kb.problems)
@@ -143,7 +157,7 @@ def parse_article(path: Path, problems: list[Problem]) -> Article | None:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        problems.append(Problem(path, "", f"not UTF-8 text: {exc.reason}"))
+        problems.append(problem(path, "", N_("not UTF-8 text: {reason}"), reason=exc.reason))
         return None
     return parse_text(path, text, problems)
 
@@ -153,21 +167,21 @@ def parse_text(path: Path, text: str, problems: list[Problem]) -> Article | None
     try:
         post = front_matter.loads(text)
     except (yaml.YAMLError, ValueError) as exc:
-        problems.append(Problem(path, "front matter", f"broken YAML: {_first_line(exc)}"))
+        problems.append(problem(path, "front matter", N_("broken YAML: {error}"), error=_first_line(exc)))
         return None
     meta, before = dict(post.metadata), len(problems)
     if not meta:
-        problems.append(Problem(path, "front matter", "missing (start the file with --- YAML ---)"))
+        problems.append(problem(path, "front matter", N_("missing (start the file with --- YAML ---)")))
         return None
     for name in sorted(set(meta) - set(REQUIRED) - set(OPTIONAL), key=str):
-        problems.append(Problem(path, short(str(name), 60).strip("'\""), "unknown field"))
+        problems.append(problem(path, short(str(name), 60).strip("'\""), N_("unknown field")))
     for name in REQUIRED:
         if meta.get(name) in (None, "", []):
-            problems.append(Problem(path, name, "required field is missing or empty"))
+            problems.append(problem(path, name, N_("required field is missing or empty")))
     checker = _FieldChecker(path, meta, problems)
     values = checker.check_all()
     if not post.content.strip():
-        problems.append(Problem(path, "body", "the answer body is empty"))
+        problems.append(problem(path, "body", N_("the answer body is empty")))
     if len(problems) > before:
         return None
     return Article(body=post.content.strip(), path=path, **values)
@@ -179,8 +193,8 @@ class _FieldChecker:
     def __init__(self, path: Path, meta: dict[str, Any], problems: list[Problem]) -> None:
         self.path, self.meta, self.problems = path, meta, problems
 
-    def fail(self, name: str, message: str) -> None:
-        self.problems.append(Problem(self.path, name, message))
+    def fail(self, name: str, template: str, **params: str) -> None:
+        self.problems.append(problem(self.path, name, template, **params))
 
     def check_all(self) -> dict[str, Any]:
         meta = self.meta
@@ -208,56 +222,76 @@ class _FieldChecker:
 
     def text(self, name: str, value: Any) -> str:
         if value is not None and not isinstance(value, str):
-            self.fail(name, f"expected text, got {type(value).__name__} {short(value)}")
+            self.fail(
+                name, N_("expected text, got {kind} {value}"), kind=type(value).__name__, value=short(value)
+            )
             return ""
         return (value or "").strip()
 
     def identifier(self, name: str, value: Any) -> str:
         text = self.text(name, value)
         if text and not ID_PATTERN.match(text):
-            self.fail(name, f"{short(text)} is not a valid id (lowercase letters, digits and dashes)")
+            self.fail(
+                name,
+                N_("{value} is not a valid id (lowercase letters, digits and dashes)"),
+                value=short(text),
+            )
         return text
 
     def choice(self, name: str, value: Any, allowed: Iterable[str]) -> str:
         text = self.text(name, value)
         if text and text not in allowed:
-            self.fail(name, f"{short(text)} is not one of {', '.join(allowed)}")
+            self.fail(
+                name, N_("{value} is not one of {allowed}"), value=short(text), allowed=", ".join(allowed)
+            )
         return text
 
     def boolean(self, name: str, value: Any) -> bool:
         if not isinstance(value, bool):
-            self.fail(name, f"expected true or false, got {short(value)}")
+            self.fail(name, N_("expected true or false, got {value}"), value=short(value))
             return False
         return value
 
     def date(self, name: str, value: Any) -> dt.date | None:
         if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
             return value
-        self.fail(name, f"expected a date like 2026-11-20, got {short(value)}")
+        self.fail(name, N_("expected a date like 2026-11-20, got {value}"), value=short(value))
         return None
 
     def text_list(self, name: str, value: Any, require_one: bool = False) -> tuple[str, ...]:
         if value is None:
             return ()
         if not isinstance(value, list):
-            self.fail(name, f"expected a list, got {type(value).__name__} {short(value)}")
+            self.fail(
+                name, N_("expected a list, got {kind} {value}"), kind=type(value).__name__, value=short(value)
+            )
             return ()
         items = []
         for i, item in enumerate(value):
             if not isinstance(item, str) or not item.strip():
-                self.fail(f"{name}[{i}]", f"expected non-empty text, got {short(item)}")
+                self.fail(f"{name}[{i}]", N_("expected non-empty text, got {value}"), value=short(item))
             else:
                 items.append(item.strip())
         if require_one and not items and value:
-            self.fail(name, "needs at least one question")
+            self.fail(name, N_("needs at least one question"))
         return tuple(items)
 
     def matches_path(self, values: dict[str, Any]) -> None:
         if values["id"] and values["id"] != self.path.stem:
-            self.fail("id", f"{short(values['id'])} does not match the file name {self.path.name!r}")
+            self.fail(
+                "id",
+                N_("{value} does not match the file name {file}"),
+                value=short(values["id"]),
+                file=repr(self.path.name),
+            )
         folder = self.path.parent.name
         if values["lang"] and folder in LANGUAGES and folder != values["lang"]:
-            self.fail("lang", f"{short(values['lang'])} but the file is in the {folder!r} folder")
+            self.fail(
+                "lang",
+                N_("{value} but the file is in the {folder} folder"),
+                value=short(values["lang"]),
+                folder=repr(folder),
+            )
 
 
 def check_collection(articles: list[Article], cache: Path | None = None) -> list[Problem]:
@@ -268,7 +302,15 @@ def check_collection(articles: list[Article], cache: Path | None = None) -> list
     for article in articles:
         if article.id in first_by_id:
             other = first_by_id[article.id].path
-            problems.append(Problem(article.path, "id", f"duplicate id {article.id!r} (also in {other})"))
+            problems.append(
+                problem(
+                    article.path,
+                    "id",
+                    N_("duplicate id {id} (also in {other})"),
+                    id=repr(article.id),
+                    other=str(other),
+                )
+            )
         else:
             first_by_id[article.id] = article
     problems.extend(_check_links(articles, first_by_id))
@@ -281,13 +323,24 @@ def _check_links(articles: list[Article], by_id: dict[str, Article]) -> list[Pro
     for article in articles:
         if article.translation_of and article.translation_of not in by_id:
             problems.append(
-                Problem(article.path, "translation_of", f"unknown article {article.translation_of!r}")
+                problem(
+                    article.path,
+                    "translation_of",
+                    N_("unknown article {target}"),
+                    target=repr(article.translation_of),
+                )
             )
         for i, target in enumerate(article.follow_ups):
             if target not in by_id:
-                problems.append(Problem(article.path, f"follow_ups[{i}]", f"unknown article {target!r}"))
+                problems.append(
+                    problem(
+                        article.path, f"follow_ups[{i}]", N_("unknown article {target}"), target=repr(target)
+                    )
+                )
             elif target == article.id:
-                problems.append(Problem(article.path, f"follow_ups[{i}]", "an article cannot follow itself"))
+                problems.append(
+                    problem(article.path, f"follow_ups[{i}]", N_("an article cannot follow itself"))
+                )
     return problems
 
 
@@ -304,15 +357,23 @@ def _check_questions(articles: list[Article], cache: Path | None) -> list[Proble
             where = f"{other.path} questions[{j}]"
             if other.id == article.id:
                 problems.append(
-                    Problem(article.path, f"questions[{i}]", f"repeats questions[{j}]", "warning")
+                    problem(
+                        article.path, f"questions[{i}]", N_("repeats questions[{j}]"), "warning", j=str(j)
+                    )
                 )
             elif not _same_answer(article, other):
                 # a draft is not served: the clash must be settled before it is published
                 severity = "error" if article.published and other.published else "warning"
-                message = f"{short(question)} is identical to {where}"
+                template = N_("{question} is identical to {where}")
                 if severity == "warning":
-                    message += " (a draft: reword one of them before publishing it)"
-                problems.append(Problem(article.path, f"questions[{i}]", message, severity))
+                    template = N_(
+                        "{question} is identical to {where} "
+                        "(a draft: reword one of them before publishing it)"
+                    )
+                found = problem(
+                    article.path, f"questions[{i}]", template, severity, question=short(question), where=where
+                )
+                problems.append(found)
     problems.extend(_near_duplicates(owner, cache))
     return problems
 
@@ -337,13 +398,11 @@ def _near_duplicates(owner: dict[str, tuple[Article, int]], cache: Path | None) 
         for a, b in pairs[lang]:
             (art_a, i), (art_b, j) = owner[a], owner[b]
             if art_a.id != art_b.id and not _same_answer(art_a, art_b):
+                template = N_("very similar to {where} ({question}): customers may get the wrong article")
+                where, question = f"{art_a.path} questions[{i}]", repr(art_a.questions[i])
                 problems.append(
-                    Problem(
-                        art_b.path,
-                        f"questions[{j}]",
-                        f"very similar to {art_a.path} questions[{i}] ({art_a.questions[i]!r}): "
-                        "customers may get the wrong article",
-                        "warning",
+                    problem(
+                        art_b.path, f"questions[{j}]", template, "warning", where=where, question=question
                     )
                 )
     return problems

@@ -21,6 +21,7 @@ from bot.service import articles
 from bot.service.articles import SORTS, Filters
 from bot.service.publishing import PublishBusy, start_publish
 from bot.text.html import to_html
+from bot.web.admin import i18n
 from bot.web.admin.i18n import _
 from bot.web.admin.pages import HEADERS, back, posted_form, render, session_of
 from bot.web.deps import ChatDep, SettingsDep, StoreDep, WatcherDep, settings_of
@@ -400,7 +401,7 @@ def _form(
     for p in problems or []:
         name = p.field.split("[")[0] if p.field else "general"
         name = name if name in values or name == "body" else "general"
-        message = p.message.replace(f"{kb}/", "")  # files named by their place in the KB
+        message = _problem_text(p).replace(f"{kb}/", "")  # files named by their place in the KB
         by_field.setdefault(name, []).append(message)
     errors = any(p.severity == "error" for p in problems or [])
     return render(
@@ -409,5 +410,12 @@ def _form(
     )  # fmt: skip
 
 
+def _problem_text(problem: Problem) -> str:
+    """A knowledge-base problem in the staff member's language (its message, when it has no template)."""
+    if not problem.template:
+        return problem.message
+    return i18n.gettext(problem.template).format(**dict(problem.params))
+
+
 def _sentence(problems: list[Problem]) -> str:
-    return "; ".join(f"{p.path.stem}: {p.field}: {p.message}" for p in problems[:5])
+    return "; ".join(f"{p.path.stem}: {p.field}: {_problem_text(p)}" for p in problems[:5])

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from bot.config import Settings
 from bot.web.admin import i18n
 from bot.web.app import create_app
+from scripts.console_messages import KEYWORDS
 from tests.conftest import REPO
 from tests.web.admin.test_console import TOKEN, sign_in
 from tests.web.test_app import service_factory  # noqa: F401 - fixture
@@ -44,7 +45,7 @@ def test_the_catalog_holds_every_message_the_code_has(tmp_path):
     pot = tmp_path / "console.pot"
     pybabel = str(Path(sys.executable).with_name("pybabel"))
     subprocess.run(
-        [pybabel, "-q", "extract", "-F", "babel.cfg", "-k", "_", "-k", "ngettext:1,2", "-o", str(pot), "."],
+        [pybabel, "-q", "extract", "-F", "babel.cfg", *KEYWORDS, "-o", str(pot), "."],
         cwd=REPO, check=True,
     )  # fmt: skip
     with pot.open("rb") as source:
@@ -77,6 +78,12 @@ def test_pages_and_messages_after_an_action_are_in_the_staff_members_language(co
     answer = console.post("/admin/articles/new", data={"csrf": csrf, "id": "Not An Id", "lang": "it"})
     assert answer.status_code == 422 and "Non salvato: correggi i campi segnati qui sotto." in answer.text
     assert "lettere minuscole, cifre e trattini" in answer.text
+    fields = {"csrf": csrf, "id": "buoni", "lang": "it", "title": "Buoni", "questions": "come uso un buono",
+              "body": "Testo.", "follow_ups": "nope"}  # fmt: skip
+    answer = console.post("/admin/articles/new", data=fields)
+    assert (
+        answer.status_code == 422 and "articolo sconosciuto &#39;nope&#39;" in answer.text
+    )  # the KB's own check
 
 
 def test_dates_are_shown_in_the_configured_time_zone():
