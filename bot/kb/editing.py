@@ -140,12 +140,7 @@ def update(kb_root: Path, article_id: str, fields: Fields, version: str) -> Save
     Conflict if it changed since, InvalidKnowledgeBase (nothing changed) if the result is wrong."""
     _check_lang(kb_root, fields.lang)
     with edit_lock(kb_root):
-        current = read(kb_root, article_id)
-        if current is None:
-            raise KeyError(f"no article {article_id!r}")
-        article, now = current
-        if now != version:
-            raise Conflict(f"article {article_id!r} changed since version {version} (it is at {now})")
+        article = _at_version(kb_root, article_id, version)
         old = article.path.read_text(encoding="utf-8")
         path = article.path if fields.lang == article.lang else kb_root / fields.lang / article.path.name
         text = edited(old, Fields.of(article), fields, _article(article_id, fields, path))
@@ -161,12 +156,7 @@ def delete(kb_root: Path, article_id: str, version: str) -> None:
     """Remove the article, from the version it was read at; InvalidKnowledgeBase (nothing removed)
     if other articles link to it (follow-ups, translations)."""
     with edit_lock(kb_root):
-        current = read(kb_root, article_id)
-        if current is None:
-            raise KeyError(f"no article {article_id!r}")
-        article, now = current
-        if now != version:
-            raise Conflict(f"article {article_id!r} changed since version {version} (it is at {now})")
+        article = _at_version(kb_root, article_id, version)
         linked = [
             Problem(other.path, field, f"links to {article_id!r}")
             for other in load_kb(kb_root).articles
@@ -179,6 +169,17 @@ def delete(kb_root: Path, article_id: str, version: str) -> None:
         if linked:
             raise InvalidKnowledgeBase(linked)
         article.path.unlink()
+
+
+def _at_version(kb_root: Path, article_id: str, version: str) -> Article:
+    """The article, if it is still at `version`: KeyError if it is gone, Conflict if it changed."""
+    current = read(kb_root, article_id)
+    if current is None:
+        raise KeyError(f"no article {article_id!r}")
+    article, now = current
+    if now != version:
+        raise Conflict(f"article {article_id!r} changed since version {version} (it is at {now})")
+    return article
 
 
 def check(kb_root: Path, article_id: str, fields: Fields) -> list[Problem]:

@@ -7,6 +7,8 @@ Every change goes through bot.service.articles, as the admin API's do (bot.web.a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -200,7 +202,7 @@ async def _save(request: Request, store, settings, article_id: str | None) -> Re
         return _form(request, session, values, new, problems, status=409)
     except KeyError:
         return back(
-            request, "/admin/articles", error=_("Article %(the_id)s no longer exists.", the_id=the_id)
+            request, "/admin/articles", error=_("Article %(article_id)s no longer exists.", article_id=the_id)
         )
     except InvalidKnowledgeBase as exc:
         return _form(request, session, values, new, exc.problems, status=422)
@@ -217,33 +219,13 @@ async def set_status(article_id: str, request: Request, store: StoreDep, setting
     status, version = form.get("status", ""), form.get("version", "")
     if status not in STATUSES or not ID_PATTERN.match(article_id):
         return back(request, "/admin/articles", error=_("Unknown status."))
-    try:
-        await run_in_threadpool(
-            articles.set_status, settings.kb_path, store, article_id, status, version, session.who
-        )
-    except KeyError:
-        return back(
-            request,
-            "/admin/articles",
-            error=_("Article %(article_id)s no longer exists.", article_id=article_id),
-        )
-    except Conflict:
-        return back(
-            request,
-            _here(article_id),
-            error=_("Someone changed this article meanwhile: look again, then retry."),
-        )
-    except InvalidKnowledgeBase as exc:
-        return back(request, _here(article_id), error=_sentence(exc.problems))
-    return back(
-        request,
-        _here(article_id),
-        ok=_(
-            "%(article_id)s is now %(status)s. It takes effect when you publish.",
-            article_id=article_id,
-            status=status,
-        ),
+    ok = _(
+        "%(article_id)s is now %(status)s. It takes effect when you publish.",
+        article_id=article_id,
+        status=status,
     )
+    change = partial(articles.set_status, settings.kb_path, store, article_id, status, version, session.who)
+    return await _changed(request, article_id, change, _here(article_id), ok, "")
 
 
 @router.post("/articles/{article_id}/delete")
@@ -262,31 +244,28 @@ async def delete_article(
             _here(article_id),
             error=_("To delete, type its id (%(article_id)s) to confirm.", article_id=article_id),
         )
-    try:
-        await run_in_threadpool(
-            articles.delete, settings.kb_path, store, article_id, form.get("version", ""), session.who
-        )
-    except KeyError:
-        return back(
-            request,
-            "/admin/articles",
-            error=_("Article %(article_id)s no longer exists.", article_id=article_id),
-        )
-    except Conflict:
-        return back(
-            request,
-            _here(article_id),
-            error=_("Someone changed this article meanwhile: look again, then retry."),
-        )
-    except InvalidKnowledgeBase as exc:
-        return back(request, _here(article_id), error="Not deleted: " + _sentence(exc.problems))
-    return back(
-        request,
-        "/admin/articles",
-        ok=_(
-            "Deleted %(article_id)s. The bot stops answering with it when you publish.", article_id=article_id
-        ),
+    ok = _("Deleted %(article_id)s. The bot stops answering with it when you publish.", article_id=article_id)
+    change = partial(
+        articles.delete, settings.kb_path, store, article_id, form.get("version", ""), session.who
     )
+    return await _changed(request, article_id, change, "/admin/articles", ok, _("Not deleted:") + " ")
+
+
+async def _changed(
+    request: Request, article_id: str, change: Callable[[], object], then: str, ok: str, refused: str
+) -> Response:
+    """Run a status change or a deletion; back to `then` with `ok`, or to the article with why not."""
+    try:
+        await run_in_threadpool(change)
+    except KeyError:
+        gone = _("Article %(article_id)s no longer exists.", article_id=article_id)
+        return back(request, "/admin/articles", error=gone)
+    except Conflict:
+        stale = _("Someone changed this article meanwhile: look again, then retry.")
+        return back(request, _here(article_id), error=stale)
+    except InvalidKnowledgeBase as exc:
+        return back(request, _here(article_id), error=refused + _sentence(exc.problems))
+    return back(request, then, ok=ok)
 
 
 @router.post("/preview")
