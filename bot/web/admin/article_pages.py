@@ -274,7 +274,7 @@ async def preview(request: Request) -> Response:
     posted = await posted_form(request)
     if isinstance(posted, Response):
         return posted
-    _, form = posted
+    _session, form = posted
     body = form.get("body", "")[:MAX_BODY]
     return HTMLResponse(to_html(body), headers=HEADERS)
 
@@ -289,7 +289,7 @@ async def publish(
     posted = await posted_form(request)
     if isinstance(posted, Response):
         return posted
-    session, _ = posted
+    session, _form = posted
     if watcher is None:
         return back(
             request,

@@ -139,7 +139,7 @@ async def logout(request: Request) -> Response:
     posted = await posted_form(request)
     if isinstance(posted, Response):
         return posted
-    session, _ = posted
+    session, _form = posted
     chat = request.app.state.chat  # a session exists: the service is up (pages.session_of)
     await run_in_threadpool(chat.store.revoke_console_session, session.sid)
     response = RedirectResponse("/admin/login", 303)
@@ -166,7 +166,7 @@ def dashboard(request: Request, chat: ChatDep, days: int = 30) -> Response:
     rates = rate_chart(stats["answer_rate_by_day"], since.date(), now.date())
     from bot.service.missed_topics import MissedItem, cluster
 
-    rows, _ = chat.store.missed(status=MissedStatus.OPEN, since=since, limit=300)
+    rows, _total = chat.store.missed(status=MissedStatus.OPEN, since=since, limit=300)
     items = [MissedItem(m.id, m.text, m.lang, m.created_at) for m in rows]
     topics = cluster(items, retriever.embedder)[:5]
     return render(
@@ -333,7 +333,7 @@ async def reply(conversation_id: str, request: Request, store: StoreDep, outboun
     posted = await posted_form(request)
     if isinstance(posted, Response):
         return posted
-    _, form = posted
+    _session, form = posted
     here = f"/admin/conversations/{quote(conversation_id, safe='')}"
     text = form.get("text", "").strip()
     if not text or len(text) > MAX_REPLY:
@@ -348,7 +348,7 @@ async def reply(conversation_id: str, request: Request, store: StoreDep, outboun
     def send(ticket_id: str) -> str | None:
         from bot.service.handoffs import agent_reply
 
-        _, delivery = agent_reply(store, ticket_id, text, False, outbound)
+        _message, delivery = agent_reply(store, ticket_id, text, False, outbound)
         if delivery is not None and not delivery.delivered:
             return _("Reply saved, but the customer did not get it: %(detail)s", detail=delivery.detail)
         return None
@@ -427,7 +427,7 @@ def _curated(chat) -> list[dict[str, Any]]:
     """Questions added to articles in the last week, and whether the live bot now answers each
     with its article: "now answered ✓", "not yet" (curated after the last publish) or not."""
     since = dt.datetime.now(dt.UTC) - dt.timedelta(days=7)
-    rows, _ = chat.store.missed(since=since, status=MissedStatus.RESOLVED, limit=50)
+    rows, _total = chat.store.missed(since=since, status=MissedStatus.RESOLVED, limit=50)
     published = chat.store.last_publish("published")
     live_since = published.created_at if published is not None else None
     if live_since is not None and live_since.tzinfo is None:
