@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.exchange.entries import Finding
+from bot.exchange.entries import Finding, finding
 from bot.exchange.plan import Options, Plan, plan_import
 from bot.exchange.sources import read_source
-from bot.kb.articles import LANGUAGES, load_kb
+from bot.kb.articles import LANGUAGES, N_, load_kb
 from bot.kb.writer import render_article, write_file
 
 Progress = Callable[[int, int], None]
@@ -35,7 +35,9 @@ class ImportReport:
     findings: list[Finding] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)  # findings as {"where", "message"}
+        data = dataclasses.asdict(self)
+        data["findings"] = [{"where": f.where, "message": f.message} for f in self.findings]
+        return data
 
 
 def import_faq(
@@ -91,7 +93,14 @@ def write_plan(plan: Plan, kb_root: Path, progress: Progress | None = None) -> l
         for path, problem in refused.items():
             _restore(path, previous.pop(path))
             where = by_path[path].where
-            plan.findings.append(Finding(where, f"not imported: {problem.field}: {problem.message}"))
+            plan.findings.append(
+                finding(
+                    where,
+                    N_("not imported: {field}: {message}"),
+                    field=problem.field,
+                    message=problem.message,
+                )
+            )
     return list(previous)
 
 

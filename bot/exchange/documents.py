@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bot.exchange.entries import Entry, Finding, Source
+from bot.exchange.entries import Entry, Finding, Source, finding
 from bot.exchange.fields import column_roles, entry_from
 from bot.exchange.html import html_text, html_to_markdown
 from bot.exchange.tabular import decode
+from bot.kb.articles import N_
 
 HELP_CENTERS = ("zendesk", "freshdesk", "intercom")
 _LISTS = ("entries", "faqs", "faq", "items", "articles", "data", "records")
@@ -54,17 +55,19 @@ def read_json(path: Path, document: Any, kind: str, origin: str) -> Source:
     items = _items(document)
     if not items and not isinstance(document, list):
         source.findings.append(
-            Finding(
+            finding(
                 path.name,
-                "no list of entries found (expected a list, or one under "
-                f"{', '.join(repr(k) for k in _LISTS)})",
+                N_("no list of entries found (expected a list, or one under {keys})"),
+                keys=", ".join(repr(k) for k in _LISTS),
             )
         )
     read = {"zendesk": _zendesk, "freshdesk": _freshdesk, "intercom": _intercom}.get(kind, _plain)
     for i, item in enumerate(items):
         where = f"{path.name}:{i + 1}" if path.suffix.lower() == ".jsonl" else f"{path.name} [{i}]"
         if not isinstance(item, dict):
-            source.findings.append(Finding(where, f"expected an object, got {type(item).__name__}: skipped"))
+            source.findings.append(
+                finding(where, N_("expected an object, got {kind}: skipped"), kind=type(item).__name__)
+            )
             source.skipped += 1
             continue
         entries = read(where, item, source.findings)

@@ -34,9 +34,16 @@ class Finding:
 
     where: str
     message: str
+    template: str = ""  # the message before its values were filled in (see bot.kb.articles.problem)
+    params: tuple[tuple[str, str], ...] = ()
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}"
+
+
+def finding(where: str, template: str, **params: str) -> Finding:
+    """A finding whose message is `template` with `params` filled in (kept apart for translation)."""
+    return Finding(where, template.format(**params), template, tuple(params.items()))
 
 
 @dataclass

@@ -8,7 +8,8 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
-from bot.exchange.entries import Entry, Finding
+from bot.exchange.entries import Entry, Finding, finding
+from bot.kb.articles import N_
 
 # Each field of an entry, by the names a spreadsheet or a JSON export gives it (compared without
 # case, accents, spaces or punctuation). `questions` holds alternate phrasings; numbered columns
@@ -75,7 +76,7 @@ def entry_from(where: str, values: Mapping[str, Any], findings: list[Finding]) -
         questions.insert(0, question)
     title = title or (questions[0] if questions else "")
     if not title:
-        findings.append(Finding(where, "no question: skipped"))
+        findings.append(finding(where, N_("no question: skipped")))
         return None
     if not questions:
         questions = [title]

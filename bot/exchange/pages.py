@@ -8,10 +8,11 @@ from pathlib import Path
 
 import yaml
 
-from bot.exchange.entries import Entry, Finding, Source
+from bot.exchange.entries import Entry, Source, finding
 from bot.exchange.html import html_text, html_to_markdown
 from bot.exchange.tabular import decode
 from bot.kb import front_matter
+from bot.kb.articles import N_
 
 SUFFIXES = (".md", ".markdown", ".html", ".htm", ".txt")
 _MD_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
@@ -29,12 +30,14 @@ def read_folder(folder: Path, origin: str) -> Source:
         try:
             text = decode(path.read_bytes())
         except OSError as exc:
-            source.findings.append(Finding(where, f"cannot read: {exc.strerror}: skipped"))
+            source.findings.append(
+                finding(where, N_("cannot read: {error}: skipped"), error=str(exc.strerror))
+            )
             source.skipped += 1
             continue
         title, answer = _page(path, text)
         if not title:
-            source.findings.append(Finding(where, "no title: skipped"))
+            source.findings.append(finding(where, N_("no title: skipped")))
             source.skipped += 1
             continue
         key = where.rsplit(".", 1)[0].replace("\\", "/")

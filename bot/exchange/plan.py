@@ -11,8 +11,8 @@ from pathlib import Path
 
 from slugify import slugify
 
-from bot.exchange.entries import Entry, Finding, Source
-from bot.kb.articles import LANGUAGES, Article
+from bot.exchange.entries import Entry, Finding, Source, finding
+from bot.kb.articles import LANGUAGES, N_, Article
 from bot.text.normalise import normalise
 
 MAX_TITLE = 150  # characters: longer "questions" are paragraphs, shortened to a title
@@ -69,10 +69,11 @@ def plan_import(
         lang = options.lang or _language(entry.lang) or detect(f"{entry.title}\n{entry.answer}")
         if lang not in LANGUAGES:
             plan.findings.append(
-                Finding(
+                finding(
                     entry.where,
-                    f"language {lang or 'unknown'!r} is not served "
-                    f"({', '.join(LANGUAGES)}): skipped; give --lang",
+                    N_("language {lang} is not served ({served}): skipped; give --lang"),
+                    lang=repr(lang or "unknown"),
+                    served=", ".join(LANGUAGES),
                 )
             )
             plan.skipped += 1
@@ -110,7 +111,9 @@ def _merged(entries: list[Entry], plan: Plan) -> list[Entry]:
                 questions=(*kept[i].questions, *entry.questions),
                 tags=tuple(dict.fromkeys((*kept[i].tags, *entry.tags))),
             )
-            plan.findings.append(Finding(entry.where, f"same question and answer as {kept[i].where}: merged"))
+            plan.findings.append(
+                finding(entry.where, N_("same question and answer as {other}: merged"), other=kept[i].where)
+            )
             plan.skipped += 1
             continue
         first[same] = len(kept)
@@ -144,10 +147,13 @@ class _Planner:
         where, notes = entry.where, self.plan.findings
         if entry.key and (entry.key, lang) in self.keys:
             notes.append(
-                Finding(
+                finding(
                     where,
-                    f"id {entry.key!r} again in {lang!r} (already {self.keys[entry.key, lang]!r}): skipped",
-                )
+                    N_("id {key} again in {lang} (already {id}): skipped"),
+                    key=repr(entry.key),
+                    lang=repr(lang),
+                    id=repr(self.keys[entry.key, lang]),
+                )  # fmt: skip
             )
             self.plan.skipped += 1
             return
@@ -156,7 +162,7 @@ class _Planner:
         before = self.by_source.get(source) if source else None
         before = before or self._same_id(entry, lang)
         if before is not None and before.id in self.matched:
-            notes.append(Finding(where, f"updates {before.id!r} a second time: skipped"))
+            notes.append(finding(where, N_("updates {id} a second time: skipped"), id=repr(before.id)))
             self.plan.skipped += 1
             return
         article_id = before.id if before is not None else self._new_id(entry, lang)
@@ -175,14 +181,16 @@ class _Planner:
             body = before.body if before is not None else PLACEHOLDER
             if before is None:
                 status = "draft"
-                notes.append(Finding(where, "empty answer: imported as a draft"))
+                notes.append(finding(where, N_("empty answer: imported as a draft")))
         if not questions:  # its only question belongs to another article, with another answer
             questions, status = [title], "draft"
             notes.append(
-                Finding(
+                finding(
                     where,
-                    "its question is also another article's, with another answer: "
-                    "imported as a draft; reword one of them before publishing it",
+                    N_(
+                        "its question is also another article's, with another answer: "
+                        "imported as a draft; reword one of them before publishing it"
+                    ),
                 )
             )
         article = Article(
@@ -236,10 +244,13 @@ class _Planner:
             cut = title[:MAX_TITLE].rsplit(" ", 1)[0].rstrip(" ,;:.")
             title = f"{cut}…"
             self.plan.findings.append(
-                Finding(
+                finding(
                     entry.where,
-                    f"question over {MAX_TITLE} characters: the title "
-                    "shortened, the whole text kept as a question",
+                    N_(
+                        "question over {limit} characters: the title shortened, "
+                        "the whole text kept as a question"
+                    ),
+                    limit=str(MAX_TITLE),
                 )
             )
         return title, questions
@@ -257,7 +268,12 @@ class _Planner:
             if owner != article_id and not self._versions(owner, article_id):
                 if q != entry.title:
                     self.plan.findings.append(
-                        Finding(entry.where, f"question {q!r} is already {owner!r}'s: left out")
+                        finding(
+                            entry.where,
+                            N_("question {question} is already {owner}'s: left out"),
+                            question=repr(q),
+                            owner=repr(owner),
+                        )
                     )
                 continue
             kept.append(q)

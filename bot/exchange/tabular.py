@@ -8,8 +8,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from bot.exchange.entries import Finding, Source
+from bot.exchange.entries import Finding, Source, finding
 from bot.exchange.fields import LIST_SPLIT, column_roles, entry_from
+from bot.kb.articles import N_
 
 DELIMITERS = ";,\t"
 _QUOTED_FORMULA = re.compile(r"^'(?=[=+\-@\t\r])")  # how an export keeps Excel from running a cell
@@ -69,11 +70,11 @@ def read_table(path: Path, rows: list[list[Any]], origin: str) -> Source:
         widths = {sum(1 for c in row if _cell(c)) for row in rows}
         if max(widths) > 2:
             names = ", ".join(repr(h) for h in header if h) or "none"
-            message = (
+            template = N_(
                 "no header naming a question and an answer column "
-                f"(question/domanda, answer/risposta); found {names}"
+                "(question/domanda, answer/risposta); found {names}"
             )
-            source.findings.append(_finding(path, "1", message))
+            source.findings.append(_finding(path, "1", template, names=names))
             return source
         roles, first = {0: "question", 1: "answer"}, 1
     for number, row in enumerate(rows[first - 1 :], start=first):
@@ -100,5 +101,5 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
-def _finding(path: Path, row: str, message: str) -> Finding:
-    return Finding(f"{path.name}:{row}" if row else path.name, message)
+def _finding(path: Path, row: str, template: str, **params: str) -> Finding:
+    return finding(f"{path.name}:{row}" if row else path.name, template, **params)

@@ -390,10 +390,8 @@ def _form(
 
 
 def _problem_text(problem: Problem) -> str:
-    """A knowledge-base problem in the staff member's language (its message, when it has no template)."""
-    if not problem.template:
-        return problem.message
-    return i18n.gettext(problem.template).format(**dict(problem.params))
+    """A knowledge-base problem in the staff member's language."""
+    return i18n.translated(problem)
 
 
 def _sentence(problems: list[Problem]) -> str:

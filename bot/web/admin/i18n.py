@@ -71,3 +71,12 @@ def when(value: dt.datetime | None) -> str:
         return ""
     aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
     return aware.astimezone(ZoneInfo(_zone.get())).strftime("%Y-%m-%d %H:%M")
+
+
+def translated(item) -> str:
+    """A knowledge-base problem or an import finding in the current language: its template
+    translated and its values filled in (its message as it is, when it has no template)."""
+    template = getattr(item, "template", "")
+    if not template:
+        return str(item.message)
+    return gettext(template).format(**dict(item.params))

@@ -42,6 +42,7 @@ _env = Environment(
 _env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
 _env.filters["pct"] = lambda value: f"{100 * (value or 0):.1f}%"
 _env.filters["when"] = i18n.when
+_env.filters["translated"] = i18n.translated
 _env.filters["num"] = lambda value: "" if value is None else f"{value:.3f}"
 _env.filters["path"] = lambda value: quote(str(value), safe="")
 

@@ -92,3 +92,14 @@ def test_dates_are_shown_in_the_configured_time_zone():
     assert i18n.when(dt.datetime(2026, 1, 1, 10, 0)) == "2026-01-01 11:00"  # naive from SQLite: UTC
     i18n.use("en", "UTC")
     assert i18n.when(dt.datetime(2026, 1, 1, 10, 0, tzinfo=dt.UTC)) == "2026-01-01 10:00"
+
+
+def test_import_findings_are_in_the_staff_members_language(console):
+    assert sign_in(console).status_code == 303
+    page = console.get("/admin/import").text
+    csrf = page.split('name="csrf" value="')[1].split('"')[0]
+    body = b"domanda,risposta\nCome pago con il bonifico?,\nDove siete?,In via Roma 1.\n"
+    answer = console.post(
+        "/admin/import/preview", data={"csrf": csrf}, files={"file": ("faq.csv", body, "text/csv")}
+    )
+    assert answer.status_code == 200 and "risposta vuota: importato come bozza" in answer.text
