@@ -30,6 +30,7 @@ from tests.serve_kit import free_port, start_serve, wait_ready
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.model
+ADMIN_TOKEN = "replicas-admin-token"
 QUESTIONS = [
     "dove è il mio ordine?", "quanto costa la spedizione", "voglio fare un reso", "password dimenticata",
     "how much is shipping", "metodi di pagamento", "posso annullare un ordine?", "where is my order",
@@ -112,12 +113,14 @@ def cluster(sample_home, tmp_path_factory):
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432).start()
     home = tmp_path_factory.mktemp("replicas")
     shutil.copytree(sample_home / "index", home / "index", symlinks=True)
+    shutil.copytree(REPO / "kb_articles", home / "kb_articles")  # staff edit it through the replicas
     env = {
         **os.environ,
         "FAQBOT_HOME": str(home),  # one index location, and one var/ (the machine's spool directory)
-        "FAQBOT_KB_DIR": str(REPO / "kb_articles"),
+        "FAQBOT_KB_DIR": str(home / "kb_articles"),
+        "FAQBOT_ADMIN_TOKEN": ADMIN_TOKEN,
         "FAQBOT_DATABASE_URL": schema_url(base, schema, proxy.port),
-        "FAQBOT_RELOAD_INTERVAL": "0",
+        "FAQBOT_RELOAD_INTERVAL": "1",  # a publish through one replica reaches the other
         "FAQBOT_REPLAY_INTERVAL": "0.2",
         "FAQBOT_DB_RETRY_INTERVAL": "0.5",
         "FAQBOT_DB_CONNECT_TIMEOUT": "2",
@@ -335,3 +338,51 @@ def test_400_concurrent_requests_with_a_replica_killed_midway_lose_no_acknowledg
         f"\nSIGKILL: 400 requests in {time.monotonic() - started:.1f}s, {len(acknowledged)} acknowledged "
         f"and all stored, {len(failed)} failed at the client ({sorted({o.status for o in failed})})"
     )
+
+
+def admin(replica: Replica, method: str, path: str, **kwargs) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}", "X-Faqbot-User": f"agent-{replica.name}"}
+    return httpx.request(method, f"{replica.base}/api/v1/admin{path}", headers=headers, timeout=60, **kwargs)
+
+
+def test_an_article_edited_through_either_replica_and_published_is_served_by_both(cluster):
+    """Two agents on two replicas: the article created through one is read through the other,
+    their concurrent edits from one version give one save and one 409 (nothing overwritten unseen),
+    and a publish through one is followed through the other and served by both."""
+    cluster.ensure_running()
+    a, b = cluster.replicas
+    question = "fate anche le confezioni regalo per le spedizioni?"
+    article = {
+        "id": "gift-wrapping-replicas", "lang": "it", "title": "Confezione regalo",
+        "questions": [question], "body": "Sì: la confezione regalo costa 2 euro, la scegli al pagamento.",
+    }  # fmt: skip
+    created = admin(a, "POST", "/articles", json=article)
+    assert created.status_code == 201, created.text
+    seen = admin(b, "GET", "/articles/gift-wrapping-replicas").json()
+    assert seen["version"] == created.json()["version"]
+    edit = {k: v for k, v in seen.items() if k != "id"}
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(
+            pool.map(
+                lambda pair: admin(
+                    pair[0], "PUT", "/articles/gift-wrapping-replicas", json={**edit, "title": pair[1]}
+                ),
+                [(a, "Pacchetto regalo (A)"), (b, "Pacchetto regalo (B)")],
+            )
+        )
+    assert sorted(r.status_code for r in answers) == [200, 409]
+    saved = next(r for r in answers if r.status_code == 200).json()["title"]
+    assert admin(a, "GET", "/articles/gift-wrapping-replicas").json()["title"] == saved
+    before = {r.name: httpx.get(f"{r.base}/readyz").json()["index_version"] for r in (a, b)}
+    job = admin(a, "POST", "/publish").json()["job"]
+    deadline = time.monotonic() + 300
+    while (state := admin(b, "GET", f"/publish/{job}").json())["status"] == "running":
+        assert time.monotonic() < deadline, "the publish never ended"
+        time.sleep(1)
+    assert state["status"] == "published", state["report"]
+    for replica in (a, b):
+        while httpx.get(f"{replica.base}/readyz").json()["index_version"] == before[replica.name]:
+            assert time.monotonic() < deadline, f"replica {replica.name} never served the new index"
+            time.sleep(0.5)
+        answer = chat(replica, {"text": question})
+        assert answer["decision"] == "answer" and answer["answer"]["article_id"] == "gift-wrapping-replicas"
