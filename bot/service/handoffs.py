@@ -107,7 +107,12 @@ def return_to_bot(store: Store, ticket_id: str, outbound: Outbound | None = None
 
 
 def agent_reply(
-    store: Store, ticket_id: str, text: str, close: bool, outbound: Outbound | None = None
+    store: Store,
+    ticket_id: str,
+    text: str,
+    close: bool,
+    outbound: Outbound | None = None,
+    author: str | None = None,
 ) -> tuple[Message, Delivery | None]:
     """An agent's reply in a handed-off conversation; `close` hands it back to the bot.
 
@@ -115,7 +120,7 @@ def agent_reply(
     messages, it is sent: the Delivery says whether the customer got it (None: the channel
     fetches replies itself, like the web widget)."""
     conversation = _conversation_of(store, ticket_id)
-    recorded = store.agent_message(ticket_id, text, close)
+    recorded = store.agent_message(ticket_id, text, close, author)
     channel = outbound.get(conversation.channel) if outbound and conversation else None
     if channel is None:
         return recorded, None

@@ -83,6 +83,7 @@ class Message(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     latency_ms: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
+    author: Mapped[str | None] = mapped_column(String(64))  # the agent who wrote an agent message
 
 
 class Feedback(Base):
@@ -195,3 +196,15 @@ class PublishJob(Base):
     report: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Agent(Base):
+    """A person who answers hand-offs from the console: a name, a language, a password (its hash)."""
+
+    __tablename__ = "agents"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lang: Mapped[str] = mapped_column(String(8), default="it")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

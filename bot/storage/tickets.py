@@ -43,8 +43,8 @@ class TicketQueue(StoreBase):
             )
             return [(t, c) for t, c in session.execute(query)]
 
-    def agent_message(self, ticket_id: str, text: str, close: bool) -> Message:
-        """An agent's reply in a handed-off conversation; `close` hands it back to the bot."""
+    def agent_message(self, ticket_id: str, text: str, close: bool, author: str | None = None) -> Message:
+        """An agent's reply in a handed-off conversation (by `author`); `close` hands it back to the bot."""
         with self.session() as session:
             ticket = session.get(Ticket, ticket_id)
             if ticket is None or ticket.status != TicketStatus.OPEN:
@@ -52,7 +52,12 @@ class TicketQueue(StoreBase):
             conversation = session.get(Conversation, ticket.conversation_id)
             stamp = now()
             message = Message(
-                id=new_id("m"), conversation_id=conversation.id, role=Role.AGENT, text=text, created_at=stamp
+                id=new_id("m"),
+                conversation_id=conversation.id,
+                role=Role.AGENT,
+                text=text,
+                created_at=stamp,
+                author=author[:64] if author else None,
             )
             session.add(message)
             conversation.updated_at = stamp

@@ -209,7 +209,13 @@ class AgentReply(BaseModel):
 
 
 @router.post("/handoffs/{ticket_id}/reply", dependencies=[Depends(require_admin)])
-def handoff_reply(ticket_id: Id, body: AgentReply, store: StoreDep, outbound: OutboundDep) -> dict[str, Any]:
+def handoff_reply(
+    ticket_id: Id,
+    body: AgentReply,
+    store: StoreDep,
+    outbound: OutboundDep,
+    who: Annotated[str, Depends(staff)],
+) -> dict[str, Any]:
     """An agent answers the customer; with `close`, the conversation goes back to the bot.
 
     `delivered` says whether a channel that pushes messages (Messenger) got it to the customer,
@@ -219,7 +225,7 @@ def handoff_reply(ticket_id: Id, body: AgentReply, store: StoreDep, outbound: Ou
     from bot.service.handoffs import agent_reply
 
     try:
-        message, delivery = agent_reply(store, ticket_id, body.text.strip(), body.close, outbound)
+        message, delivery = agent_reply(store, ticket_id, body.text.strip(), body.close, outbound, who)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from exc
     return {
@@ -258,6 +264,7 @@ def conversation(conversation_id: Id, store: StoreDep) -> dict[str, Any]:
                 "decision": m.decision,
                 "article_id": m.article_id,
                 "confidence": m.confidence,
+                "author": m.author,
                 "created_at": m.created_at.isoformat(),
             }
             for m in messages

@@ -34,6 +34,7 @@ from bot.web.admin.pages import (
     back,
     disabled,
     form_of,
+    language,
     posted_form,
     render,
     same,
@@ -104,6 +105,7 @@ def loginform_of(request: Request) -> Response:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
+    language(request)  # its messages are said before a page is rendered
     token = token_of(request)
     if token is None:
         return disabled(request)
@@ -114,13 +116,24 @@ async def login(request: Request) -> Response:
             request, "message.html", 403, title=_("Forbidden"), text=_("Missing or wrong CSRF token.")
         )
     name = " ".join(form.get("name", "").split())[:MAX_NAME] or "admin"
-    if not same(form.get("token", ""), token):
-        return _login_page(request, 401, "Wrong token.", name)
     chat = getattr(request.app.state, "chat", None)
     if chat is None:  # no index loads yet: the service (and its store) is not up
         return render(request, "message.html", 503, title=_("Not ready"), text=_("The service is starting."))
+    from bot.service.agents import authenticate
+
+    secret = form.get("token", "")
+    # An agent signs in with their own password; anyone may still use the admin token (scripts, the
+    # first sign-in), under the name they give.
+    agent = await run_in_threadpool(authenticate, chat.store, name, secret)
+    if agent is None and not same(secret, token):
+        return _login_page(request, 401, _("Wrong name and password, or wrong token."), name)
     sid = await run_in_threadpool(chat.store.open_console_session, name, MAX_AGE)
     response = RedirectResponse("/admin", 303)
+    if agent is not None and i18n.COOKIE not in request.cookies:  # the agent's own language
+        response.set_cookie(
+            i18n.COOKIE, agent.lang, max_age=365 * 24 * 3600, path="/admin", samesite="strict",
+            secure=secure(request),
+        )  # fmt: skip
     response.set_cookie(
         COOKIE,
         signer(token).dumps({"who": name, "sid": sid}),
@@ -333,7 +346,7 @@ async def reply(conversation_id: str, request: Request, store: StoreDep, outboun
     posted = await posted_form(request)
     if isinstance(posted, Response):
         return posted
-    _session, form = posted
+    session, form = posted
     here = f"/admin/conversations/{quote(conversation_id, safe='')}"
     text = form.get("text", "").strip()
     if not text or len(text) > MAX_REPLY:
@@ -348,7 +361,7 @@ async def reply(conversation_id: str, request: Request, store: StoreDep, outboun
     def send(ticket_id: str) -> str | None:
         from bot.service.handoffs import agent_reply
 
-        _message, delivery = agent_reply(store, ticket_id, text, False, outbound)
+        _message, delivery = agent_reply(store, ticket_id, text, False, outbound, session.who)
         if delivery is not None and not delivery.delivered:
             return _("Reply saved, but the customer did not get it: %(detail)s", detail=delivery.detail)
         return None

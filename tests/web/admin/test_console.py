@@ -83,7 +83,7 @@ def flash(page) -> str:
 
 def test_wrong_token_is_refused_and_right_token_signs_in(console):
     wrong = sign_in(console, token="guess")
-    assert wrong.status_code == 401 and "Wrong token" in wrong.text
+    assert wrong.status_code == 401 and "wrong token" in wrong.text
     assert "faqbot_console=" not in wrong.headers.get("set-cookie", "")
     assert console.get("/admin").status_code == 303
 

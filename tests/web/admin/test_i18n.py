@@ -58,7 +58,7 @@ def test_the_catalog_holds_every_message_the_code_has(tmp_path):
 def test_the_console_is_italian_by_default_and_english_on_request(console):
     page = console.get("/admin/login")
     assert (
-        '<html lang="it">' in page.text and "Accedi" in page.text and "Token di amministrazione" in page.text
+        '<html lang="it">' in page.text and "Accedi" in page.text and "token di amministrazione" in page.text
     )
     switched = console.get("/admin/lang/en", params={"next": "/admin/login"})
     assert switched.status_code == 303 and switched.headers["location"] == "/admin/login"
