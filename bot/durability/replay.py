@@ -22,7 +22,7 @@ from bot.durability.erasure import Tombstones
 from bot.durability.periodic import Periodic
 from bot.durability.records import TurnRecord
 from bot.durability.spool import Spool
-from bot.storage.schema import Conversation, Message, MissedQuery, Ticket, new_id
+from bot.storage.schema import Conversation, Message, MissedQuery, Ticket, aware, new_id
 from bot.storage.statuses import ConversationStatus, Role, TicketStatus
 from bot.storage.store import Store, StoreUnavailable
 
@@ -52,7 +52,7 @@ def apply_turn(session: Session, turn: TurnRecord) -> bool:
             created_at=turn.at + dt.timedelta(microseconds=1),
         )
     )  # fmt: skip
-    if _aware(conversation.updated_at) <= turn.at:  # a later turn's state wins, whichever lands first
+    if aware(conversation.updated_at) <= turn.at:  # a later turn's state wins, whichever lands first
         conversation.state, conversation.lang, conversation.updated_at = turn.state, turn.lang, turn.at
     if turn.ticket is not None:
         _hand_off(session, conversation, turn)
@@ -103,11 +103,6 @@ def _hand_off(session: Session, conversation: Conversation, turn: TurnRecord) ->
     elif spooled.contact and not ticket.contact:
         ticket.contact = spooled.contact
     conversation.status = ConversationStatus.HANDOFF
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    """SQLite hands datetimes back without a time zone; the store writes UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from bot.kb import editing
 from bot.kb.articles import Article, Problem, load_kb
 from bot.kb.editing import Fields, Saved
 from bot.storage.editorial import ArticleFigures
-from bot.storage.schema import ArticleEdit
+from bot.storage.schema import ArticleEdit, aware
 from bot.storage.store import Store
 from bot.text.normalise import normalise
 
@@ -177,4 +177,4 @@ def as_json(article: Article, version: str) -> dict[str, Any]:
 def when(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
-    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
+    return aware(value).isoformat()

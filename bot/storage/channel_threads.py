@@ -13,7 +13,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.storage.schema import Conversation, InboundEvent, Message, Ticket, new_id, now
+from bot.storage.schema import Conversation, InboundEvent, Message, Ticket, aware, new_id, now
 from bot.storage.statuses import ConversationStatus, Role, TicketStatus
 from bot.storage.store import Store
 
@@ -60,7 +60,7 @@ class Threads:
             conversation = self._conversation(session, external_id)
             if customer and at is not None:
                 last = conversation.last_customer_at
-                if last is None or _aware(last) < at:
+                if last is None or aware(last) < at:
                     conversation.last_customer_at = at
             return _thread(conversation)
 
@@ -186,13 +186,8 @@ def _thread(conversation: Conversation) -> Thread:
         conversation.lang,
         conversation.status,
         conversation.thread_owner or BOT,
-        _aware(last) if last is not None else None,
+        aware(last) if last is not None else None,
     )
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    """SQLite hands datetimes back without a time zone; the store writes UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def _insert_new(session: Session, model: type, values: dict) -> bool:

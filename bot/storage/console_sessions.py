@@ -9,7 +9,7 @@ import secrets
 from sqlalchemy import delete, select, update
 
 from bot.storage.connection import StoreBase
-from bot.storage.schema import ConsoleSession, now
+from bot.storage.schema import ConsoleSession, aware, now
 
 
 def _hash(session_id: str) -> str:
@@ -34,7 +34,7 @@ class ConsoleSessions(StoreBase):
             row = session.scalars(
                 select(ConsoleSession).where(ConsoleSession.id_hash == _hash(session_id))
             ).first()
-        if row is None or row.revoked_at is not None or _aware(row.expires_at) <= now():
+        if row is None or row.revoked_at is not None or aware(row.expires_at) <= now():
             return None
         return row.who
 
@@ -46,8 +46,3 @@ class ConsoleSessions(StoreBase):
                 .where(ConsoleSession.id_hash == _hash(session_id))
                 .values(revoked_at=now())
             )
-
-
-def _aware(when: dt.datetime) -> dt.datetime:
-    """SQLite returns naive datetimes for timezone-aware columns: they are UTC."""
-    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, delete, func, or_, select, update
 
 from bot.storage.connection import StoreBase
-from bot.storage.schema import InboundEvent, OutboxMessage, now
+from bot.storage.schema import InboundEvent, OutboxMessage, aware, now
 
 _ECHOES = ":echo"  # echoes of messages not in the outbox are kept as inbound events of "<channel>:echo"
 ECHOES_KEPT = dt.timedelta(days=1)
@@ -175,10 +175,5 @@ class Outbox(StoreBase):
 def _outbound(row: OutboxMessage) -> Outbound:
     return Outbound(
         row.id, row.channel, row.recipient, row.conversation_id, row.token, dict(row.body),
-        _aware(row.created_at), row.attempts, row.unsure,
+        aware(row.created_at), row.attempts, row.unsure,
     )  # fmt: skip
-
-
-def _aware(when: dt.datetime) -> dt.datetime:
-    """SQLite returns naive datetimes for timezone-aware columns: they are UTC."""
-    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)

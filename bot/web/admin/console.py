@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.dialogue.vocabulary import DecisionKind
 from bot.storage.fields import DbInt, is_id, text_problem
+from bot.storage.schema import aware
 from bot.storage.statuses import MissedStatus, Role
 from bot.web.admin import i18n
 from bot.web.admin.i18n import _
@@ -442,19 +443,13 @@ def _curated(chat) -> list[dict[str, Any]]:
     since = dt.datetime.now(dt.UTC) - dt.timedelta(days=7)
     rows, _total = chat.store.missed(since=since, status=MissedStatus.RESOLVED, limit=50)
     published = chat.store.last_publish("published")
-    live_since = published.created_at if published is not None else None
-    if live_since is not None and live_since.tzinfo is None:
-        live_since = live_since.replace(tzinfo=dt.UTC)
+    live_since = aware(published.created_at) if published is not None else None
     out = []
     for m in rows:
         article_id = (m.resolution or {}).get("article_id")
         if not article_id:
             continue
-        resolved = (
-            m.resolved_at
-            if m.resolved_at is None or m.resolved_at.tzinfo
-            else m.resolved_at.replace(tzinfo=dt.UTC)
-        )
+        resolved = aware(m.resolved_at) if m.resolved_at is not None else None
         reply, _state = chat.bot.reply(m.text)
         answered = reply.article is not None and reply.article.article_id == article_id
         pending = not answered and (live_since is None or resolved is None or resolved > live_since)

@@ -20,6 +20,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from bot.storage.schema import aware
+
 LOCALE = Path(__file__).resolve().parent / "locale"
 LANGS = ("it", "en")
 COOKIE = "faqbot_console_lang"
@@ -69,8 +71,7 @@ def when(value: dt.datetime | None) -> str:
     """A moment in the configured time zone (the store keeps UTC)."""
     if value is None:
         return ""
-    aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
-    return aware.astimezone(ZoneInfo(_zone.get())).strftime("%Y-%m-%d %H:%M")
+    return aware(value).astimezone(ZoneInfo(_zone.get())).strftime("%Y-%m-%d %H:%M")
 
 
 def translated(item) -> str:
