@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 
-from bot.config import Settings
+from bot.cli.common import fail, open_store
 
 app = typer.Typer(help="Agent accounts for the staff console.", no_args_is_help=True)
 
 
-def _open():
-    from bot.compose import open_store  # imported when used: `faqbot --help` stays quick
-
-    return open_store(Settings().storage)
+@contextmanager
+def _agents() -> Iterator:
+    """The store, closed afterwards; a refused change (a taken name, a short password, an unknown
+    agent) exits with code 1 and says why."""
+    store = open_store()
+    try:
+        yield store
+    except (ValueError, LookupError) as exc:
+        fail(f"error: {exc.args[0] if exc.args else exc}")
+    finally:
+        store.close()
 
 
 def _password(given: str | None) -> str:
@@ -34,27 +43,17 @@ def add(
     """Create an agent, who signs in to the console with their name and password."""
     from bot.service.agents import add_agent
 
-    store = _open()
-    try:
+    with _agents() as store:
         agent = add_agent(store, name, lang, _password(password))
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        store.close()
     typer.echo(f"agent {agent.name!r} created ({agent.lang}): they sign in at /admin with this password")
 
 
 @app.command("list")
 def list_agents() -> None:
     """The agents, and whether each may sign in."""
-    store = _open()
-    try:
+    with _agents() as store:
         for agent in store.agents():
-            state = "disabled" if agent.disabled_at else "active"
-            typer.echo(f"{agent.name}\t{agent.lang}\t{state}")
-    finally:
-        store.close()
+            typer.echo(f"{agent.name}\t{agent.lang}\t{'disabled' if agent.disabled_at else 'active'}")
 
 
 @app.command("password")
@@ -64,26 +63,14 @@ def password(
     """Set an agent's password."""
     from bot.service.agents import set_password
 
-    store = _open()
-    try:
+    with _agents() as store:
         set_password(store, name, _password(new))
-    except (ValueError, LookupError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        store.close()
     typer.echo(f"password of {name!r} changed")
 
 
 @app.command("disable")
 def disable(name: str) -> None:
     """Stop an agent from signing in (what they wrote stays, with their name)."""
-    store = _open()
-    try:
+    with _agents() as store:
         store.disable_agent(name)
-    except LookupError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        store.close()
     typer.echo(f"agent {name!r} disabled")
