@@ -52,7 +52,13 @@ class Detail:
 NO_FIGURES = ArticleFigures(0, 0, 0, None)
 
 
-def list_articles(kb_root: Path, store: Store, filters: Filters) -> list[Listed]:
+@dataclass(frozen=True)
+class Listing:
+    rows: list[Listed]  # the articles `filters` keeps, sorted
+    tags: list[str]  # every tag of the articles not archived (what the tag filter offers)
+
+
+def list_articles(kb_root: Path, store: Store, filters: Filters) -> Listing:
     kb = load_kb(kb_root)
     figures = store.article_figures()
     edits = store.last_edits()
@@ -79,7 +85,8 @@ def list_articles(kb_root: Path, store: Store, filters: Filters) -> list[Listed]
         "answered": lambda r: -r.figures.answered,
         "unhelpful": lambda r: -r.figures.unhelpful,
     }[filters.sort if filters.sort in SORTS else "id"]
-    return sorted(rows, key=key)
+    tags = sorted({t for a in kb.articles if a.status != "archived" for t in a.tags})
+    return Listing(sorted(rows, key=key), tags)
 
 
 def _matches(article: Article, query: str) -> bool:

@@ -62,12 +62,9 @@ def article_list(
         never == "1",
         sort if sort in SORTS else "id",
     )
-    rows = articles.list_articles(settings.kb_path, store, filters)
-    tags = sorted(
-        {t for r in articles.list_articles(settings.kb_path, store, Filters()) for t in r.article.tags}
-    )
+    listing = articles.list_articles(settings.kb_path, store, filters)
     return render(
-        request, "articles.html", session=session, rows=rows, filters=filters, tags=tags,
+        request, "articles.html", session=session, rows=listing.rows, filters=filters, tags=listing.tags,
         languages=LANGUAGES, statuses=STATUSES, sorts=SORTS, last=store.last_publish(),
     )  # fmt: skip
 

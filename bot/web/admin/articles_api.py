@@ -94,7 +94,7 @@ def list_articles(
     """Articles with their figures; archived ones only with `status=archived`."""
     rows = articles.list_articles(
         settings.kb_path, store, Filters(q, lang, status, tag, never_answered, sort)
-    )
+    ).rows
     return {
         "items": [
             {
