@@ -97,7 +97,7 @@ class Sender:
             try:
                 self.graph.post("me/messages", kept.body, self.attempts, resend_unsure=False)
             except GraphError as exc:
-                self._failed(exc)
+                self._count(exc.label)
                 if not exc.transient:
                     log.error("reply to conversation %s not delivered: %s", conversation_id, exc)
                     return Outcome(Sent.FAILED, exc)
@@ -181,7 +181,7 @@ class Sender:
         try:
             self.graph.post("me/messages", item.body, 1, resend_unsure=False)
         except GraphError as exc:
-            self._failed(exc)
+            self._count(exc.label)
             if not exc.transient:
                 log.error("Messenger message %s refused for good: %s", item.token, exc)
                 self.store.outbound_done(item.id)
@@ -240,9 +240,6 @@ class Sender:
     def _refresh(self) -> None:
         with contextlib.suppress(StoreUnavailable):  # else the last figure stands
             self._depth = self.store.outbound_depth(CHANNEL)
-
-    def _failed(self, exc: GraphError) -> None:
-        self._count(exc.label)
 
     def _count(self, label: str) -> None:
         if self.on_failure is not None:

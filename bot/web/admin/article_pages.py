@@ -377,7 +377,7 @@ def _form(
     for p in problems or []:
         name = p.field.split("[")[0] if p.field else "general"
         name = name if name in values or name == "body" else "general"
-        message = _problem_text(p).replace(f"{kb}/", "")  # files named by their place in the KB
+        message = i18n.translated(p).replace(f"{kb}/", "")  # files named by their place in the KB
         by_field.setdefault(name, []).append(message)
     errors = any(p.severity == "error" for p in problems or [])
     return render(
@@ -386,10 +386,5 @@ def _form(
     )  # fmt: skip
 
 
-def _problem_text(problem: Problem) -> str:
-    """A knowledge-base problem in the staff member's language."""
-    return i18n.translated(problem)
-
-
 def _sentence(problems: list[Problem]) -> str:
-    return "; ".join(f"{p.path.stem}: {p.field}: {_problem_text(p)}" for p in problems[:5])
+    return "; ".join(f"{p.path.stem}: {p.field}: {i18n.translated(p)}" for p in problems[:5])
