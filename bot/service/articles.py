@@ -149,6 +149,11 @@ def check(kb_root: Path, article_id: str, fields: Fields) -> list[Problem]:
     return editing.check(kb_root, article_id, fields)
 
 
+def relative(message: str, kb_root: Path) -> str:
+    """A message naming files by their place in the knowledge base, not on the server's disk."""
+    return message.replace(f"{kb_root}/", "")
+
+
 def translation_draft(article: Article, lang: str) -> Fields:
     """A new article's starting point for translating `article` into `lang`: a draft that links back,
     with the original's text to translate over."""

@@ -373,11 +373,11 @@ def _form(
 ) -> HTMLResponse:
     """The editor, each problem shown beside the field it names (questions[2] → questions)."""
     by_field: dict[str, list[str]] = {}
-    kb = str(settings_of(request).kb_path)
+    kb = settings_of(request).kb_path
     for p in problems or []:
         name = p.field.split("[")[0] if p.field else "general"
         name = name if name in values or name == "body" else "general"
-        message = i18n.translated(p).replace(f"{kb}/", "")  # files named by their place in the KB
+        message = articles.relative(i18n.translated(p), kb)
         by_field.setdefault(name, []).append(message)
     errors = any(p.severity == "error" for p in problems or [])
     return render(

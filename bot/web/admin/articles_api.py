@@ -57,7 +57,7 @@ class EditedArticle(ArticleFields):
 
 def invalid(exc: InvalidKnowledgeBase, kb_root: Path) -> JSONResponse:
     """422 naming each field that is wrong."""
-    errors = [{"field": p.field, "message": _relative(p.message, kb_root)} for p in exc.problems]
+    errors = [{"field": p.field, "message": articles.relative(p.message, kb_root)} for p in exc.problems]
     detail = "; ".join(f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors)
     return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
 
@@ -69,13 +69,9 @@ def _saved(saved, kb_root: Path, status: int = 200) -> JSONResponse:
 
 def _problems(problems: list[Problem], kb_root: Path) -> list[dict[str, str]]:
     return [
-        {"field": p.field, "message": _relative(p.message, kb_root), "severity": p.severity} for p in problems
+        {"field": p.field, "message": articles.relative(p.message, kb_root), "severity": p.severity}
+        for p in problems
     ]
-
-
-def _relative(message: str, kb_root: Path) -> str:
-    """A message naming files by their place in the knowledge base, not on the server's disk."""
-    return message.replace(f"{kb_root}/", "")
 
 
 @router.get("/articles")
@@ -174,7 +170,7 @@ async def delete_article(
     except Conflict as exc:
         raise HTTPException(409, str(exc)) from exc
     except InvalidKnowledgeBase as exc:
-        raise HTTPException(409, _relative(str(exc), settings.kb_path)) from exc
+        raise HTTPException(409, articles.relative(str(exc), settings.kb_path)) from exc
     return Response(status_code=204)
 
 
