@@ -107,7 +107,7 @@ def detail(kb_root: Path, store: Store, article_id: str) -> Detail | None:
     return Detail(
         article,
         version,
-        store.article_figures().get(article.id, NO_FIGURES),
+        store.article_figures(article.id).get(article.id, NO_FIGURES),
         store.edits(article.id),
         translations,
         store.missed_near(article.id),

@@ -46,20 +46,22 @@ class Editorial(StoreBase):
             rows = session.scalars(select(ArticleEdit).where(ArticleEdit.id.in_(latest))).all()
             return {row.article_id: row for row in rows}
 
-    def article_figures(self) -> dict[str, ArticleFigures]:
-        """Per article: how often the bot answered with it, its 👍/👎, when it last answered."""
+    def article_figures(self, article_id: str | None = None) -> dict[str, ArticleFigures]:
+        """Per article (or for `article_id` only): how often the bot answered with it, its 👍/👎,
+        when it last answered."""
+        which = (
+            Message.article_id == article_id if article_id is not None else Message.article_id.is_not(None)
+        )
         with self.reading() as session:
             answered = session.execute(
                 select(Message.article_id, func.count(), func.max(Message.created_at))
-                .where(
-                    Message.role == Role.BOT, Message.decision == "answer", Message.article_id.is_not(None)
-                )
+                .where(Message.role == Role.BOT, Message.decision == "answer", which)
                 .group_by(Message.article_id)
             ).all()
             votes = session.execute(
                 select(Message.article_id, Feedback.helpful, func.count())
                 .join(Message, Feedback.message_id == Message.id)
-                .where(Message.article_id.is_not(None))
+                .where(which)
                 .group_by(Message.article_id, Feedback.helpful)
             ).all()
         helpful: dict[tuple[str, bool], int] = {(a, bool(h)): n for a, h, n in votes}
