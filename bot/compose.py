@@ -105,4 +105,7 @@ def load_chat(settings: Settings) -> ChatService:
     if settings.spool:
         spool = Spool(settings.spool_path, settings.spool_max_mb * 2**20).open()
         offline = Offline(spool, settings.offline_memory, settings.db_retry_interval)
-    return ChatService(bot, store, settings.minutes_per_ticket, hours, offline=offline)
+    from bot.live.bus import bus_for
+
+    live = bus_for(store.url)  # across replicas on PostgreSQL (LISTEN/NOTIFY), in-process on SQLite
+    return ChatService(bot, store, settings.minutes_per_ticket, hours, offline=offline, live=live)

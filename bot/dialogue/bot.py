@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz, process
 
-from bot.dialogue.escalation import asks_for_person, says_unhelpful
+from bot.dialogue.escalation import asks_for_person, rejects_choices, says_unhelpful
 from bot.dialogue.messages import message
 from bot.dialogue.policy import Decision, Thresholds, decide
 from bot.dialogue.smalltalk import small_talk
@@ -107,6 +107,12 @@ class Bot:
         picked = self._picked(text, state) or self._followed(retriever, text, state)
         if picked is not None and retriever.article(picked) is not None:
             return self._answer(retriever, picked, 1.0, state.lang or lang or "it", Reason.PICKED, None)
+        if state.pending and rejects_choices(text):
+            reply_lang = state.lang or lang or retriever.detector.default
+            if state.misses + 1 >= self.misses_before_handoff:
+                return self._handoff(reply_lang, 0.0, Reason.REPEATED_MISS, None)
+            none = message("none_fit", reply_lang)
+            return Reply(DecisionKind.CLARIFY, reply_lang, 0.0, none, Reason.NONE_FIT, offer_person=True)
         if asks_for_person(text):
             return self._handoff(
                 lang or retriever.detector.detect(text, state.lang), 0.0, Reason.REQUESTED, None
@@ -263,7 +269,10 @@ class Bot:
     def _next_state(state: ConversationState, reply: Reply) -> ConversationState:
         if reply.decision == DecisionKind.SMALLTALK:  # "ok", "grazie": the choices offered still stand
             return dataclasses.replace(state, lang=reply.lang)
-        missed = reply.decision == DecisionKind.CLARIFY and reply.reason == Reason.UNCERTAIN
+        missed = reply.decision == DecisionKind.CLARIFY and reply.reason in (
+            Reason.UNCERTAIN,
+            Reason.NONE_FIT,
+        )
         return ConversationState(
             lang=reply.lang,
             misses=state.misses + 1 if missed else 0,

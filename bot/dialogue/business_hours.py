@@ -72,29 +72,44 @@ class Expectation:
     open_now: bool
     eta_minutes: int
     text: str
+    position: int = 1  # the customer's place among those waiting for a first reply
+
+
+@dataclass(frozen=True)
+class Queue:
+    """What is known of the wait when a customer is handed off: how many wait before them, the
+    typical wait (minutes, measured or the configured prior) and how many agents are online (None:
+    unknown, e.g. while the database is out of reach)."""
+
+    ahead: int
+    typical_minutes: int
+    online: int | None = None
 
 
 def expectation(
-    hours: BusinessHours,
-    now: dt.datetime,
-    lang: str,
-    channel: str,
-    ahead: int,
-    minutes_per_ticket: int,
-    email: str | None = None,
+    hours: BusinessHours, now: dt.datetime, lang: str, channel: str, queue: Queue, email: str | None = None
 ) -> Expectation:
-    """The honest wait: within hours, from the queue; outside them, the next opening and the channel
-    (on the web: the e-mail address the customer gave, or a request for one)."""
+    """The honest wait: within hours, the typical wait, the place in the queue and whether anyone is
+    online; outside them, the next opening and the channel (on the web: the e-mail address the
+    customer gave, or a request for one)."""
+    position = queue.ahead + 1
     if hours.is_open(now):
-        eta = (ahead + 1) * minutes_per_ticket
-        return Expectation(True, eta, message("handoff_open", lang).format(minutes=eta))
+        eta = queue.typical_minutes
+        parts = [message("handoff_open_one" if eta == 1 else "handoff_open", lang).format(minutes=eta)]
+        if queue.ahead:
+            key = "handoff_queue_one" if queue.ahead == 1 else "handoff_queue"
+            parts.append(message(key, lang).format(ahead=queue.ahead))
+        if queue.online == 0:
+            key = "handoff_nobody_online_email" if channel == "web" and not email else "handoff_nobody_online"
+            parts.append(message(key, lang))
+        return Expectation(True, eta, " ".join(parts), position)
     opening = hours.next_opening(now)
-    eta = int((opening - now).total_seconds() // 60) + minutes_per_ticket if opening else 24 * 60
+    eta = int((opening - now).total_seconds() // 60) + queue.typical_minutes if opening else 24 * 60
     when = _when(opening, lang) if opening else message("handoff_soon", lang)
     if channel != "web":
-        return Expectation(False, eta, message("handoff_closed_here", lang).format(when=when))
+        return Expectation(False, eta, message("handoff_closed_here", lang).format(when=when), position)
     key = "handoff_closed_email_known" if email else "handoff_closed_email"
-    return Expectation(False, eta, message(key, lang).format(when=when, email=email))
+    return Expectation(False, eta, message(key, lang).format(when=when, email=email), position)
 
 
 def _when(moment: dt.datetime, lang: str) -> str:

@@ -58,3 +58,15 @@ def says_unhelpful(text: str) -> bool:
     """True when a short message says that the answer just given did not help."""
     words = normalise(text)
     return len(words.split()) <= MAX_COMPLAINT_WORDS and bool(_UNHELPFUL.search(words))
+
+
+_NONE_FIT = re.compile(
+    r"^(?:no,? )?(?:nessuna|nessuno|nessuna di queste|nessuno di questi|nessuna delle due|nessuno dei due|"
+    r"niente di tutto questo|niente di questo|non e nessuna di queste|none|none of these|none of them|"
+    r"neither|neither of them|neither of these|nothing like that|none of those)(?: grazie| thanks)?$"
+)
+
+
+def rejects_choices(text: str) -> bool:
+    """True when the customer answers a "did you mean" with "none of these"."""
+    return bool(_NONE_FIT.match(normalise(text)))

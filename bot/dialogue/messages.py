@@ -14,11 +14,23 @@ MESSAGES: dict[str, dict[str, str]] = {
         "handoff_requested": "Certo, ti metto in contatto con una persona del nostro servizio clienti.",
         "handoff_repeated_miss": "Mi dispiace, non riesco ad aiutarti: "
         "ti metto in contatto con una persona del nostro servizio clienti.",
+        "none_fit": "Mi dispiace, allora non ho capito bene: puoi scrivermelo con altre parole? "
+        "Se preferisci, scrivi «operatore» e ti passo a una persona.",
         "offer_person": "Se ti serve ancora aiuto, scrivi «operatore» e ti passo a una persona.",
         "helpful": "Ti è stata utile questa risposta?",
         "follow_ups": "Potrebbe interessarti anche:",
         "handoff_eta": "Tempo di attesa stimato: circa {minutes} minuti.",
-        "handoff_open": "Un operatore ti risponderà qui, di solito entro {minutes} minuti.",
+        "handoff_open": "Un operatore ti risponderà qui: l'attesa stimata è di circa {minutes} minuti.",
+        "handoff_open_one": "Un operatore ti risponderà qui: l'attesa stimata è di circa un minuto.",
+        "handoff_queue_one": "Prima di te c'è un'altra persona in attesa.",
+        "handoff_queue": "Prima di te ci sono {ahead} persone in attesa.",
+        "handoff_nobody_online": "In questo momento nessun operatore è collegato: "
+        "ti risponderemo appena possibile.",
+        "handoff_nobody_online_email": "In questo momento nessun operatore è collegato: se non vuoi "
+        "aspettare, lasciaci il tuo indirizzo e-mail e ti risponderemo lì.",
+        "agent_named_joined": "Ti risponde {name} del servizio clienti.",
+        "contact_kept": "Grazie: se chiudi la chat ti risponderemo a {email}.",
+        "customer_left": "Il cliente ha chiuso la conversazione.",
         "handoff_closed_email": "Il servizio clienti ora è chiuso: riapre {when}. Scrivi qui il tuo "
         "indirizzo e-mail e ti risponderemo per e-mail entro quel momento.",
         "handoff_closed_here": "Il servizio clienti ora è chiuso: riapre {when} e ti risponderemo qui.",
@@ -61,11 +73,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "handoff_requested": "Of course, I'm putting you in touch with a person from our customer service.",
         "handoff_repeated_miss": "Sorry, I can't help with this: "
         "I'm putting you in touch with a person from our customer service.",
+        "none_fit": "Sorry, then I didn't quite understand: could you put it in other words? "
+        "If you'd rather, type “agent” and I'll pass you to a person.",
         "offer_person": "If you still need help, type “agent” and I'll pass you to a person.",
         "helpful": "Was this answer helpful?",
         "follow_ups": "You might also want to know:",
         "handoff_eta": "Expected wait: about {minutes} minutes.",
-        "handoff_open": "An agent will reply here, usually within {minutes} minutes.",
+        "handoff_open": "An agent will reply here: the expected wait is about {minutes} minutes.",
+        "handoff_open_one": "An agent will reply here: the expected wait is about a minute.",
+        "handoff_queue_one": "One other person is waiting before you.",
+        "handoff_queue": "{ahead} people are waiting before you.",
+        "handoff_nobody_online": "No agent is online right now: we will reply as soon as we can.",
+        "handoff_nobody_online_email": "No agent is online right now: if you'd rather not wait, leave "
+        "your e-mail address and we will reply there.",
+        "agent_named_joined": "{name} from customer service is with you now.",
+        "contact_kept": "Thank you: if you close the chat, we will reply to {email}.",
+        "customer_left": "The customer closed the conversation.",
         "handoff_closed_email": "Our customer service is closed now and opens again on {when}. Type "
         "your e-mail address here and we will answer by e-mail by then.",
         "handoff_closed_here": "Our customer service is closed now: it opens again on {when} and we "

@@ -13,6 +13,8 @@ class DecisionKind(StrEnum):
     HANDOFF = "handoff"
     # A greeting, thanks or goodbye: answered in kind before any search (see bot.dialogue.smalltalk).
     SMALLTALK = "smalltalk"
+    # A person holds the conversation: the bot says nothing (the message waits for them).
+    AGENT = "agent"
 
 
 class Reason(StrEnum):
@@ -25,6 +27,7 @@ class Reason(StrEnum):
     # clarify
     UNCERTAIN = "uncertain"
     CLOSE_CALL = "close_call"  # confident, but the runner-up ranks as high
+    NONE_FIT = "none_fit"  # "none of these" to a "did you mean": asked to say it in other words
     # handoff
     LOW_CONFIDENCE = "low_confidence"
     REQUESTED = "requested"  # the customer asked for a person

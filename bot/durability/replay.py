@@ -25,6 +25,7 @@ from bot.durability.spool import Spool
 from bot.storage.schema import Conversation, Message, MissedQuery, Ticket, aware, new_id
 from bot.storage.statuses import ConversationStatus, Role, TicketStatus
 from bot.storage.store import Store, StoreUnavailable
+from bot.storage.tickets import new_ref
 
 log = logging.getLogger("faqbot.replay")
 APPLIED, DUPLICATE, REJECTED, ERASED = "applied", "duplicate", "rejected", "erased"
@@ -98,6 +99,7 @@ def _hand_off(session: Session, conversation: Conversation, turn: TurnRecord) ->
             Ticket(
                 id=new_id("t") if taken else spooled.id, conversation_id=conversation.id,
                 reason=spooled.reason, contact=spooled.contact, created_at=turn.at,
+                ref=new_ref(session), channel=conversation.channel,
             )
         )  # fmt: skip
     elif spooled.contact and not ticket.contact:

@@ -16,8 +16,11 @@ from bot.dialogue.messages import message
 from bot.dialogue.vocabulary import DecisionKind, Reason
 from bot.durability.offline import Offline, TurnIds
 from bot.durability.records import SpooledMissed, TurnRecord
+from bot.live.bus import LocalBus
+from bot.live.events import Event, Kind
 from bot.service.handoffs import Handoff, Handoffs
-from bot.storage.statuses import ConversationStatus
+from bot.service.inbox import Inbox, ticket_event
+from bot.storage.statuses import ConversationStatus, Role
 from bot.storage.store import Conversation, Store, StoreUnavailable, UnknownConversation
 from bot.text.redact import redact
 
@@ -32,6 +35,7 @@ class Turn:
     message_id: str
     reply: Reply
     handoff: Handoff | None
+    events: tuple[Event, ...] = ()  # told live once the turn is committed
 
 
 class ChatService:
@@ -47,11 +51,14 @@ class ChatService:
         hours: BusinessHours | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         offline: Offline | None = None,
+        live: LocalBus | None = None,
     ) -> None:
         self.bot = bot
         self.store = store
         self.handoffs = Handoffs(store, minutes_per_ticket, hours or BusinessHours.always(), clock)
         self.offline = offline
+        self.live = live or LocalBus()
+        self.inbox = Inbox(store, self.live)
 
     def handle(self, text: str, conversation_id: str | None, lang: str | None, channel: str) -> Turn:
         """Answer `text` in a conversation (a new one when `conversation_id` is None).
@@ -77,7 +84,14 @@ class ChatService:
             return self._offline_turn(text, conversation_id, lang, channel, ids)
         if self.offline is not None:
             self.offline.went_up()
+        self._tell(turn)
         return turn
+
+    def _tell(self, turn: Turn) -> None:
+        """Once the turn is committed, staff consoles learn of it live (a customer message in a
+        handed-off conversation, a hand-off that opened)."""
+        for event in turn.events:
+            self.live.publish(event)
 
     def _online_turn(
         self, text: str, conversation_id: str | None, lang: str | None, channel: str, ids: TurnIds
@@ -133,11 +147,16 @@ class ChatService:
         self, session, conversation: Conversation, text: str, reply: Reply, state, channel: str, ids: TurnIds
     ) -> Turn:
         handoff = ticket_id = None
+        events: tuple[Event, ...] = ()
         if reply.decision == DecisionKind.HANDOFF:
             ticket, handoff = self.handoffs.open(
                 session, conversation, reply.reason, reply.lang, channel, reply.text
             )
             ticket_id = ticket.id
+            events = (
+                _said(conversation.id, ids.user, text, ticket),
+                ticket_event(conversation.id, ticket, "opened"),
+            )
         # "non mi è stato utile", typed: as a 👎 on the last answer.
         if reply.reason == Reason.NEGATIVE_FEEDBACK:
             answer = self._log_unhelpful(session, conversation, None, DecisionKind.ANSWER)
@@ -145,29 +164,33 @@ class ChatService:
                 self.store.feedback_row(session, conversation.id, answer.id, False, redact(text))
         recorded = self.store.record_turn(session, conversation, text, reply, state, (ids.user, ids.bot))
         missed = reply.decision in (DecisionKind.CLARIFY, DecisionKind.HANDOFF)
-        if missed and reply.reason != Reason.NEGATIVE_FEEDBACK:
+        # a complaint or "none of these" is about the question before, which is logged already
+        if missed and reply.reason not in (Reason.NEGATIVE_FEEDBACK, Reason.NONE_FIT):
             self.store.add_missed(
                 session, redact(text), reply.lang, channel, reply.decision, reply.confidence,
                 _candidates(reply), conversation.id,
             )  # fmt: skip
         if self.offline is not None:
             self.offline.remember(conversation.id, conversation.status, state, channel, ticket_id)
-        return Turn(conversation.id, recorded.id, reply, handoff)
+        return Turn(conversation.id, recorded.id, reply, handoff, events)
 
     def _agent_holds(
         self, session, conversation: Conversation, text: str, lang: str | None, ids: TurnIds
     ) -> Turn:
-        """While an agent holds the conversation the bot stays silent: the message waits for them."""
+        """While an agent holds the conversation the bot stays silent: the message waits for them, and
+        every console is told of it."""
         reply_lang = lang or conversation.lang or self.bot.retriever.detector.default
-        handoff = self.handoffs.hold(session, conversation, text, reply_lang)
-        reply = Reply(DecisionKind.HANDOFF, reply_lang, 0.0, "", Reason.AGENT_HOLDS)
+        ticket, said = self.handoffs.hold(session, conversation, text, reply_lang)
+        reply = Reply(DecisionKind.AGENT, reply_lang, 0.0, said, Reason.AGENT_HOLDS)
         state = self.store.state_of(conversation)
         recorded = self.store.record_turn(session, conversation, text, reply, state, (ids.user, ids.bot))
         if self.offline is not None:
             self.offline.remember(
-                conversation.id, ConversationStatus.HANDOFF, state, conversation.channel, handoff.ticket_id
+                conversation.id, ConversationStatus.HANDOFF, state, conversation.channel, ticket.id
             )
-        return Turn(conversation.id, recorded.id, reply, handoff)
+        return Turn(
+            conversation.id, recorded.id, reply, None, (_said(conversation.id, ids.user, text, ticket),)
+        )
 
     def _offline_turn(
         self, text: str, conversation_id: str | None, lang: str | None, channel: str, ids: TurnIds
@@ -181,8 +204,8 @@ class ChatService:
         if known is not None and known.status == ConversationStatus.HANDOFF:
             state = known.state
             reply_lang = lang or state.lang or self.bot.retriever.detector.default
-            reply = Reply(DecisionKind.HANDOFF, reply_lang, 0.0, "", Reason.AGENT_HOLDS)
-            ticket, handoff = self.handoffs.spooled_hold(known.ticket_id, text, reply.lang, known.channel)
+            ticket, said = self.handoffs.spooled_hold(known.ticket_id, text, reply_lang)
+            reply = Reply(DecisionKind.AGENT, reply_lang, 0.0, said, Reason.AGENT_HOLDS)
         else:
             reply, state = self.bot.reply(text, known.state if known else None, lang=lang)
             if reply.decision == DecisionKind.HANDOFF:
@@ -226,7 +249,9 @@ class ChatService:
                 state = self.store.state_of(conversation)
                 status = ConversationStatus.HANDOFF
                 self.offline.remember(conversation_id, status, state, conversation.channel, ticket.id)
-            return handoff
+            opened = ticket_event(conversation_id, ticket, "opened")
+        self.live.publish(opened)
+        return handoff
 
     def _log_unhelpful(
         self, session, conversation: Conversation, message_id: str | None, decision: str | None = None
@@ -245,6 +270,15 @@ class ChatService:
                 Reason.NEGATIVE_FEEDBACK, confidence, candidates, conversation.id,
             )  # fmt: skip
         return answer
+
+
+def _said(conversation_id: str, message_id: str, text: str, ticket) -> Event:
+    """The live event of a customer's message in a handed-off conversation."""
+    data = {
+        "id": message_id, "role": Role.USER, "author": None, "text": text,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(), "ticket_id": ticket.id, "ref": ticket.ref,
+    }  # fmt: skip
+    return Event(Kind.MESSAGE, conversation_id, data)
 
 
 def _json_state(state: ConversationState) -> dict:

@@ -38,6 +38,34 @@ class ConsoleSessions(StoreBase):
             return None
         return row.who
 
+    def touch_console_session(self, session_id: str, every: dt.timedelta = dt.timedelta(seconds=30)) -> None:
+        """The staff member behind this session is active now (at most one write per `every`)."""
+        stamp = now()
+        with self.session() as session:
+            session.execute(
+                update(ConsoleSession)
+                .where(
+                    ConsoleSession.id_hash == _hash(session_id),
+                    (ConsoleSession.seen_at.is_(None)) | (ConsoleSession.seen_at < stamp - every),
+                )
+                .values(seen_at=stamp)
+            )
+
+    def online_staff(self, within: dt.timedelta = dt.timedelta(minutes=2)) -> list[str]:
+        """Who has the console open (a page or its live stream) within `within`, by name."""
+        stamp = now()
+        with self.reading() as session:
+            names = session.scalars(
+                select(ConsoleSession.who)
+                .where(
+                    ConsoleSession.seen_at >= stamp - within,
+                    ConsoleSession.revoked_at.is_(None),
+                    ConsoleSession.expires_at > stamp,
+                )
+                .distinct()
+            ).all()
+        return sorted(names)
+
     def revoke_console_session(self, session_id: str) -> None:
         """Sign out: the session's cookie is refused from now on, wherever it is presented."""
         with self.session() as session:

@@ -162,15 +162,15 @@ class ConversationRecords(StoreBase):
         ).first()
         return question, answer
 
-    def agent_messages(self, conversation_id: str, after: str | None) -> tuple[str, list[Message]]:
-        """The conversation's status and the agent messages newer than message `after`."""
+    def agent_messages(
+        self, conversation_id: str, after: str | None, roles: tuple[str, ...] = (Role.AGENT,)
+    ) -> tuple[str, list[Message]]:
+        """The conversation's status and its messages by `roles` newer than message `after`."""
         with self.reading() as session:
             conversation = session.get(Conversation, conversation_id)
             if conversation is None:
                 raise UnknownConversation(conversation_id)
-            query = select(Message).where(
-                Message.conversation_id == conversation_id, Message.role == Role.AGENT
-            )
+            query = select(Message).where(Message.conversation_id == conversation_id, Message.role.in_(roles))
             if after is not None:
                 mark = session.get(Message, after)
                 if mark is not None and mark.conversation_id == conversation_id:

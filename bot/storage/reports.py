@@ -123,6 +123,23 @@ class Reports(StoreBase):
             },
         }
 
+    def popular_articles(self, since: dt.datetime, limit: int = 20) -> list[str]:
+        """The articles answered most often since `since`, most first."""
+        with self.reading() as session:
+            rows = session.execute(
+                select(Message.article_id, func.count())
+                .where(
+                    Message.role == Role.BOT,
+                    Message.decision == DecisionKind.ANSWER,
+                    Message.article_id.is_not(None),
+                    Message.created_at >= since,
+                )
+                .group_by(Message.article_id)
+                .order_by(func.count().desc(), Message.article_id)
+                .limit(limit)
+            ).all()
+        return [article_id for article_id, _n in rows]
+
     def purge(self, older_than: dt.datetime) -> dict[str, int]:
         """Delete missed queries and conversations (with their messages, feedback and tickets)
         last active before `older_than`; returns how many rows of each went."""

@@ -116,6 +116,13 @@ class Ticket(Base):
     reason: Mapped[str] = mapped_column(String(32))
     contact: Mapped[str | None] = mapped_column(String(320))  # e-mail to answer at, when closed
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    ref: Mapped[str | None] = mapped_column(String(16), index=True)  # "LC-4821", read over the phone
+    channel: Mapped[str | None] = mapped_column(String(32))  # where the wait was measured
+    assignee: Mapped[str | None] = mapped_column(String(64))  # the agent who claimed it
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    first_reply_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # read by an agent
 
 
 class MissedQuery(Base):
@@ -151,6 +158,7 @@ class ConsoleSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # the agent is online
 
 
 class OutboxMessage(Base):
@@ -214,3 +222,16 @@ class Agent(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
     disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CannedReply(Base):
+    """A reply agents insert with one click ("Thanks for waiting…"), in one language."""
+
+    __tablename__ = "canned_replies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lang: Mapped[str] = mapped_column(String(8), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)

@@ -33,3 +33,5 @@ class Role(StrEnum):
     USER = "user"  # the customer
     BOT = "bot"
     AGENT = "agent"  # a person of the support team
+    SYSTEM = "system"  # a notice to the customer: an agent joined, the bot answers again
+    NOTE = "note"  # an agent's private note: staff see it, the customer never does

@@ -8,6 +8,7 @@ continue any conversation. The schema is created and migrated by Alembic when th
 from __future__ import annotations
 
 from bot.storage.agents import Agents
+from bot.storage.canned import CannedReplies
 from bot.storage.console_sessions import ConsoleSessions
 from bot.storage.conversations import ConversationRecords, Snapshot, UnknownConversation
 from bot.storage.database import Limits, StoreUnavailable
@@ -33,5 +34,15 @@ __all__ = [
 ]
 
 
-class Store(ConversationRecords, TicketQueue, MissedLog, Reports, ConsoleSessions, Outbox, Editorial, Agents):
+class Store(
+    ConversationRecords,
+    TicketQueue,
+    MissedLog,
+    Reports,
+    ConsoleSessions,
+    Outbox,
+    Editorial,
+    Agents,
+    CannedReplies,
+):
     """The bot's persistence. `open()` migrates the schema to the latest version."""

@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.chat = None
-        running: dict[str, Any] = {}
+        running: dict[str, Any] = {"loop": asyncio.get_running_loop()}
         waiting = None
         try:
             service = chat or _load_chat(settings)
@@ -58,6 +58,8 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
         yield
         if waiting is not None:
             waiting.set()
+        if app.state.chat is not None:
+            await app.state.chat.live.stop()
         if app.state.messenger is not None:
             app.state.messenger.stop(app.state.outbound)
         for part in ("watcher", "replayer"):
@@ -103,14 +105,20 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
     from bot.web.admin.article_pages import router as article_pages_router
     from bot.web.admin.articles_api import router as articles_router
     from bot.web.admin.console import router as console_router
+    from bot.web.admin.events import api as admin_events
+    from bot.web.admin.events import router as console_events
     from bot.web.admin.imports import router as imports_router
     from bot.web.chat_api import router as web_router
+    from bot.web.handoff_api import router as handoff_router
 
     app.include_router(web_router)
+    app.include_router(handoff_router)
     app.include_router(messenger_router)
     app.include_router(admin_router)
     app.include_router(articles_router)
     app.include_router(console_router)
+    app.include_router(console_events)
+    app.include_router(admin_events)
     app.include_router(article_pages_router)
     app.include_router(imports_router)
     return app
@@ -122,6 +130,9 @@ def _start(app: FastAPI, service: ChatService, settings: Settings, metrics: Metr
     _observe_encoder(service, metrics)
     running["watcher"] = _watch(app, service, settings, metrics)
     running["replayer"] = _replay(service, settings, metrics)
+    service.inbox.outbound = app.state.outbound
+    # the live bus's listener runs on the server's loop (this may run on the wait-for-index thread)
+    asyncio.run_coroutine_threadsafe(service.live.start(), running["loop"])
     app.state.messenger = _messenger(settings, service, app.state.outbound, metrics)
     app.state.chat = service  # last: a request sees the service only once all of it runs
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -11,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.service.chat import Turn
 from bot.storage.fields import Id, Text
-from bot.storage.statuses import Role
 from bot.storage.store import UnknownConversation
 from bot.text.html import to_html
 from bot.web.deps import ChatDep, ConversationLimiterDep, MetricsDep, SettingsDep
@@ -53,14 +53,23 @@ class AnswerOut(BaseModel):
 
 class HandoffOut(BaseModel):
     ticket_id: str
-    message: str
+    reference: str | None = None  # short, to read over the phone ("LC-4821")
+    message: str  # what happens next, with the honest wait
     eta_minutes: int
+    position: int = 1  # place among the customers waiting for a first reply
+    agents_online: int | None = None  # None: unknown
+
+
+class Suggestion(BaseModel):
+    article_id: str
+    title: str
 
 
 class ChatResponse(BaseModel):
     conversation_id: str
     message_id: str
-    decision: Literal["answer", "clarify", "handoff", "smalltalk"]
+    # "agent": a person holds the conversation; the bot says nothing (text "", no hand-off notice)
+    decision: Literal["answer", "clarify", "handoff", "smalltalk", "agent"]
     confidence: float
     lang: str
     text: str
@@ -79,7 +88,7 @@ class FeedbackRequest(BaseModel):
     comment: Annotated[Text, Field(max_length=2000)] | None = None
 
 
-def _limit_conversation(limiter: Limiter | None, metrics: Metrics, conversation_id: str | None) -> None:
+def limit_conversation(limiter: Limiter | None, metrics: Metrics, conversation_id: str | None) -> None:
     """429 with Retry-After when one conversation sends messages faster than its token bucket."""
     if limiter is None or conversation_id is None:
         return
@@ -108,7 +117,7 @@ def chat(
         raise HTTPException(422, f"text: at most {limit} characters, got {len(text)}")
     if body.channel not in settings.web_channels:  # a closed set: bounded metric labels, no impostor
         raise HTTPException(422, f"channel: one of {', '.join(settings.web_channels)} (FAQBOT_WEB_CHANNELS)")
-    _limit_conversation(limiter, metrics, body.conversation_id)
+    limit_conversation(limiter, metrics, body.conversation_id)
     try:
         turn = service.handle(text, body.conversation_id, body.lang, body.channel)
     except UnknownConversation as exc:
@@ -154,7 +163,7 @@ def feedback(
 ) -> dict[str, Any]:
     """Was the answer helpful? Stored with the conversation (and message, when given). An
     unhelpful answer hands off to a person: `handoff` then says so (ticket and expected wait)."""
-    _limit_conversation(limiter, metrics, body.conversation_id)
+    limit_conversation(limiter, metrics, body.conversation_id)
     try:
         handoff = service.feedback(body.conversation_id, body.message_id, body.helpful, body.comment)
     except UnknownConversation as exc:
@@ -162,22 +171,23 @@ def feedback(
     return {"ok": True, "handoff": vars(handoff) if handoff else None}
 
 
-@router.get("/api/v1/conversations/{conversation_id}/messages")
-def agent_messages(conversation_id: Id, service: ChatDep, after: Id | None = None) -> dict[str, Any]:
-    """What an agent wrote since message `after`, for the widget to poll while a person holds the
-    conversation; `status` turns back to "bot" when they hand it back. The conversation id (128
-    random bits) is the customer's key to it."""
-    try:
-        status, messages = service.store.agent_messages(conversation_id, after)
-    except UnknownConversation as exc:
-        raise HTTPException(404, f"unknown conversation {exc.args[0]!r}") from exc
-    return {
-        "status": status,
-        "messages": [
-            {"id": m.id, "role": Role.AGENT, "text": m.text, "created_at": m.created_at.isoformat()}
-            for m in messages
-        ],
-    }
+@router.get("/api/v1/suggestions")
+def suggestions(service: ChatDep, lang: Literal["it", "en"] = "it", limit: int = 4) -> dict[str, Any]:
+    """Topics to offer in an empty chat: the articles answered most in the last 30 days in `lang`,
+    then the knowledge base's first articles."""
+    retriever = service.bot.retriever
+    if not 1 <= limit <= 10:
+        raise HTTPException(422, "limit: 1 to 10")
+    popular = service.store.popular_articles(dt.datetime.now(dt.UTC) - dt.timedelta(days=30), 50)
+    chosen: list[Suggestion] = []
+    for article_id in [*popular, *(a.id for a in retriever.corpus.articles)]:
+        record = retriever.article(article_id)
+        if record is None or record.lang != lang or any(s.article_id == record.id for s in chosen):
+            continue
+        chosen.append(Suggestion(article_id=record.id, title=record.title))
+        if len(chosen) == limit:
+            break
+    return {"lang": lang, "suggestions": [s.model_dump() for s in chosen]}
 
 
 @router.get("/api/v1/articles/{article_id}")

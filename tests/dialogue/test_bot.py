@@ -176,3 +176,19 @@ def test_a_did_you_mean_offers_a_person_too(bot):
     assert reply.text.endswith(message("clarify_hint", "it")) and "operatore" in reply.text
     english, _ = Bot(bot.retriever, Thresholds(answer=1.0, clarify=0.0)).reply("shipping costs", lang="en")
     assert english.offer_person and "agent" in english.text
+
+
+@pytest.mark.parametrize("words", ["Nessuna di queste", "none of these", "nessuna, grazie"])
+def test_none_of_these_asks_to_rephrase_then_a_second_miss_hands_off(bot, words):
+    first = ConversationState(lang="it", misses=0, pending=clarifying_state().pending)
+    reply, state = bot.reply(words, first)
+    assert (reply.decision, reply.reason, reply.lang) == (DecisionKind.CLARIFY, Reason.NONE_FIT, "it")
+    assert reply.text == message("none_fit", "it") and reply.offer_person and not reply.suggestions
+    assert state.misses == 1 and state.pending == ()
+    again, _ = bot.reply(words, clarifying_state())  # one miss already: a person
+    assert (again.decision, again.reason) == (DecisionKind.HANDOFF, Reason.REPEATED_MISS)
+
+
+def test_none_without_a_choice_offered_is_an_ordinary_message(bot):
+    reply, _ = bot.reply("none of these")
+    assert reply.reason != Reason.NONE_FIT

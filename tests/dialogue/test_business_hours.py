@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from bot.dialogue.business_hours import BusinessHours, expectation
+from bot.dialogue.business_hours import BusinessHours, Queue, expectation
 
 HOURS = BusinessHours.parse(["mon-fri 09:00-18:00", "sat 09:00-13:00"], "Europe/Rome")
 
@@ -16,26 +16,22 @@ def at(text: str) -> dt.datetime:
 
 
 def test_open_hours_wait_comes_from_the_queue():
-    wait = expectation(
-        HOURS,
-        at("2026-11-23T10:00:00+01:00"),
-        "it",
-        "web",
-        ahead=2,
-        minutes_per_ticket=5,
+    wait = expectation(HOURS, at("2026-11-23T10:00:00+01:00"), "it", "web", Queue(2, 15, 1))
+    assert wait.open_now and wait.eta_minutes == 15 and wait.position == 3
+    assert wait.text == (
+        "Un operatore ti risponderà qui: l'attesa stimata è di circa 15 minuti. "
+        "Prima di te ci sono 2 persone in attesa."
     )
-    assert wait.open_now and wait.eta_minutes == 15
-    assert wait.text == "Un operatore ti risponderà qui, di solito entro 15 minuti."
 
 
 def test_closed_on_the_web_asks_for_an_email_and_names_the_opening():
-    wait = expectation(HOURS, at("2026-11-23T19:30:00+01:00"), "it", "web", 0, 5)
+    wait = expectation(HOURS, at("2026-11-23T19:30:00+01:00"), "it", "web", Queue(0, 5))
     assert not wait.open_now and "martedì 24/11 alle 09:00" in wait.text and "e-mail" in wait.text
     assert wait.eta_minutes == 13 * 60 + 30 + 5
 
 
 def test_closed_on_messenger_answers_there_in_english():
-    wait = expectation(HOURS, at("2026-11-28T14:00:00+01:00"), "en", "messenger", 0, 5)
+    wait = expectation(HOURS, at("2026-11-28T14:00:00+01:00"), "en", "messenger", Queue(0, 5))
     assert "Monday 30/11 at 09:00" in wait.text and "answer you here" in wait.text
 
 
@@ -61,5 +57,7 @@ def test_a_day_can_end_at_midnight():
 
 
 def test_closed_on_the_web_with_a_known_address_promises_an_email():
-    wait = expectation(HOURS, at("2026-11-23T19:30:00+01:00"), "en", "web", 0, 5, email="ann@example.com")
+    wait = expectation(
+        HOURS, at("2026-11-23T19:30:00+01:00"), "en", "web", Queue(0, 5), email="ann@example.com"
+    )
     assert "by e-mail at ann@example.com" in wait.text and "Tuesday 24/11 at 09:00" in wait.text

@@ -10,7 +10,7 @@ from bot.dialogue.vocabulary import DecisionKind, Reason
 
 
 def test_members_are_the_strings_they_stand_for():
-    assert [str(k) for k in DecisionKind] == ["answer", "clarify", "handoff", "smalltalk"]
+    assert [str(k) for k in DecisionKind] == ["answer", "clarify", "handoff", "smalltalk", "agent"]
     assert DecisionKind.HANDOFF == "handoff" and f"{Reason.AGENT_HOLDS}" == "agent_holds"
     assert json.dumps({"decision": DecisionKind.CLARIFY, "reason": Reason.CLOSE_CALL}) == (
         '{"decision": "clarify", "reason": "close_call"}'

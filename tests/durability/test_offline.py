@@ -94,10 +94,12 @@ def test_a_hand_off_offline_gets_a_ticket_that_reaches_the_queue(make_bot, outag
     asked = service.handle("voglio parlare con un operatore", None, None, "web")
     assert asked.reply.decision == "handoff" and asked.handoff.ticket_id.startswith("t_")
     waiting = service.handle("sono ancora qui: mario.rossi@example.com", asked.conversation_id, None, "web")
-    assert waiting.reply.reason == "agent_holds" and waiting.reply.text == ""  # the bot stays silent
-    assert waiting.handoff.ticket_id == asked.handoff.ticket_id
+    assert waiting.reply.decision == "agent" and waiting.handoff is None  # the bot stays silent,
+    assert "mario.rossi@example.com" in waiting.reply.text  # but for where the answer will go
+    silent = service.handle("ci siete?", asked.conversation_id, None, "web")
+    assert (silent.reply.decision, silent.reply.text) == ("agent", "")
     outage.restore()
-    assert Replayer(outage.store, spool).drain().applied == 2
+    assert Replayer(outage.store, spool).drain().applied == 3
     [(ticket, conversation)] = outage.store.open_tickets()
     assert ticket.id == asked.handoff.ticket_id and conversation.id == asked.conversation_id
     assert conversation.status == "handoff" and ticket.contact == "mario.rossi@example.com"

@@ -4,6 +4,7 @@ leaves outside business hours, and the spooled tickets of an outage."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -44,22 +45,39 @@ def test_each_ticket_waits_for_the_ones_ahead_and_a_conversation_keeps_its_ticke
     ) == (4, 8)
 
 
-def test_a_held_customer_outside_hours_leaves_an_email_the_ticket_keeps(store):
+def test_the_wait_is_told_once_and_a_held_customer_only_hears_back_about_their_email(store):
     handoffs = _handoffs(store, MONDAY_NIGHT)
     with store.session() as session:
         conversation = store.conversation_for_update(session, None, "web", "it")
-        handoffs.open(session, conversation, "requested", "it", "web", "Ti passo a una persona.")
-        held = handoffs.hold(session, conversation, "scrivete a anna.verdi@example.it", "it")
-    assert "anna.verdi@example.it" in held.message and held.eta_minutes > 60
-    assert store.open_tickets()[0][0].contact == "anna.verdi@example.it"
+        _ticket, opened = handoffs.open(
+            session, conversation, "requested", "it", "web", "Ti passo a una persona."
+        )
+        _, silent = handoffs.hold(session, conversation, "va bene, grazie", "it")
+        ticket, said = handoffs.hold(session, conversation, "scrivete a anna.verdi@example.it", "it")
+        _, again = handoffs.hold(session, conversation, "a anna.verdi@example.it, ripeto", "it")
+    assert "e-mail" in opened.message and opened.eta_minutes > 60  # closed now: asked for an address
+    assert silent == "" and again == ""
+    assert "anna.verdi@example.it" in said
+    assert store.open_tickets()[0][0].contact == "anna.verdi@example.it" == ticket.contact
+
+
+def test_a_ticket_has_a_short_reference_to_read_over_the_phone(store):
+    handoffs = _handoffs(store, MONDAY_NOON)
+    with store.session() as session:
+        conversation = store.conversation_for_update(session, None, "web", "en")
+        ticket, handoff = handoffs.open(
+            session, conversation, "requested", "en", "web", "A person will help."
+        )
+    assert handoff.reference == ticket.ref and re.fullmatch(r"LC-\d{4}", ticket.ref)
 
 
 def test_spooled_tickets_wait_as_an_empty_queue(store):
     handoffs = _handoffs(store, MONDAY_NOON)
     opened, handoff = handoffs.spooled_open("requested", "en", "web", "A person will help.")
-    held, again = handoffs.spooled_hold(opened.id, "my mail is a@b.example", "en", "web")
-    assert handoff.eta_minutes == again.eta_minutes == 4
+    held, said = handoffs.spooled_hold(opened.id, "my mail is a@b.example", "en")
+    assert handoff.eta_minutes == 4 and handoff.agents_online is None
     assert held.id == opened.id and held.contact == "a@b.example" and opened.contact is None
+    assert "a@b.example" in said
 
 
 def test_the_queue_pace_must_be_positive(store):

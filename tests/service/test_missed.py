@@ -260,7 +260,8 @@ def test_agent_takes_over_replies_and_hands_back(admin_client):
         "/api/v1/chat",
         json={"text": "Ho dimenticato la password", "conversation_id": chat["conversation_id"]},
     ).json()
-    assert held["decision"] == "handoff" and held["answer"] is None and held["handoff"]["ticket_id"] == ticket
+    assert held["decision"] == "agent" and held["text"] == "" and held["answer"] is None
+    assert held["handoff"] is None  # the wait was told once, at the hand-off
     reply = {"text": "Ciao, sono Giulia: ti ho mandato il link."}
     assert (
         admin_client.post(f"/api/v1/admin/handoffs/{ticket}/reply", json=reply, headers=AUTH).status_code
@@ -277,7 +278,7 @@ def test_agent_takes_over_replies_and_hands_back(admin_client):
         f"/api/v1/admin/conversations/{chat['conversation_id']}", headers=AUTH
     ).json()
     roles = [m["role"] for m in transcript["messages"]]
-    assert roles == ["user", "bot", "user", "agent", "agent", "user", "bot"]
+    assert roles == ["user", "bot", "user", "agent", "system", "user", "bot"]  # system: back to the bot
     assert admin_client.post(f"/api/v1/admin/handoffs/{ticket}/close", headers=AUTH).status_code == 404
 
 
@@ -331,10 +332,8 @@ def test_outside_hours_the_web_customer_leaves_an_email_for_the_ticket(service_f
         assert "indirizzo e-mail" in first["handoff"]["message"]
         follow = {"text": "certo, anna.verdi@example.it", "conversation_id": first["conversation_id"]}
         second = client.post("/api/v1/chat", json=follow).json()
-        assert (
-            second["decision"] == "handoff"
-            and "per e-mail a anna.verdi@example.it" in second["handoff"]["message"]
-        )
+        assert second["decision"] == "agent" and second["handoff"] is None
+        assert "ti risponderemo a anna.verdi@example.it" in second["text"]
         with service.store.session() as session:
             from bot.storage.store import Ticket
 

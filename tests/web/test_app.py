@@ -239,7 +239,7 @@ def test_customers_fetch_agent_replies_by_conversation(service_factory, monkeypa
     with TestClient(create_app(Settings(), service_factory())) as client:
         chat = client.post("/api/v1/chat", json={"text": "voglio parlare con un operatore"}).json()
         url = f"/api/v1/conversations/{chat['conversation_id']}/messages"
-        assert client.get(url).json() == {"status": "handoff", "messages": []}
+        assert client.get(url).json() == {"status": "handoff", "agent": None, "messages": []}
         ticket = chat["handoff"]["ticket_id"]
         auth = {"Authorization": "Bearer t0ken"}
         client.post(f"/api/v1/admin/handoffs/{ticket}/reply", json={"text": "Eccomi"}, headers=auth)
@@ -251,5 +251,6 @@ def test_customers_fetch_agent_replies_by_conversation(service_factory, monkeypa
         )
         later = client.get(url, params={"after": first["messages"][0]["id"]}).json()
         assert later["status"] == "bot" and [m["text"] for m in later["messages"]] == ["Fatto!"]
+        assert later["agent"] is None
         assert client.get("/api/v1/conversations/c_unknown/messages").status_code == 404
         assert client.get("/api/v1/conversations/..%2Fetc/messages").status_code in (404, 422)

@@ -138,7 +138,7 @@ def test_chat_with_any_text(hostile, text, lang, known):
     r = hostile.post("/api/v1/chat", **body(payload))
     assert_sane(r)
     if r.status_code == 200:
-        assert r.json()["decision"] in ("answer", "clarify", "handoff")
+        assert r.json()["decision"] in ("answer", "clarify", "handoff", "agent")
 
 
 @FUZZ

@@ -134,6 +134,7 @@ class Broken:
 
     def __init__(self, service) -> None:
         self.bot, self.store, self.offline = service.bot, service.store, None
+        self.live, self.inbox = service.live, service.inbox
 
     def handle(self, text, *args):
         raise RuntimeError(f"database refused the row for {text}")

@@ -27,6 +27,7 @@ from bot.storage.store import Store
 from tests.conftest import REPO
 from tests.outage_kit import schema_url
 from tests.serve_kit import free_port, start_serve, wait_ready
+from tests.sse_kit import Stream
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.model
@@ -171,14 +172,14 @@ def test_two_replicas_share_one_conversation(cluster):
     assert handed["decision"] == "handoff"
     ticket = handed["handoff"]["ticket_id"]
     waiting = chat(b, {"text": "ci siete?", "conversation_id": cid})  # B knows a person holds it
-    assert waiting["handoff"]["ticket_id"] == ticket and waiting["answer"] is None
+    assert (waiting["decision"], waiting["text"], waiting["handoff"]) == ("agent", "", None)
 
     def turn(n: int) -> dict:
         return chat(cluster.replicas[n % 2], {"text": f"messaggio {n}", "conversation_id": cid})
 
     with ThreadPoolExecutor(8) as pool:  # both replicas at once on the same conversation
         burst = list(pool.map(turn, range(8)))
-    assert {r["handoff"]["ticket_id"] for r in burst} == {ticket}
+    assert {r["decision"] for r in burst} == {"agent"}
     with cluster.store.reading() as session:
         in_conversation = Message.conversation_id == cid
         users = session.scalars(
@@ -386,3 +387,41 @@ def test_an_article_edited_through_either_replica_and_published_is_served_by_bot
             time.sleep(0.5)
         answer = chat(replica, {"text": question})
         assert answer["decision"] == "answer" and answer["answer"]["article_id"] == "gift-wrapping-replicas"
+
+
+def test_staff_on_one_replica_hear_live_what_customers_write_through_the_other(cluster):
+    """The events endpoint across two replicas on PostgreSQL: a customer message taken by B reaches
+    an admin stream on A within two seconds; the agent's reply through A reaches the customer's
+    stream on B."""
+    cluster.ensure_running()
+    a, b = cluster.replicas
+    staff = Stream(f"{a.base}/api/v1/admin/events", {"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    try:
+        assert staff.status == 200
+        opened = chat(b, {"text": "voglio parlare con un operatore"})
+        cid, ticket = opened["conversation_id"], opened["handoff"]["ticket_id"]
+        customer = Stream(f"{b.base}/api/v1/conversations/{cid}/events")
+        try:
+            assert customer.next("status")["status"] == "handoff"
+            sent = time.monotonic()
+            chat(b, {"text": "ci siete?", "conversation_id": cid})
+            heard = staff.next("message", 1)  # the first: the request for a person
+            assert heard["text"] == "ci siete?"
+            assert time.monotonic() - sent < 2.0
+            assert (heard["conversation_id"], heard["role"], heard["ref"]) == (
+                cid,
+                "user",
+                opened["handoff"]["reference"],
+            )
+            reply = httpx.post(
+                f"{a.base}/api/v1/admin/handoffs/{ticket}/reply", json={"text": "Eccomi, sono Giulia"},
+                headers={"Authorization": f"Bearer {ADMIN_TOKEN}", "X-Faqbot-User": "Giulia"}, timeout=10,
+            )  # fmt: skip
+            assert reply.status_code == 200
+            joined, answer = customer.next("message"), customer.next("message", 1)
+            assert (joined["role"], answer["role"], answer["author"]) == ("system", "agent", "Giulia")
+            assert answer["text"] == "Eccomi, sono Giulia"
+        finally:
+            customer.close()
+    finally:
+        staff.close()

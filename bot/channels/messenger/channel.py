@@ -46,7 +46,7 @@ class Messenger:
         )
         self.handover = Handover(
             self.graph, self.threads, messenger.inbox_app_id, messenger.app_id, messenger.human_agent_tag,
-            sender=self.sender,
+            sender=self.sender, inbox=chat.inbox,
         )  # fmt: skip
         handler = Handler(
             chat,

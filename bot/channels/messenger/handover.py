@@ -16,7 +16,7 @@ from bot.channels.messenger.events import ThreadControl
 from bot.channels.messenger.graph import GraphClient, GraphError, bounded_metadata
 from bot.channels.messenger.outgoing import text_messages
 from bot.channels.messenger.sender import Sender, Sent
-from bot.service.handoffs import return_to_bot
+from bot.service.inbox import Inbox
 from bot.service.outbound import Delivery
 from bot.storage.channel_threads import BOT, INBOX, OTHER, Thread, Threads
 from bot.text.redact import redact
@@ -39,11 +39,13 @@ class Handover:
         human_agent_tag: bool = True,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         sender: Sender | None = None,
+        inbox: Inbox | None = None,
     ) -> None:
         if not inbox_app_id:
             raise ValueError("the Page Inbox app id must not be empty")
         self.graph = graph
         self.sender = sender or Sender(graph, threads.store)
+        self.inbox = inbox or Inbox(threads.store)
         self.threads = threads
         self.inbox_app_id = inbox_app_id
         self.app_id = app_id
@@ -74,7 +76,7 @@ class Handover:
             self.threads.set_owner(thread.conversation_id, BOT)
             ticket = self.threads.open_ticket(thread.conversation_id)
             if ticket is not None:
-                note = return_to_bot(self.threads.store, ticket)
+                note = self.inbox.close(ticket, push=False)
                 self.release(thread.conversation_id, note.text)
             return
         owner = INBOX if event.new_owner in (None, self.inbox_app_id) else OTHER

@@ -6,14 +6,14 @@ import datetime as dt
 import secrets
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.index.versions import current_version
 from bot.service.reindex import start_rebuild
 from bot.storage.fields import DB_INT_MAX, DbInt, Id, Text
 from bot.storage.statuses import MissedStatus, Role
-from bot.web.deps import ChatDep, OutboundDep, SettingsDep, StoreDep, WatcherDep
+from bot.web.deps import ChatDep, SettingsDep, StoreDep, WatcherDep
 
 router = APIRouter(prefix="/api/v1/admin")
 
@@ -183,21 +183,29 @@ def resolve_many(
 
 @router.get("/handoffs", dependencies=[Depends(require_admin)])
 def handoffs(store: StoreDep) -> dict[str, Any]:
-    """The hand-off queue (open tickets), oldest first."""
-    rows = store.open_tickets()
+    """The hand-off queue (open tickets), oldest first: who has each, unread customer messages, the
+    last message and who is online."""
     return {
         "items": [
             {
-                "ticket_id": t.id,
-                "conversation_id": c.id,
-                "channel": c.channel,
-                "lang": c.lang,
-                "reason": t.reason,
-                "contact": t.contact,
-                "created_at": t.created_at.isoformat(),
+                "ticket_id": row.ticket.id,
+                "reference": row.ticket.ref,
+                "conversation_id": row.conversation.id,
+                "channel": row.conversation.channel,
+                "lang": row.conversation.lang,
+                "reason": row.ticket.reason,
+                "contact": row.ticket.contact,
+                "assignee": row.ticket.assignee,
+                "unread": row.unread,
+                "last_text": row.last_text,
+                "last_role": row.last_role,
+                "last_at": row.last_at.isoformat() if row.last_at else None,
+                "answered": row.ticket.first_reply_at is not None,
+                "created_at": row.ticket.created_at.isoformat(),
             }
-            for t, c in rows
-        ]
+            for row in store.queue()
+        ],
+        "online": store.online_staff(),
     }
 
 
@@ -208,26 +216,32 @@ class AgentReply(BaseModel):
     close: bool = False
 
 
+def _on_ticket(action):
+    try:
+        return action()
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from exc
+
+
 @router.post("/handoffs/{ticket_id}/reply", dependencies=[Depends(require_admin)])
 def handoff_reply(
     ticket_id: Id,
     body: AgentReply,
-    store: StoreDep,
-    outbound: OutboundDep,
+    chat: ChatDep,
     who: Annotated[str, Depends(staff)],
+    x_faqbot_user: Annotated[str | None, Header(max_length=64)] = None,
 ) -> dict[str, Any]:
-    """An agent answers the customer; with `close`, the conversation goes back to the bot.
+    """An agent answers the customer; with `close`, the conversation goes back to the bot. A reply
+    by a named agent (X-Faqbot-User) claims an unclaimed hand-off for them, and the customer is
+    told who answers; the shared token alone claims nothing.
 
     `delivered` says whether a channel that pushes messages (Messenger) got it to the customer,
     with the reason in `detail` if not; it is null on the web, whose widget fetches replies."""
     if not body.text.strip():
         raise HTTPException(422, "text: must not be blank")
-    from bot.service.handoffs import agent_reply
-
-    try:
-        message, delivery = agent_reply(store, ticket_id, body.text.strip(), body.close, outbound, who)
-    except LookupError as exc:
-        raise HTTPException(404, str(exc)) from exc
+    message, delivery = _on_ticket(
+        lambda: chat.inbox.reply(ticket_id, body.text.strip(), body.close, who, x_faqbot_user is not None)
+    )
     return {
         "message_id": message.id,
         "closed": body.close,
@@ -237,15 +251,108 @@ def handoff_reply(
 
 
 @router.post("/handoffs/{ticket_id}/close", dependencies=[Depends(require_admin)])
-def handoff_close(ticket_id: Id, store: StoreDep, outbound: OutboundDep) -> dict[str, Any]:
+def handoff_close(ticket_id: Id, chat: ChatDep, who: Annotated[str, Depends(staff)]) -> dict[str, Any]:
     """Return the conversation to the bot, telling the customer so."""
-    from bot.service.handoffs import return_to_bot
-
-    try:
-        note = return_to_bot(store, ticket_id, outbound)
-    except LookupError as exc:
-        raise HTTPException(404, str(exc)) from exc
+    note = _on_ticket(lambda: chat.inbox.close(ticket_id, who))
     return {"message_id": note.id, "closed": True}
+
+
+class Claim(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    agent: Annotated[str, Field(min_length=1, max_length=64)] | None = None  # default: who acts
+
+
+@router.post("/handoffs/{ticket_id}/claim", dependencies=[Depends(require_admin)])
+def handoff_claim(
+    ticket_id: Id, chat: ChatDep, who: Annotated[str, Depends(staff)], body: Claim | None = None
+) -> dict[str, Any]:
+    """Take the hand-off (or assign it to `agent`); the customer is told who answers them."""
+    agent = (body.agent if body and body.agent else who).strip()
+    if not agent:
+        raise HTTPException(422, "agent: must not be blank")
+    ticket = _on_ticket(lambda: chat.inbox.claim(ticket_id, agent))
+    return {"ticket_id": ticket.id, "assignee": ticket.assignee}
+
+
+class Note(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    text: Annotated[Text, Field(min_length=1, max_length=4000)]
+
+
+@router.post("/handoffs/{ticket_id}/note", dependencies=[Depends(require_admin)])
+def handoff_note(
+    ticket_id: Id, body: Note, chat: ChatDep, who: Annotated[str, Depends(staff)]
+) -> dict[str, Any]:
+    """A private note on the conversation, for staff only."""
+    if not body.text.strip():
+        raise HTTPException(422, "text: must not be blank")
+    note = _on_ticket(lambda: chat.inbox.note(ticket_id, body.text.strip(), who))
+    return {"message_id": note.id}
+
+
+@router.post("/handoffs/{ticket_id}/read", status_code=204, dependencies=[Depends(require_admin)])
+def handoff_read(ticket_id: Id, chat: ChatDep, who: Annotated[str, Depends(staff)]) -> Response:
+    """The conversation was read: its unread count goes to nothing."""
+    _on_ticket(lambda: chat.inbox.read(ticket_id, who))
+    return Response(status_code=204)
+
+
+class Typing(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    typing: bool
+
+
+@router.post("/handoffs/{ticket_id}/typing", status_code=204, dependencies=[Depends(require_admin)])
+def handoff_typing(
+    ticket_id: Id, body: Typing, chat: ChatDep, who: Annotated[str, Depends(staff)]
+) -> Response:
+    """The agent is typing (or stopped): the customer's widget shows it."""
+    ticket = next((t for t, _c in chat.store.open_tickets() if t.id == ticket_id), None)
+    if ticket is None:
+        raise HTTPException(404, f"no open ticket {ticket_id}")
+    chat.inbox.typing(ticket.conversation_id, "agent", who, body.typing)
+    return Response(status_code=204)
+
+
+class Canned(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    lang: Literal["it", "en"]
+    title: Annotated[Text, Field(min_length=1, max_length=120)]
+    text: Annotated[Text, Field(min_length=1, max_length=4000)]
+
+
+def _canned(row) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "lang": row.lang,
+        "title": row.title,
+        "text": row.text,
+        "created_by": row.created_by,
+    }
+
+
+@router.get("/canned", dependencies=[Depends(require_admin)])
+def canned_replies(store: StoreDep, lang: Literal["it", "en"] | None = None) -> dict[str, Any]:
+    """The canned replies agents insert with one click, by language and title."""
+    return {"items": [_canned(row) for row in store.canned_replies(lang)]}
+
+
+@router.post("/canned", status_code=201, dependencies=[Depends(require_admin)])
+def add_canned_reply(body: Canned, store: StoreDep, who: Annotated[str, Depends(staff)]) -> dict[str, Any]:
+    if not body.title.strip() or not body.text.strip():
+        raise HTTPException(422, "title and text: must not be blank")
+    return _canned(store.add_canned_reply(body.lang, body.title.strip(), body.text.strip(), who))
+
+
+@router.delete("/canned/{canned_id}", status_code=204, dependencies=[Depends(require_admin)])
+def delete_canned_reply(canned_id: Annotated[DbInt, Path()], store: StoreDep) -> Response:
+    if not store.delete_canned_reply(canned_id):
+        raise HTTPException(404, f"no canned reply {canned_id}")
+    return Response(status_code=204)
 
 
 @router.get("/conversations/{conversation_id}", dependencies=[Depends(require_admin)])

@@ -44,7 +44,7 @@ from bot.web.admin.pages import (
     signer,
     token_of,
 )
-from bot.web.deps import ChatDep, OutboundDep, SettingsDep, StoreDep
+from bot.web.deps import ChatDep, SettingsDep, StoreDep
 
 if TYPE_CHECKING:
     from bot.retrieval.search import Retriever
@@ -299,12 +299,14 @@ def rate_chart(rates: dict[str, float], first: dt.date, last: dt.date) -> dict[s
 
 
 @router.get("/handoffs")
-def handoffs(request: Request, store: StoreDep) -> Response:
+def handoffs(request: Request, chat: ChatDep) -> Response:
+    """The live inbox: open hand-offs oldest first, with who has each, unread counts, the last
+    message and the wait so far; updated live (console.js listens to /admin/events)."""
     session = session_of(request)
     if isinstance(session, Response):
         return session
-    rows = store.open_tickets()
-    return render(request, "handoffs.html", session=session, rows=rows)
+    rows = chat.store.queue()
+    return render(request, "handoffs.html", session=session, rows=rows, online=chat.store.online_staff())
 
 
 def _open_ticket(store, conversation_id: str):
@@ -315,7 +317,7 @@ def _on_open_ticket(store, conversation_id: str, action: Callable[[str], str | N
     """Run a staff action on the conversation's open ticket; the error to show, or None."""
     open_ = _open_ticket(store, conversation_id)
     if open_ is None:
-        return "This conversation has no open hand-off."
+        return _("This conversation has no open hand-off.")
     try:
         return action(open_[0].id)
     except LookupError as exc:
@@ -323,77 +325,215 @@ def _on_open_ticket(store, conversation_id: str, action: Callable[[str], str | N
 
 
 @router.get("/conversations/{conversation_id}")
-def conversation(conversation_id: str, request: Request, store: StoreDep) -> Response:
+def conversation(conversation_id: str, request: Request, chat: ChatDep) -> Response:
     session = session_of(request)
     if isinstance(session, Response):
         return session
+    store = chat.store
     known = is_id(conversation_id)
     messages = [m for m in store.messages(conversation_id) if m.text or m.role != Role.BOT] if known else []
     if not messages:
         text = _("No conversation %(id)s.", id=repr(conversation_id))
         return render(request, "message.html", 404, session=session, title=_("Not found"), text=text)
+    ticket = _open_ticket(store, conversation_id)
+    if ticket is not None:
+        chat.inbox.read(ticket[0].id, session.who)
+    lang = ticket[1].lang if ticket else None
     return render(
         request,
         "conversation.html",
         session=session,
         conversation_id=conversation_id,
         messages=messages,
-        ticket=_open_ticket(store, conversation_id),
+        ticket=ticket,
+        canned=store.canned_replies(lang) if ticket else [],
+        agents=[a.name for a in store.agents() if a.disabled_at is None] if ticket else [],
+        articles=_answers(chat, lang) if ticket else [],
     )
 
 
+def _answers(chat, lang: str | None) -> list[dict[str, str]]:
+    """The served articles of the conversation's language, for "insert an article's answer"."""
+    retriever = chat.bot.retriever
+    return [
+        {"id": a.id, "title": a.title, "text": a.body}
+        for a in sorted(retriever.corpus.articles, key=lambda a: a.title.lower())
+        if lang is None or a.lang == lang
+    ]
+
+
+def _here(conversation_id: str) -> str:
+    return f"/admin/conversations/{quote(conversation_id, safe='')}"
+
+
+def _text_of(request: Request, form: dict[str, str], here: str) -> str | Response:
+    text = form.get("text", "").strip()
+    if not text or len(text) > MAX_REPLY:
+        return back(request, here, error=_("The reply must be 1 to %(limit)s characters.", limit=MAX_REPLY))
+    if text_problem(text):
+        return back(request, here, error=_("The reply was not sent: %(why)s.", why=text_problem(text)))
+    return text
+
+
 @router.post("/conversations/{conversation_id}/reply")
-async def reply(conversation_id: str, request: Request, store: StoreDep, outbound: OutboundDep) -> Response:
+async def reply(conversation_id: str, request: Request, chat: ChatDep) -> Response:
     posted = await posted_form(request)
     if isinstance(posted, Response):
         return posted
     session, form = posted
-    here = f"/admin/conversations/{quote(conversation_id, safe='')}"
-    text = form.get("text", "").strip()
-    if not text or len(text) > MAX_REPLY:
-        return back(request, here, error=_("The reply must be 1 to %(limit)s characters.", limit=MAX_REPLY))
-    if text_problem(text) or not is_id(conversation_id):
-        return back(
-            request,
-            here,
-            error=_("The reply was not sent: %(why)s.", why=text_problem(text) or _("unknown conversation")),
-        )
+    here = _here(conversation_id)
+    text = _text_of(request, form, here)
+    if isinstance(text, Response):
+        return text
+    if not is_id(conversation_id):
+        return back(request, here, error=_("The reply was not sent: %(why)s.", why=_("unknown conversation")))
+    close = form.get("close") == "1"
 
     def send(ticket_id: str) -> str | None:
-        from bot.service.handoffs import agent_reply
-
-        _message, delivery = agent_reply(store, ticket_id, text, False, outbound, session.who)
+        _message, delivery = chat.inbox.reply(ticket_id, text, close, session.who)
         if delivery is not None and not delivery.delivered:
             return _("Reply saved, but the customer did not get it: %(detail)s", detail=delivery.detail)
         return None
 
-    error = await run_in_threadpool(_on_open_ticket, store, conversation_id, send)
+    error = await run_in_threadpool(_on_open_ticket, chat.store, conversation_id, send)
     return back(request, here, error=error) if error else back(request, here, ok=_("Reply sent."))
 
 
-@router.post("/conversations/{conversation_id}/close")
-async def return_to_bot(
-    conversation_id: str, request: Request, store: StoreDep, outbound: OutboundDep
-) -> Response:
+@router.post("/conversations/{conversation_id}/note")
+async def note(conversation_id: str, request: Request, chat: ChatDep) -> Response:
+    """A private note: staff see it in the transcript, the customer never does."""
     posted = await posted_form(request)
     if isinstance(posted, Response):
         return posted
+    session, form = posted
+    here = _here(conversation_id)
+    text = _text_of(request, form, here)
+    if isinstance(text, Response):
+        return text
 
-    here = f"/admin/conversations/{quote(conversation_id, safe='')}"
+    def add(ticket_id: str) -> None:
+        chat.inbox.note(ticket_id, text, session.who)
+
+    error = (
+        await run_in_threadpool(_on_open_ticket, chat.store, conversation_id, add)
+        if is_id(conversation_id)
+        else _("No such conversation.")
+    )
+    return back(request, here, error=error) if error else back(request, here, ok=_("Note added."))
+
+
+@router.post("/conversations/{conversation_id}/claim")
+async def claim(conversation_id: str, request: Request, chat: ChatDep) -> Response:
+    """Take the hand-off, or assign it to another agent; the customer is told who answers."""
+    posted = await posted_form(request)
+    if isinstance(posted, Response):
+        return posted
+    session, form = posted
+    here = _here(conversation_id)
+    agent = " ".join(form.get("agent", "").split())[:MAX_NAME] or session.who
+
+    def take(ticket_id: str) -> None:
+        chat.inbox.claim(ticket_id, agent)
+
+    error = (
+        await run_in_threadpool(_on_open_ticket, chat.store, conversation_id, take)
+        if is_id(conversation_id)
+        else _("No such conversation.")
+    )
+    return (
+        back(request, here, error=error)
+        if error
+        else back(request, here, ok=_("Assigned to %(agent)s.", agent=agent))
+    )
+
+
+@router.post("/conversations/{conversation_id}/typing")
+async def agent_typing(conversation_id: str, request: Request, chat: ChatDep) -> Response:
+    """The agent is typing in the reply box (console.js posts this): the customer sees it."""
+    posted = await posted_form(request)
+    if isinstance(posted, Response):
+        return posted
+    session, form = posted
+    if not is_id(conversation_id):
+        return Response(status_code=404)
+    on = form.get("typing") == "1"
+    await run_in_threadpool(chat.inbox.typing, conversation_id, "agent", session.who, on)
+    return Response(status_code=204)
+
+
+@router.post("/conversations/{conversation_id}/read")
+async def read(conversation_id: str, request: Request, chat: ChatDep) -> Response:
+    """The agent saw the new messages on the open page (console.js posts this)."""
+    posted = await posted_form(request)
+    if isinstance(posted, Response):
+        return posted
+    session, _form = posted
+    if not is_id(conversation_id):
+        return Response(status_code=404)
+
+    def mark(ticket_id: str) -> None:
+        chat.inbox.read(ticket_id, session.who)
+
+    error = await run_in_threadpool(_on_open_ticket, chat.store, conversation_id, mark)
+    return Response(status_code=409 if error else 204)
+
+
+@router.post("/conversations/{conversation_id}/close")
+async def return_to_bot(conversation_id: str, request: Request, chat: ChatDep) -> Response:
+    posted = await posted_form(request)
+    if isinstance(posted, Response):
+        return posted
+    session, _form = posted
+    here = _here(conversation_id)
     if not is_id(conversation_id):
         return back(request, here, error=_("No such conversation."))
 
     def close(ticket_id: str) -> None:
-        from bot.service.handoffs import return_to_bot
+        chat.inbox.close(ticket_id, session.who)
 
-        return_to_bot(store, ticket_id, outbound)
-
-    error = await run_in_threadpool(_on_open_ticket, store, conversation_id, close)
+    error = await run_in_threadpool(_on_open_ticket, chat.store, conversation_id, close)
     return (
         back(request, here, error=error)
         if error
         else back(request, here, ok=_("The conversation is back with the bot."))
     )
+
+
+# --- canned replies --------------------------------------------------------------------------
+
+
+@router.get("/canned")
+def canned(request: Request, chat: ChatDep) -> Response:
+    session = session_of(request)
+    if isinstance(session, Response):
+        return session
+    return render(request, "canned.html", session=session, rows=chat.store.canned_replies(None))
+
+
+@router.post("/canned")
+async def add_canned(request: Request, chat: ChatDep) -> Response:
+    posted = await posted_form(request)
+    if isinstance(posted, Response):
+        return posted
+    session, form = posted
+    title, text, lang = form.get("title", "").strip(), form.get("text", "").strip(), form.get("lang", "")
+    if lang not in i18n.LANGS or not 1 <= len(title) <= 120 or not 1 <= len(text) <= MAX_REPLY:
+        return back(request, "/admin/canned", error=_("A canned reply needs a language, a title and a text."))
+    if text_problem(text) or text_problem(title):
+        return back(request, "/admin/canned", error=str(text_problem(text) or text_problem(title)))
+    await run_in_threadpool(chat.store.add_canned_reply, lang, title, text, session.who)
+    return back(request, "/admin/canned", ok=_("Canned reply added."))
+
+
+@router.post("/canned/{canned_id}/delete")
+async def delete_canned(
+    canned_id: Annotated[DbInt, PathParam()], request: Request, chat: ChatDep
+) -> Response:
+    posted = await posted_form(request)
+    if isinstance(posted, Response):
+        return posted
+    await run_in_threadpool(chat.store.delete_canned_reply, canned_id)
+    return back(request, "/admin/canned", ok=_("Canned reply deleted."))
 
 
 # --- missed questions ----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from bot.storage.schema import aware
 from bot.web.admin import i18n
 from bot.web.admin.i18n import _
 from bot.web.deps import settings_of
@@ -44,6 +45,7 @@ _env.filters["pct"] = lambda value: f"{100 * (value or 0):.1f}%"
 _env.filters["when"] = i18n.when
 _env.filters["translated"] = i18n.translated
 _env.filters["num"] = lambda value: "" if value is None else f"{value:.3f}"
+_env.filters["iso"] = lambda value: aware(value).isoformat() if value is not None else ""
 _env.filters["path"] = lambda value: quote(str(value), safe="")
 
 

@@ -43,7 +43,7 @@ def test_a_handoff_tells_the_wait_and_passes_the_thread_to_the_page_inbox(open_p
     page = handed_off(open_page, graph)
     notice, passed = graph.requests()
     assert "persona del nostro servizio clienti" in notice.body["message"]["text"]
-    assert "di solito entro 5 minuti" in notice.body["message"]["text"]
+    assert "circa 5 minuti" in notice.body["message"]["text"]
     assert passed.path == "/v21.0/me/pass_thread_control"
     assert passed.body["recipient"] == {"id": "psid-1"} and passed.body["target_app_id"] == INBOX
     summary = json.loads(passed.body["metadata"])

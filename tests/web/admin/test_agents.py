@@ -60,7 +60,10 @@ def test_an_agent_signs_in_with_their_password_and_language_and_their_reply_carr
     )
     (reply,) = [m for m in console.service.store.messages(cid) if m.role == "agent"]
     assert reply.author == "Giulia"
-    assert "agent (Giulia)" in console.get(f"/admin/conversations/{cid}").text
+    page = console.get(f"/admin/conversations/{cid}").text
+    assert (
+        "operatore (Giulia)" in page and "Ti risponde Giulia del servizio clienti." in page
+    )  # her reply claimed it
     transcript = console.get(
         f"/api/v1/admin/conversations/{cid}", headers={"Authorization": f"Bearer {TOKEN}"}
     )

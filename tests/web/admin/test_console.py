@@ -253,8 +253,9 @@ def test_handoff_queue_agent_reply_and_return_to_bot(staff):
     assert r.status_code == 303
     transcript = staff.get(r.headers["location"])
     assert "back with the bot" in flash(transcript) and "Return to bot" not in transcript.text
-    agent = [m.text for m in staff.service.store.messages(cid) if m.role == "agent"]
-    assert agent[0] == "Ciao, sono Giulia." and agent[1].startswith("L'operatore ha chiuso")
+    said = [(m.role, m.text) for m in staff.service.store.messages(cid) if m.role in ("agent", "system")]
+    assert said[1] == ("agent", "Ciao, sono Giulia.") and said[0][0] == said[2][0] == "system"
+    assert said[2][1].startswith("L'operatore ha chiuso")  # said[0]: who answers (the reply claimed it)
     assert staff.service.store.open_tickets() == []
     assert "Nobody is waiting" in staff.get("/admin/handoffs").text
     again = staff.post(f"/admin/conversations/{cid}/close", data={"csrf": csrf})
