@@ -65,3 +65,24 @@ def serving(env: dict, log: Path, only_stderr: bool = False) -> Iterator[tuple[s
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def own_home(sample_home: Path, home: Path, **settings: str) -> dict:
+    """The environment of a server with a home of its own: the sample index and a copy of the
+    sample KB (its edits and publishes touch no other module's server), staffed around the clock,
+    with the tests' admin token and `settings` (FAQBOT_* names) on top."""
+    import os
+    import shutil
+
+    from tests.conftest import REPO
+
+    shutil.copytree(sample_home / "index", home / "index", symlinks=True)
+    shutil.copytree(REPO / "kb_articles", home / "kb_articles")
+    return {
+        **os.environ,
+        "FAQBOT_HOME": str(home),
+        "FAQBOT_KB_DIR": str(home / "kb_articles"),
+        "FAQBOT_BUSINESS_HOURS": '["mon-sun 00:00-24:00"]',
+        "HF_HUB_OFFLINE": "1",
+        **settings,
+    }

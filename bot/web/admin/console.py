@@ -375,6 +375,17 @@ def _text_of(request: Request, form: dict[str, str], here: str) -> str | Respons
     return text
 
 
+async def _act(
+    request: Request, chat, conversation_id: str, action: Callable[[str], str | None], ok: str
+) -> Response:
+    """Run a staff action on the conversation's open ticket, back to its page with `ok` or the error."""
+    here = _here(conversation_id)
+    if not is_id(conversation_id):
+        return back(request, here, error=_("No such conversation."))
+    error = await run_in_threadpool(_on_open_ticket, chat.store, conversation_id, action)
+    return back(request, here, error=error) if error else back(request, here, ok=ok)
+
+
 @router.post("/conversations/{conversation_id}/reply")
 async def reply(conversation_id: str, request: Request, chat: ChatDep) -> Response:
     posted = await posted_form(request)
@@ -385,8 +396,6 @@ async def reply(conversation_id: str, request: Request, chat: ChatDep) -> Respon
     text = _text_of(request, form, here)
     if isinstance(text, Response):
         return text
-    if not is_id(conversation_id):
-        return back(request, here, error=_("The reply was not sent: %(why)s.", why=_("unknown conversation")))
     close = form.get("close") == "1"
 
     def send(ticket_id: str) -> str | None:
@@ -395,8 +404,7 @@ async def reply(conversation_id: str, request: Request, chat: ChatDep) -> Respon
             return _("Reply saved, but the customer did not get it: %(detail)s", detail=delivery.detail)
         return None
 
-    error = await run_in_threadpool(_on_open_ticket, chat.store, conversation_id, send)
-    return back(request, here, error=error) if error else back(request, here, ok=_("Reply sent."))
+    return await _act(request, chat, conversation_id, send, _("Reply sent."))
 
 
 @router.post("/conversations/{conversation_id}/note")
@@ -406,20 +414,14 @@ async def note(conversation_id: str, request: Request, chat: ChatDep) -> Respons
     if isinstance(posted, Response):
         return posted
     session, form = posted
-    here = _here(conversation_id)
-    text = _text_of(request, form, here)
+    text = _text_of(request, form, _here(conversation_id))
     if isinstance(text, Response):
         return text
 
     def add(ticket_id: str) -> None:
         chat.inbox.note(ticket_id, text, session.who)
 
-    error = (
-        await run_in_threadpool(_on_open_ticket, chat.store, conversation_id, add)
-        if is_id(conversation_id)
-        else _("No such conversation.")
-    )
-    return back(request, here, error=error) if error else back(request, here, ok=_("Note added."))
+    return await _act(request, chat, conversation_id, add, _("Note added."))
 
 
 @router.post("/conversations/{conversation_id}/claim")
@@ -429,22 +431,12 @@ async def claim(conversation_id: str, request: Request, chat: ChatDep) -> Respon
     if isinstance(posted, Response):
         return posted
     session, form = posted
-    here = _here(conversation_id)
     agent = " ".join(form.get("agent", "").split())[:MAX_NAME] or session.who
 
     def take(ticket_id: str) -> None:
         chat.inbox.claim(ticket_id, agent)
 
-    error = (
-        await run_in_threadpool(_on_open_ticket, chat.store, conversation_id, take)
-        if is_id(conversation_id)
-        else _("No such conversation.")
-    )
-    return (
-        back(request, here, error=error)
-        if error
-        else back(request, here, ok=_("Assigned to %(agent)s.", agent=agent))
-    )
+    return await _act(request, chat, conversation_id, take, _("Assigned to %(agent)s.", agent=agent))
 
 
 @router.post("/conversations/{conversation_id}/typing")
@@ -484,19 +476,11 @@ async def return_to_bot(conversation_id: str, request: Request, chat: ChatDep) -
     if isinstance(posted, Response):
         return posted
     session, _form = posted
-    here = _here(conversation_id)
-    if not is_id(conversation_id):
-        return back(request, here, error=_("No such conversation."))
 
     def close(ticket_id: str) -> None:
         chat.inbox.close(ticket_id, session.who)
 
-    error = await run_in_threadpool(_on_open_ticket, chat.store, conversation_id, close)
-    return (
-        back(request, here, error=error)
-        if error
-        else back(request, here, ok=_("The conversation is back with the bot."))
-    )
+    return await _act(request, chat, conversation_id, close, _("The conversation is back with the bot."))
 
 
 # --- canned replies --------------------------------------------------------------------------

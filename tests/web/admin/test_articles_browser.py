@@ -6,14 +6,10 @@ into the article ("add all" on their topic), publishes, and they are answered.""
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import httpx
 import pytest
 
-from tests.conftest import REPO
-from tests.serve_kit import serving
+from tests.serve_kit import own_home, serving
 from tests.web.test_widget_browser import ADMIN_TOKEN, ask, bot_messages, browser  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.model
@@ -24,18 +20,10 @@ QUESTION = "fate anche le confezioni regalo?"
 def own_server(sample_home, tmp_path_factory):
     """A server of its own (its publishes must not change what other modules' servers answer)."""
     home = tmp_path_factory.mktemp("articles-browser")
-    shutil.copytree(sample_home / "index", home / "index", symlinks=True)
-    shutil.copytree(REPO / "kb_articles", home / "kb_articles")
-    env = {
-        **os.environ,
-        "FAQBOT_HOME": str(home),
-        "FAQBOT_KB_DIR": str(home / "kb_articles"),
-        "FAQBOT_ADMIN_TOKEN": ADMIN_TOKEN,
-        "FAQBOT_CONSOLE_LANG": "it",  # the default, set here since the tests' default is English
-        "FAQBOT_RELOAD_INTERVAL": "0.5",
-        "FAQBOT_BUSINESS_HOURS": '["mon-sun 00:00-24:00"]',
-        "HF_HUB_OFFLINE": "1",
-    }
+    env = own_home(
+        sample_home, home, FAQBOT_ADMIN_TOKEN=ADMIN_TOKEN, FAQBOT_RELOAD_INTERVAL="0.5",
+        FAQBOT_CONSOLE_LANG="it",  # the default, set here since the tests' default is English
+    )  # fmt: skip
     with serving(env, home / "server.log") as (base, _port):
         yield base, home
 
