@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 
 from sqlalchemy import case, delete, func, select
 
 from bot.dialogue.vocabulary import DecisionKind
 from bot.storage.connection import StoreBase
-from bot.storage.schema import Conversation, Feedback, Message, MissedQuery, OutboxMessage, Ticket
+from bot.storage.schema import Conversation, Feedback, Message, MissedQuery, OutboxMessage, Ticket, aware
 from bot.storage.statuses import ConversationStatus, Role
 
 # A bot reply to a question (not small talk): a conversation with one is one where the customer
@@ -16,17 +17,18 @@ from bot.storage.statuses import ConversationStatus, Role
 QUESTION_DECISIONS = (DecisionKind.ANSWER, DecisionKind.CLARIFY, DecisionKind.HANDOFF)
 
 
-def _outcomes(rows, handed: set[str]) -> dict[str, dict]:
-    """Per language and for "all": of the conversations where the customer asked something, the
-    share self-served (answered, never handed off), handed off, and left without an answer (only
-    clarifications, then nothing)."""
+def _outcomes(rows, handed: set[str], by: int = 1) -> dict[str, dict]:
+    """Per group (the rows' column `by`: 1 the language, 2 the channel) and for "all": of the
+    conversations where the customer asked something, the share self-served (answered, never
+    handed off), handed off, and left without an answer (only clarifications, then nothing)."""
     groups: dict[str, list[tuple[bool, bool]]] = {"all": []}
-    for conversation_id, lang, answers, questions in rows:
+    for row in rows:
+        conversation_id, answers, questions = row[0], row[3], row[4]
         if not questions:
             continue  # small talk only: nothing was asked
         outcome = (conversation_id in handed, bool(answers))
         groups["all"].append(outcome)
-        groups.setdefault(lang or "?", []).append(outcome)
+        groups.setdefault(row[by] or "?", []).append(outcome)
     figures = {}
     for lang, outcomes in groups.items():
         n = len(outcomes)
@@ -94,23 +96,38 @@ class Reports(StoreBase):
                 select(
                     Conversation.id,
                     Conversation.lang,
+                    Conversation.channel,
                     func.sum(case((Message.decision == DecisionKind.ANSWER, 1), else_=0)),
                     func.sum(case((Message.decision.in_(QUESTION_DECISIONS), 1), else_=0)),
                 )
                 .join(Message, Message.conversation_id == Conversation.id)
                 .where(Conversation.created_at >= since, Message.role == Role.BOT)
-                .group_by(Conversation.id, Conversation.lang)
+                .group_by(Conversation.id, Conversation.lang, Conversation.channel)
+            ).all()
+            waits = session.execute(
+                select(Ticket.channel, Ticket.created_at, Ticket.first_reply_at).where(
+                    Ticket.created_at >= since, Ticket.first_reply_at.is_not(None)
+                )
             ).all()
         total = sum(n for _, n, _ in conversations)
         by_day: dict[str, dict[str, int]] = {}
         for day, decision, n in days:
             by_day.setdefault(str(day), {})[decision or "none"] = n
         outcomes = _outcomes(asked, handed)
+        channels = {k: v for k, v in _outcomes(asked, handed, by=2).items() if k != "all"}
+        replies: dict[str, list[float]] = {}
+        for channel, opened, replied in waits:
+            minutes = (aware(replied) - aware(opened)).total_seconds() / 60
+            replies.setdefault(channel or "?", []).append(minutes)
+        for channel, minutes in replies.items():
+            channels.setdefault(channel, {})["first_reply_minutes"] = round(statistics.median(minutes), 1)
         return {
             "conversations": total,
             **outcomes["all"],
             "by_lang": {lang: figures for lang, figures in outcomes.items() if lang != "all"},
             "by_channel": {channel: n for channel, n, _ in conversations},
+            # per channel: the outcomes above, and the median minutes from hand-off to a first reply
+            "channels": channels,
             "decisions": {k or "none": v for k, v in decisions.items()},
             "helpful": helpful.get(True, 0),
             "unhelpful": helpful.get(False, 0),

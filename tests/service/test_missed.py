@@ -338,3 +338,23 @@ def test_outside_hours_the_web_customer_leaves_an_email_for_the_ticket(service_f
             from bot.storage.store import Ticket
 
             assert session.get(Ticket, first["handoff"]["ticket_id"]).contact == "anna.verdi@example.it"
+
+
+def test_stats_per_channel_give_outcomes_and_the_measured_first_reply(service_factory, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("FAQBOT_ADMIN_TOKEN", "staff-token")
+    monkeypatch.setenv("FAQBOT_WEB_CHANNELS", '["web", "kiosk"]')
+    with TestClient(create_app(Settings(), service_factory())) as admin_client:
+        _per_channel(admin_client)
+
+
+def _per_channel(admin_client) -> None:
+    admin_client.post("/api/v1/chat", json={"text": "Ho dimenticato la password"})
+    opened = admin_client.post("/api/v1/chat", json={"text": "voglio parlare con un operatore"}).json()
+    admin_client.post("/api/v1/chat", json={"text": "Ho dimenticato la password", "channel": "kiosk"})
+    ticket = opened["handoff"]["ticket_id"]
+    admin_client.post(f"/api/v1/admin/handoffs/{ticket}/reply", json={"text": "Eccomi"}, headers=AUTH)
+    channels = admin_client.get("/api/v1/admin/stats", headers=AUTH).json()["channels"]
+    web, kiosk = channels["web"], channels["kiosk"]
+    assert (web["asked"], web["deflection_rate"], web["handoff_rate"]) == (2, 0.5, 0.5)
+    assert 0 <= web["first_reply_minutes"] < 1
+    assert (kiosk["asked"], kiosk["deflection_rate"]) == (1, 1.0) and "first_reply_minutes" not in kiosk

@@ -187,6 +187,8 @@ def test_dashboard_shows_counts_rates_and_a_chart(staff):
     assert '<span class="value" id="helpful">1</span>' in page.text
     assert "<code>reset-password</code>" in page.text and "Come reimpostare la password" in page.text
     assert "<td>app</td>" in page.text
+    app_row = re.search(r"<tr><td>app</td>.*?</tr>", page.text).group(0)
+    assert '<td class="n">100.0%</td><td class="n">0.0%</td><td class="n">–</td>' in app_row  # self-served
     svg = re.search(r"<svg class=\"chart\".*?</svg>", page.text, re.S).group(0)
     assert svg.count('<rect class="bar answer"') == 1 and svg.count('<rect class="bar handoff"') == 1
     assert staff.get("/admin", params={"days": 5}).status_code == 422
