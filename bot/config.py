@@ -182,6 +182,10 @@ class Settings(BaseSettings):
     # A file uploaded to the console's import page (the one request allowed a larger body).
     max_import_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     minutes_per_ticket: int = Field(default=5, ge=1)
+    # Live streams (a widget or console in a hand-off holds one open): how many a process serves at
+    # once, and from one address, before it answers 503 (the widget then polls).
+    max_streams: int = Field(default=256, ge=1)
+    max_streams_per_address: int = Field(default=8, ge=1)
     # When people answer hand-offs, in the service's time zone.
     business_hours: list[str] = ["mon-fri 09:00-18:00"]
     timezone: str = "Europe/Rome"

@@ -29,6 +29,7 @@ from bot.web.logs import log_config, stamp_request_ids
 from bot.web.metrics import Metrics
 from bot.web.middleware import BodyLimit, RateLimitByAddress, RequestContext, TrustedProxies, charge_address
 from bot.web.ratelimit import Limiter, RateLimiter
+from bot.web.streams import StreamSlots
 
 log = logging.getLogger("faqbot.index")
 
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
     app.state.metrics = metrics
     app.state.outbound = Outbound()  # channels that push staff replies register here
     app.state.messenger = None
+    app.state.stream_slots = StreamSlots(settings.max_streams, settings.max_streams_per_address)
     ip_limiter, app.state.conversation_limiter = _limiters(settings, metrics)
     # webhooks charge the address's bucket for a request that does not verify
     app.state.charge_address = None if ip_limiter is None else partial(charge_address, ip_limiter)

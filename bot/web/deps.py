@@ -7,6 +7,7 @@ them as parameters, and only this module reads them from there. The Messenger we
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -18,6 +19,7 @@ from bot.service.outbound import Outbound
 from bot.storage.store import Store
 from bot.web.metrics import Metrics
 from bot.web.ratelimit import Limiter
+from bot.web.streams import StreamSlots
 
 # The getters are async: reading an attribute never blocks, so they need no worker thread.
 
@@ -79,3 +81,13 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 OutboundDep = Annotated[Outbound, Depends(get_outbound)]
 WatcherDep = Annotated[IndexWatcher | None, Depends(get_watcher)]
 ConversationLimiterDep = Annotated[Limiter | None, Depends(get_conversation_limiter)]
+
+
+async def stream_slot(request: Request) -> AsyncIterator[None]:
+    """A live stream's slot, held until the stream ends (503 before it opens when none is free)."""
+    slots: StreamSlots = request.app.state.stream_slots
+    with slots.held(request):
+        yield
+
+
+StreamSlot = Depends(stream_slot)

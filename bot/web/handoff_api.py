@@ -20,7 +20,7 @@ from bot.storage.statuses import ConversationStatus, Role
 from bot.storage.store import UnknownConversation
 from bot.text.redact import EMAIL
 from bot.web.chat_api import limit_conversation
-from bot.web.deps import ChatDep, ConversationLimiterDep, MetricsDep
+from bot.web.deps import ChatDep, ConversationLimiterDep, MetricsDep, StreamSlot
 
 router = APIRouter(prefix="/api/v1/conversations")
 SHOWN = (Role.AGENT, Role.SYSTEM)  # what the customer sees of what staff write (never notes)
@@ -69,18 +69,21 @@ def agent_messages(conversation_id: Id, service: ChatDep, after: Id | None = Non
     }
 
 
-def _known_status(conversation_id: Id, service: ChatDep) -> dict[str, Any]:
-    """The conversation's status, read before a stream opens: a stream cannot answer 404 later."""
-    return _status(service, conversation_id)
+def _known(conversation_id: Id, service: ChatDep) -> None:
+    """A 404 for an unknown conversation, before the stream opens (a stream cannot answer one)."""
+    _snapshot(service, conversation_id)
 
 
-@router.get("/{conversation_id}/events", response_class=EventSourceResponse)
-async def events(
-    conversation_id: Id, service: ChatDep, status: Annotated[dict[str, Any], Depends(_known_status)]
-) -> AsyncIterable[ServerSentEvent]:
+@router.get(
+    "/{conversation_id}/events",
+    response_class=EventSourceResponse,
+    dependencies=[Depends(_known), StreamSlot],
+)
+async def events(conversation_id: Id, service: ChatDep) -> AsyncIterable[ServerSentEvent]:
     """The hand-off live: `message` (an agent's reply or a notice), `typing` (the agent's) and
     `status` ({"status": "handoff"|"bot", "agent"}), the status first."""
-    async with service.live.subscribe() as queue:
+    async with service.live.subscribe() as queue:  # listening first: nothing said after the status is missed
+        status = await run_in_threadpool(_status, service, conversation_id)
         yield ServerSentEvent(event="status", data=status)
         while True:
             event: Event = await queue.get()

@@ -211,3 +211,31 @@ def test_staff_hear_every_customer_message_of_a_hand_off_with_token_or_agent_pas
         finally:
             admin.close()
             agent.close()
+
+
+def test_streams_are_capped_per_address_and_a_closed_one_frees_its_slot(service, monkeypatch):
+    monkeypatch.setenv("FAQBOT_MAX_STREAMS_PER_ADDRESS", "1")
+    with serving(service) as base:
+        http = httpx.Client(base_url=base)
+        cid = http.post("/api/v1/chat", json={"text": "voglio parlare con un operatore"}).json()[
+            "conversation_id"
+        ]
+        first = Stream(f"{base}/api/v1/conversations/{cid}/events")
+        first.next("status")
+        refused = http.get(f"/api/v1/conversations/{cid}/events")
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "30"
+        assert "poll instead" in refused.json()["detail"]
+        assert http.get(f"/api/v1/conversations/{cid}/messages").status_code == 200  # polling still works
+        first.close()
+        http.post(
+            "/api/v1/chat", json={"text": "ci siete?", "conversation_id": cid}
+        )  # wakes the closed reader
+        deadline = time.monotonic() + 10
+        while True:
+            again = Stream(f"{base}/api/v1/conversations/{cid}/events")
+            if again.status == 200:
+                break
+            again.close()
+            assert time.monotonic() < deadline, "the closed stream never gave its slot back"
+            time.sleep(0.2)
+        again.close()

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.live.events import Event
 from bot.web.admin.pages import Session, session_of
-from bot.web.deps import ChatDep, SettingsDep
+from bot.web.deps import ChatDep, SettingsDep, StreamSlot
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1/admin")
@@ -55,7 +55,7 @@ def _console_session(request: Request) -> str:
     return session.sid
 
 
-@router.get("/admin/events", response_class=EventSourceResponse)
+@router.get("/admin/events", response_class=EventSourceResponse, dependencies=[StreamSlot])
 async def console_events(
     chat: ChatDep, sid: Annotated[str, Depends(_console_session)]
 ) -> AsyncIterable[ServerSentEvent]:
@@ -89,7 +89,7 @@ async def _staff(
     )
 
 
-@api.get("/events", response_class=EventSourceResponse, dependencies=[Depends(_staff)])
+@api.get("/events", response_class=EventSourceResponse, dependencies=[Depends(_staff), StreamSlot])
 async def api_events(chat: ChatDep) -> AsyncIterable[ServerSentEvent]:
     """Every event of every handed-off conversation, from whichever replica took it: a customer's
     message (`message`, role "user"), staff's replies, notes and notices (`message`), hand-offs
