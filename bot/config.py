@@ -118,6 +118,39 @@ class MessengerSettings:
         return [name for name, value in needed.items() if value is None]
 
 
+@dataclass(frozen=True)
+class WhatsAppSettings:
+    """The WhatsApp channel's own settings (the `whatsapp_*` ones, without the prefix)."""
+
+    verify_token: SecretStr | None
+    app_secret: SecretStr | None
+    access_token: SecretStr | None
+    phone_number_id: str | None
+    business_account_id: str | None
+    graph_url: str
+    graph_version: str
+    workers: int
+    send_timeout: float
+    send_backoff: float
+    echo_grace: float
+    agent_template: str | None
+    agent_template_lang: str | None
+
+    @property
+    def configured(self) -> bool:
+        """WhatsApp needs the app secret (to trust deliveries), a token and the number to answer from."""
+        return not self.missing()
+
+    def missing(self) -> list[str]:
+        """The variables the channel still needs (an empty value counts as unset)."""
+        needed = {
+            "FAQBOT_WHATSAPP_APP_SECRET": self.app_secret,
+            "FAQBOT_WHATSAPP_ACCESS_TOKEN": self.access_token,
+            "FAQBOT_WHATSAPP_PHONE_NUMBER_ID": self.phone_number_id,
+        }
+        return [name for name, value in needed.items() if value is None]
+
+
 class Settings(BaseSettings):
     """Runtime configuration. Paths are relative to `home` unless absolute.
 
@@ -170,6 +203,24 @@ class Settings(BaseSettings):
     # Seconds a send whose answer was lost (a read timeout) waits for Meta's echo of it before it is
     # sent again from the outbox (bot/channels/messenger/sender.py).
     messenger_echo_grace: float = Field(default=10.0, gt=0)
+
+    # WhatsApp Business Cloud API channel (bot/channels/whatsapp). Secrets: environment only.
+    whatsapp_verify_token: SecretStr | None = None  # answers the webhook subscription handshake
+    whatsapp_app_secret: SecretStr | None = None  # signs webhook deliveries (X-Hub-Signature-256)
+    whatsapp_access_token: SecretStr | None = None  # a system user's permanent token
+    whatsapp_phone_number_id: str | None = None  # the business number's id (not the number itself)
+    whatsapp_business_account_id: str | None = None  # only `faqbot whatsapp setup` reads it
+    whatsapp_graph_url: str = "https://graph.facebook.com"  # tests and staging point it at a fake
+    whatsapp_graph_version: str = Field(default="v21.0", pattern=r"^v\d+\.\d+$")
+    whatsapp_workers: int = Field(default=4, ge=1, le=64)  # threads answering webhook events
+    whatsapp_send_timeout: float = Field(default=10.0, gt=0)  # seconds per Graph API call
+    whatsapp_send_backoff: float = Field(default=0.5, ge=0)  # first retry delay; it doubles, with jitter
+    # Seconds a send whose answer was lost waits for its status webhook before it is sent again.
+    whatsapp_echo_grace: float = Field(default=10.0, gt=0)
+    # An approved template (one body parameter) that carries agent replies after the 24-hour
+    # customer-service window, and its language code (unset: the conversation's language).
+    whatsapp_agent_template: str | None = None
+    whatsapp_agent_template_lang: str | None = None
 
     # Web service
     database_url: str | None = None  # any SQLAlchemy URL; default: SQLite file var/faqbot.db
@@ -263,13 +314,24 @@ class Settings(BaseSettings):
             raise ValueError(f"unsupported languages {unknown}; supported: it, en")
         return value
 
-    @field_validator("admin_token", "messenger_verify_token", "messenger_app_secret", "messenger_page_token")
+    @field_validator(
+        "admin_token", "messenger_verify_token", "messenger_app_secret", "messenger_page_token",
+        "whatsapp_verify_token", "whatsapp_app_secret", "whatsapp_access_token",
+    )  # fmt: skip
     @classmethod
     def _blank_token_is_no_token(cls, value: SecretStr | None) -> SecretStr | None:
         # An empty secret is no secret: FAQBOT_ADMIN_TOKEN="" disables the admin API rather than
         # accept "Authorization: Bearer ", an empty app secret leaves Messenger off rather than
         # trust deliveries signed with an empty key, an empty verify token answers no handshake.
         return value if value is not None and value.get_secret_value().strip() else None
+
+    @field_validator(
+        "whatsapp_phone_number_id", "whatsapp_business_account_id", "whatsapp_agent_template",
+        "whatsapp_agent_template_lang",
+    )  # fmt: skip
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
 
     @field_validator("redis_url")
     @classmethod
@@ -425,6 +487,25 @@ class Settings(BaseSettings):
             send_backoff=self.messenger_send_backoff,
             typing_after=self.messenger_typing_after,
             echo_grace=self.messenger_echo_grace,
+        )
+
+    @property
+    def whatsapp(self) -> WhatsAppSettings:
+        """The settings of the WhatsApp channel."""
+        return WhatsAppSettings(
+            verify_token=self.whatsapp_verify_token,
+            app_secret=self.whatsapp_app_secret,
+            access_token=self.whatsapp_access_token,
+            phone_number_id=self.whatsapp_phone_number_id,
+            business_account_id=self.whatsapp_business_account_id,
+            graph_url=self.whatsapp_graph_url,
+            graph_version=self.whatsapp_graph_version,
+            workers=self.whatsapp_workers,
+            send_timeout=self.whatsapp_send_timeout,
+            send_backoff=self.whatsapp_send_backoff,
+            echo_grace=self.whatsapp_echo_grace,
+            agent_template=self.whatsapp_agent_template,
+            agent_template_lang=self.whatsapp_agent_template_lang,
         )
 
 

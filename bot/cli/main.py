@@ -205,6 +205,7 @@ def render(reply: Reply) -> str:
 
 
 from bot.channels.messenger.cli import app as messenger_app  # noqa: E402 - a sub-command group
+from bot.channels.whatsapp.cli import app as whatsapp_app  # noqa: E402 - a sub-command group
 from bot.cli.agents import app as agents_app  # noqa: E402 - a sub-command group
 from bot.cli.exchange import app as exchange_app  # noqa: E402 - import, export
 from bot.cli.quality import app as quality_app  # noqa: E402 - eval, calibrate, bench
@@ -215,6 +216,7 @@ from bot.cli.staff import app as staff_app  # noqa: E402 - missed, stats, purge
 for commands in (staff_app, quality_app, exchange_app):
     app.registered_commands.extend(commands.registered_commands)
 app.add_typer(messenger_app, name="messenger")
+app.add_typer(whatsapp_app, name="whatsapp")
 app.add_typer(agents_app, name="agents")
 app.add_typer(spool_app, name="spool")
 

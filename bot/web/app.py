@@ -63,6 +63,8 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
             await app.state.chat.live.stop()
         if app.state.messenger is not None:
             app.state.messenger.stop(app.state.outbound)
+        if app.state.whatsapp is not None:
+            app.state.whatsapp.stop(app.state.outbound)
         for part in ("watcher", "replayer"):
             if running.get(part) is not None:
                 running[part].stop()  # the replayer: one last replay; the rest stays on disk
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
     app.state.outbound = Outbound()  # channels that push staff replies register here
     app.state.messenger = None
     app.state.stream_slots = StreamSlots(settings.max_streams, settings.max_streams_per_address)
+    app.state.whatsapp = None
     ip_limiter, app.state.conversation_limiter = _limiters(settings, metrics)
     # webhooks charge the address's bucket for a request that does not verify
     app.state.charge_address = None if ip_limiter is None else partial(charge_address, ip_limiter)
@@ -103,6 +106,7 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
     _health(app, metrics)
 
     from bot.channels.messenger.webhook import router as messenger_router
+    from bot.channels.whatsapp.webhook import router as whatsapp_router
     from bot.web.admin.api import router as admin_router
     from bot.web.admin.article_pages import router as article_pages_router
     from bot.web.admin.articles_api import router as articles_router
@@ -116,6 +120,7 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
     app.include_router(web_router)
     app.include_router(handoff_router)
     app.include_router(messenger_router)
+    app.include_router(whatsapp_router)
     app.include_router(admin_router)
     app.include_router(articles_router)
     app.include_router(console_router)
@@ -136,6 +141,7 @@ def _start(app: FastAPI, service: ChatService, settings: Settings, metrics: Metr
     # the live bus's listener runs on the server's loop (this may run on the wait-for-index thread)
     asyncio.run_coroutine_threadsafe(service.live.start(), running["loop"])
     app.state.messenger = _messenger(settings, service, app.state.outbound, metrics)
+    app.state.whatsapp = _whatsapp(settings, service, app.state.outbound, metrics)
     app.state.chat = service  # last: a request sees the service only once all of it runs
 
 
@@ -319,3 +325,19 @@ def _messenger(settings: Settings, service: ChatService, outbound: Outbound, met
     if messenger is not None:
         metrics.messenger_outbox.set_function(messenger.sender.depth)
     return messenger
+
+
+def _whatsapp(settings: Settings, service: ChatService, outbound: Outbound, metrics: Metrics):
+    """The WhatsApp channel, running when configured (its webhook answers 404 otherwise)."""
+    from bot.channels.whatsapp.channel import start_whatsapp
+
+    def observe(turn) -> None:
+        metrics.decisions.labels(turn.reply.decision, "whatsapp").inc()
+
+    def failed(code: str) -> None:
+        metrics.send_failures.labels("whatsapp", code).inc()
+
+    whatsapp = start_whatsapp(settings, service, outbound, observe, failed)
+    if whatsapp is not None:
+        metrics.outbox.labels("whatsapp").set_function(whatsapp.sender.depth)
+    return whatsapp

@@ -75,3 +75,16 @@ class Metrics:
             "Messenger messages waiting in the outbox for the Graph API to take them",
             registry=self.registry,
         )
+        # Per channel for the channels that came later (WhatsApp); Messenger keeps its own names.
+        self.send_failures = Counter(
+            "faqbot_channel_send_failures",
+            "Sends the Graph API refused, never answered, or reported failed, by channel and error code",
+            ["channel", "code"],
+            registry=self.registry,
+        )
+        self.outbox = Gauge(
+            "faqbot_channel_outbox_depth",
+            "Messages waiting in the outbox for the Graph API to take them, by channel",
+            ["channel"],
+            registry=self.registry,
+        )

@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from bot.channels.messenger.delivery import Deliveries
-from bot.channels.messenger.events import Event
+from bot.channels.graph.channel import RunningChannel
+from bot.channels.graph.deliveries import Deliveries
+from bot.channels.messenger.events import CODEC
 from bot.channels.messenger.graph import GraphClient
 from bot.channels.messenger.handler import CHANNEL, Handler
 from bot.channels.messenger.handover import Handover
@@ -15,13 +16,13 @@ from bot.channels.messenger.sender import Sender
 from bot.config import Settings
 from bot.durability.spool import Spool
 from bot.service.chat import ChatService, Turn
-from bot.service.outbound import Outbound
+from bot.service.outbound import ChannelOutbound, Outbound
 from bot.storage.channel_threads import Threads
 
 log = logging.getLogger("faqbot.messenger")
 
 
-class Messenger:
+class Messenger(RunningChannel):
     """A running Messenger channel."""
 
     def __init__(
@@ -35,6 +36,7 @@ class Messenger:
         if not messenger.configured:
             raise ValueError("Messenger needs FAQBOT_MESSENGER_APP_SECRET and FAQBOT_MESSENGER_PAGE_TOKEN")
         self.settings = settings
+        self.name, self.interval = CHANNEL, settings.replay_interval
         self.graph = GraphClient.for_settings(messenger)
         self.threads = Threads(chat.store, CHANNEL)
         self.sender = Sender(
@@ -61,29 +63,15 @@ class Messenger:
         inbox = None
         if settings.spool:  # deliveries are kept on disk before Meta gets its 200
             inbox = Spool(settings.inbox_path, settings.spool_max_mb * 2**20, key="user").open()
-        self.deliveries = Deliveries(handler, messenger.workers, inbox, settings.replay_interval)
+        self.deliveries = Deliveries(handler, CODEC, messenger.workers, inbox, settings.replay_interval)
         self.dispatcher = self.deliveries.dispatcher
 
     @property
     def app_secret(self) -> bytes:
         return self.settings.messenger_app_secret.get_secret_value().encode()
 
-    def start(self, outbound: Outbound) -> Messenger:
-        self.deliveries.start()
-        self.sender.start(self.settings.replay_interval)
-        outbound.register(CHANNEL, self.handover)
-        return self
-
-    def accept(self, events: list[tuple[Event, dict]]) -> bool:
-        """Keep a delivery's events (each with its raw JSON) and queue them for the workers; True
-        once they may be acknowledged (see Deliveries.accept)."""
-        return self.deliveries.accept(events)
-
-    def stop(self, outbound: Outbound) -> None:
-        outbound.unregister(CHANNEL)
-        self.deliveries.stop()
-        self.sender.stop()
-        self.graph.close()
+    def outbound_of(self) -> ChannelOutbound:
+        return self.handover
 
 
 def start_messenger(

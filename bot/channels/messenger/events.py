@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from bot.channels.graph.deliveries import Codec
 from bot.durability.inbox import VERSION, event_record
 from bot.storage.fields import storable_text
 
@@ -189,3 +190,7 @@ def _message(message: dict, psid: str, at: dt.datetime | None, standby: bool) ->
 
 def _app(value) -> str | None:
     return str(value) if value not in (None, "") else None
+
+
+# How the shared deliveries (bot.channels.graph.deliveries) name and keep Messenger's events.
+CODEC = Codec(CHANNEL, lambda e: e.psid, lambda e: e.key, to_record, from_record)

@@ -55,7 +55,7 @@ class _PlainText(HTMLParser):
             self.links.append((dict(attrs).get("href"), len(self.out)))
         elif tag == "img":
             found = dict(attrs)
-            self.out.append(_labelled(found.get("alt") or "", found.get("src")))
+            self.out.append(link_text(found.get("alt") or "", found.get("src")))
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIP:
@@ -70,7 +70,7 @@ class _PlainText(HTMLParser):
             href, start = self.links.pop()
             label = "".join(self.out[start:]).strip()
             del self.out[start:]
-            self.out.append(_labelled(label, href))
+            self.out.append(link_text(label, href))
 
     def handle_data(self, data: str) -> None:
         if not self.skip:
@@ -81,7 +81,7 @@ class _PlainText(HTMLParser):
         return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def _labelled(label: str, href: str | None) -> str:
+def link_text(label: str, href: str | None) -> str:
     """A link as plain text: its label, then where it goes (once, if the label is not already it)."""
     if not href:
         return label

@@ -3,20 +3,32 @@ its 200, handled at once by the workers, and handled again by the inbox's replay
 could not finish (the database out of reach) or the process died first (see bot.durability.inbox).
 
 Without an inbox (FAQBOT_SPOOL=false) events live only in memory between the 200 and their
-handling, as before."""
+handling. A channel gives its events' codec: `user(event)`, `key(event)`, `to_record(event, raw)`
+and `from_record(record)`.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from bot.channels.messenger.events import Event, from_record, to_record
-from bot.channels.messenger.worker import Dispatcher
+from bot.channels.graph.workers import Dispatcher
 from bot.durability.inbox import Inbox
 from bot.durability.spool import Spool
 from bot.storage.store import StoreUnavailable
 
-log = logging.getLogger("faqbot.messenger")
+
+@dataclass(frozen=True)
+class Codec:
+    """How a channel's events are named and kept."""
+
+    channel: str
+    user: Callable[[Any], str]  # the customer's id on the channel
+    key: Callable[[Any], str]  # the de-duplication key
+    to_record: Callable[[Any, dict], dict]  # the inbox record of an event and its raw JSON
+    from_record: Callable[[dict], Any]  # the event a record holds (ValueError if none)
 
 
 class Deliveries:
@@ -25,12 +37,15 @@ class Deliveries:
     def __init__(
         self,
         handle: Callable[..., None],  # handle(event, again=False)
+        codec: Codec,
         workers: int = 4,
         inbox_spool: Spool | None = None,
         interval: float = 1.0,
     ) -> None:
         self.handle = handle
-        self.dispatcher = Dispatcher(self._live, workers)
+        self.codec = codec
+        self.log = logging.getLogger(f"faqbot.{codec.channel}")
+        self.dispatcher = Dispatcher(self._live, codec.user, workers, channel=codec.channel)
         self.inbox = Inbox(inbox_spool, self._again, interval) if inbox_spool is not None else None
 
     def start(self) -> Deliveries:
@@ -39,16 +54,16 @@ class Deliveries:
             self.inbox.start()
         return self
 
-    def accept(self, events: list[tuple[Event, dict]]) -> bool:
+    def accept(self, events: list[tuple[Any, dict]]) -> bool:
         """Take a delivery's events (each with its raw JSON). True once they are safe to acknowledge;
         False (redeliver later) when they are not kept and the workers are overloaded. Raises
         SpoolUnavailable when the inbox cannot keep them."""
         if self.inbox is None:
             return self.dispatcher.submit([event for event, _ in events])
-        self.inbox.keep([to_record(event, raw) for event, raw in events])
+        self.inbox.keep([self.codec.to_record(event, raw) for event, raw in events])
         for event, _ in events:
             if not self.dispatcher.submit([event]):
-                self.inbox.failed(event.key, event.psid)  # kept: the replay handles it
+                self.inbox.failed(self.codec.key(event), self.codec.user(event))  # the replay has it
         return True
 
     def stop(self) -> None:
@@ -59,27 +74,26 @@ class Deliveries:
             self.inbox.stop()
             self.inbox.spool.close()
 
-    def _live(self, event: Event) -> None:
+    def _live(self, event: Any) -> None:
         """A worker handles an event; one it cannot handle now is left to the inbox's replay."""
         if self.inbox is None:
             self.handle(event)
             return
-        if self.inbox.behind(event.psid):  # earlier events of this customer wait: keep their order
-            self.inbox.failed(event.key, event.psid)
+        key, user = self.codec.key(event), self.codec.user(event)
+        if self.inbox.behind(user):  # earlier events of this customer wait: keep their order
+            self.inbox.failed(key, user)
             return
         try:
             self.handle(event)
         except StoreUnavailable as exc:
-            log.warning(
-                "Messenger event %s waits in the inbox: the database is unreachable (%s)", event.key, exc
-            )
-            self.inbox.failed(event.key, event.psid)
+            self.log.warning("event %s waits in the inbox: the database is unreachable (%s)", key, exc)
+            self.inbox.failed(key, user)
             return
         except BaseException:
-            self.inbox.failed(event.key, event.psid)
+            self.inbox.failed(key, user)
             raise
-        self.inbox.done(event.key)
+        self.inbox.done(key)
 
     def _again(self, record: dict) -> None:
         """The replay hands back a kept event (StoreUnavailable: it stays for later)."""
-        self.handle(from_record(record), again=True)
+        self.handle(self.codec.from_record(record), again=True)

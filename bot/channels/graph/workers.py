@@ -1,7 +1,7 @@
-"""Background handling of webhook events, so the webhook acknowledges at once.
+"""Background handling of webhook events, so a webhook acknowledges at once.
 
-Each customer's events go to one of N threads (chosen by their page-scoped id): a customer's
-messages are answered in order, and one slow reply never holds up other customers.
+Each customer's events go to one of N threads (chosen by the customer's id on the channel): a
+customer's messages are answered in order, and one slow reply never holds up other customers.
 """
 
 from __future__ import annotations
@@ -12,38 +12,48 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
+from typing import Any
 
-from bot.channels.messenger.events import Event
-
-log = logging.getLogger("faqbot.messenger")
 _STOP = object()
 
 
 class Dispatcher:
-    def __init__(self, handle: Callable[[Event], None], workers: int = 4, capacity: int = 1000) -> None:
+    """N worker threads; `user(event)` names whose event it is, `handle(event)` handles it."""
+
+    def __init__(
+        self,
+        handle: Callable[[Any], None],
+        user: Callable[[Any], str],
+        workers: int = 4,
+        capacity: int = 1000,
+        channel: str = "channel",
+    ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
         self.handle = handle
+        self.user = user
+        self.channel = channel
+        self.log = logging.getLogger(f"faqbot.{channel}")
         self._queues: list[queue.Queue] = [queue.Queue(capacity) for _ in range(workers)]
         self._threads: list[threading.Thread] = []
 
     def start(self) -> Dispatcher:
         for i, inbox in enumerate(self._queues):
-            thread = threading.Thread(
-                target=self._work, args=(inbox,), name=f"faqbot-messenger-{i}", daemon=True
-            )
+            name = f"faqbot-{self.channel}-{i}"
+            thread = threading.Thread(target=self._work, args=(inbox,), name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
         return self
 
-    def submit(self, events: list[Event]) -> bool:
+    def submit(self, events: list) -> bool:
         """Queue `events`; False when the queues are full (the webhook then asks Meta to redeliver)."""
         for event in events:
-            inbox = self._queues[zlib.crc32(event.psid.encode()) % len(self._queues)]
+            inbox = self._queues[zlib.crc32(self.user(event).encode()) % len(self._queues)]
             try:
                 inbox.put_nowait(event)
             except queue.Full:
-                log.error("Messenger event queue full: event %s refused, Meta will redeliver it", event.key)
+                self.log.error("%s event queue full: event %s refused, Meta will redeliver it",
+                               self.channel, getattr(event, "key", "?"))  # fmt: skip
                 return False
         return True
 
@@ -72,6 +82,6 @@ class Dispatcher:
                     return
                 self.handle(event)
             except Exception:  # noqa: BLE001 - one bad event must not stop this customer's thread
-                log.exception("Messenger event %s failed", getattr(event, "key", "?"))
+                self.log.exception("%s event %s failed", self.channel, getattr(event, "key", "?"))
             finally:
                 inbox.task_done()
