@@ -22,6 +22,10 @@ ConversationOption = Annotated[
 MessengerOption = Annotated[
     str | None, typer.Option("--messenger-user", help="A Messenger user's page-scoped id (PSID).")
 ]
+WhatsAppOption = Annotated[
+    str | None,
+    typer.Option("--whatsapp-user", help="A WhatsApp user's id (wa_id: the phone number, digits only)."),
+]
 
 
 def _open():
@@ -31,21 +35,31 @@ def _open():
 
 
 def _spools() -> list[Path]:
-    """This machine's spool directories: turns, and channel events (see `faqbot spool`)."""
+    """This machine's spool directories: turns, and channel events (Messenger's, and each other
+    channel's in its own directory; see `faqbot spool`)."""
     settings = Settings()
-    return [settings.spool_path, settings.inbox_path]
+    inbox = settings.inbox_path
+    channels = sorted(p for p in inbox.iterdir() if p.is_dir()) if inbox.is_dir() else []
+    return [settings.spool_path, inbox, *channels]
 
 
-def _subject(store, conversation: list[str] | None, messenger_user: str | None) -> list[str]:
+def _subject(
+    store, conversation: list[str] | None, messenger_user: str | None, whatsapp_user: str | None = None
+) -> list[str]:
     """The conversation ids the request is about; exactly one way of naming the customer."""
-    from bot.service.gdpr import MessengerLookupUnavailable, messenger_conversations
+    from bot.service.gdpr import MessengerLookupUnavailable, channel_conversations, messenger_conversations
 
-    if bool(conversation) == bool(messenger_user):
-        typer.echo("give either --conversation ID (repeatable) or --messenger-user PSID", err=True)
+    if sum(map(bool, (conversation, messenger_user, whatsapp_user))) != 1:
+        typer.echo(
+            "give one of --conversation ID (repeatable), --messenger-user PSID or --whatsapp-user WA_ID",
+            err=True,
+        )
         raise typer.Exit(2)
     if conversation:
         return conversation
     try:
+        if whatsapp_user:
+            return channel_conversations(store, "whatsapp", whatsapp_user)
         return messenger_conversations(store, messenger_user or "")
     except MessengerLookupUnavailable as exc:
         typer.echo(str(exc), err=True)
@@ -56,6 +70,7 @@ def _subject(store, conversation: list[str] | None, messenger_user: str | None) 
 def export_command(
     conversation: ConversationOption = None,
     messenger_user: MessengerOption = None,
+    whatsapp_user: WhatsAppOption = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the JSON here instead of stdout.")] = None,
 ) -> None:
     """Everything stored about the customer's conversations, as one JSON object: messages,
@@ -65,11 +80,12 @@ def export_command(
 
     store = _open()
     try:
-        ids = _subject(store, conversation, messenger_user)
-        data = {"request": {"conversation_ids": ids, "messenger_user": messenger_user}, **export(store, ids)}
+        ids = _subject(store, conversation, messenger_user, whatsapp_user)
+        request = {"conversation_ids": ids, "messenger_user": messenger_user, "whatsapp_user": whatsapp_user}
+        data = {"request": request, **export(store, ids)}
     finally:
         store.close()
-    users = [messenger_user] if messenger_user else []
+    users = [u for u in (messenger_user, whatsapp_user) if u]
     data["spooled"] = export_spooled(_spools(), ids, users)
     if data["spooled"]:
         typer.echo(
@@ -94,6 +110,7 @@ def export_command(
 def erase_command(
     conversation: ConversationOption = None,
     messenger_user: MessengerOption = None,
+    whatsapp_user: WhatsAppOption = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete the customer's conversations with their messages, feedback, tickets and missed
@@ -103,10 +120,10 @@ def erase_command(
 
     store = _open()
     try:
-        ids = _subject(store, conversation, messenger_user)
+        ids = _subject(store, conversation, messenger_user, whatsapp_user)
         if not yes:
             typer.confirm(f"Erase {len(ids)} conversation(s) and everything attached?", abort=True)
-        users = [messenger_user] if messenger_user else []
+        users = [u for u in (messenger_user, whatsapp_user) if u]
         counts = erase_everywhere(store, _spools(), ids, users)
     finally:
         store.close()

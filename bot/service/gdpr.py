@@ -42,6 +42,12 @@ def messenger_conversations(store: Store, psid: str) -> list[str]:
     lookup = getattr(store, "messenger_conversations", None)
     if lookup is not None:
         return list(lookup(psid))
+    return channel_conversations(store, MESSENGER, psid)
+
+
+def channel_conversations(store: Store, channel: str, user: str) -> list[str]:
+    """The ids of a channel user's conversations (WhatsApp: the wa_id; Messenger: the PSID), as the
+    channels keep them (`conversations.channel`, `external_id`)."""
     external_id = getattr(Conversation, "external_id", None)
     if external_id is None:
         raise MessengerLookupUnavailable(
@@ -49,7 +55,7 @@ def messenger_conversations(store: Store, psid: str) -> list[str]:
             "find the conversation ids another way and use --conversation"
         )
     with store.session() as session:
-        query = select(Conversation.id).where(Conversation.channel == MESSENGER, external_id == psid)
+        query = select(Conversation.id).where(Conversation.channel == channel, external_id == user)
         return list(session.scalars(query))
 
 

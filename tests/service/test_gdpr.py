@@ -113,11 +113,18 @@ def test_cli_export_and_erase(service, tmp_path):
     assert export(service.store, [other])["conversations"]
 
 
-@pytest.mark.parametrize("args", [[], ["--conversation", "c_x", "--messenger-user", "123"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["--conversation", "c_x", "--messenger-user", "123"],
+        ["--messenger-user", "1", "--whatsapp-user", "39"],
+    ],
+)
 def test_cli_needs_exactly_one_way_to_name_the_customer(service, args):
     for command in ("export", "erase"):
         result = invoke(command, *args, "--yes") if command == "erase" else invoke(command, *args)
-        assert result.exit_code == 2 and "either --conversation" in result.output
+        assert result.exit_code == 2 and "one of --conversation" in result.output
 
 
 def test_messenger_users_are_found_through_the_store(service, monkeypatch):
@@ -151,6 +158,29 @@ def test_messenger_users_are_found_by_their_page_scoped_id(service):
     assert json.loads(invoke("erase", "--messenger-user", "psid-7", "--yes").output)["conversations"] == 1
     assert messenger_conversations(service.store, "psid-7") == []
     assert export(service.store, [web, "c_msgr_2"])["conversations"][1]["id"] == "c_msgr_2"
+
+
+def test_whatsapp_users_are_found_by_their_wa_id_and_their_spooled_events_go_too(
+    service, tmp_path, monkeypatch
+):
+    from bot.durability.inbox import event_record
+    from bot.durability.spool import Spool
+
+    monkeypatch.setenv("FAQBOT_SPOOL_DIR", str(tmp_path / "spool"))
+    with service.store.session() as session:
+        for cid, external in (("c_wa_1", "393331112222"), ("c_wa_2", "393334445555")):
+            session.add(Conversation(id=cid, channel="whatsapp", external_id=external, state={}))
+    inbox = Spool(tmp_path / "spool" / "inbox" / "whatsapp", 2**20, key="user").open()
+    inbox.append(event_record("whatsapp", "wamid.1", "393331112222", event={"text": "il mio indirizzo"}))
+    inbox.close()
+    data = json.loads(invoke("export", "--whatsapp-user", "393331112222").stdout)
+    assert [c["id"] for c in data["conversations"]] == ["c_wa_1"]
+    assert data["request"]["whatsapp_user"] == "393331112222"
+    assert [r["event"]["text"] for r in data["spooled"]] == ["il mio indirizzo"]
+    erased = json.loads(invoke("erase", "--whatsapp-user", "393331112222", "--yes").stdout)
+    assert erased["conversations"] == 1 and erased["spooled_removed"] == 1
+    assert json.loads(invoke("export", "--whatsapp-user", "393331112222").stdout)["spooled"] == []
+    assert export(service.store, ["c_wa_2"])["conversations"]
 
 
 def test_erased_text_is_left_neither_in_the_sqlite_file_nor_in_its_write_ahead_log(service, database_url):
