@@ -119,6 +119,23 @@ class MessengerSettings:
 
 
 @dataclass(frozen=True)
+class InstagramSettings(MessengerSettings):
+    """The Instagram channel's own settings (the `instagram_*` ones, without the prefix). Instagram
+    Direct runs on the Messenger Platform: the Send API of the Page linked to the account."""
+
+    account_id: str | None = None  # the Instagram professional account (the webhook's entry id)
+    page_id: str | None = None  # the Facebook Page linked to it, for `faqbot instagram setup` only
+
+    def missing(self) -> list[str]:
+        """The variables the channel still needs (an empty value counts as unset)."""
+        needed = {
+            "FAQBOT_INSTAGRAM_APP_SECRET": self.app_secret,
+            "FAQBOT_INSTAGRAM_PAGE_TOKEN": self.page_token,
+        }
+        return [name for name, value in needed.items() if value is None]
+
+
+@dataclass(frozen=True)
 class WhatsAppSettings:
     """The WhatsApp channel's own settings (the `whatsapp_*` ones, without the prefix)."""
 
@@ -222,6 +239,24 @@ class Settings(BaseSettings):
     whatsapp_agent_template: str | None = None
     whatsapp_agent_template_lang: str | None = None
 
+    # Instagram Direct (bot/channels/instagram), through the Page linked to the Instagram account.
+    # Secrets: environment only.
+    instagram_verify_token: SecretStr | None = None  # answers the webhook subscription handshake
+    instagram_app_secret: SecretStr | None = None  # signs webhook deliveries (X-Hub-Signature-256)
+    instagram_page_token: SecretStr | None = None  # the linked Page's access token for the Send API
+    instagram_account_id: str | None = None  # the Instagram professional account's id
+    instagram_page_id: str | None = None  # the linked Page's id (only `faqbot instagram setup` reads it)
+    instagram_graph_url: str = "https://graph.facebook.com"  # tests and staging point it at a fake
+    instagram_graph_version: str = Field(default="v21.0", pattern=r"^v\d+\.\d+$")
+    instagram_app_id: str | None = None  # this app's id, to recognise thread control coming back
+    instagram_inbox_app_id: str = "263902037430900"  # the Page Inbox, which takes hand-offs
+    instagram_human_agent_tag: bool = True  # agents may reply for 7 days with the HUMAN_AGENT tag
+    instagram_workers: int = Field(default=4, ge=1, le=64)  # threads answering webhook events
+    instagram_send_timeout: float = Field(default=10.0, gt=0)  # seconds per Graph API call
+    instagram_send_backoff: float = Field(default=0.5, ge=0)  # first retry delay; it doubles, with jitter
+    instagram_typing_after: float = Field(default=0.6, ge=0)  # show "typing…" if a reply takes longer
+    instagram_echo_grace: float = Field(default=10.0, gt=0)  # wait for the echo of a lost answer
+
     # Web service
     database_url: str | None = None  # any SQLAlchemy URL; default: SQLite file var/faqbot.db
     max_text_chars: int = Field(default=2000, ge=1)
@@ -317,6 +352,7 @@ class Settings(BaseSettings):
     @field_validator(
         "admin_token", "messenger_verify_token", "messenger_app_secret", "messenger_page_token",
         "whatsapp_verify_token", "whatsapp_app_secret", "whatsapp_access_token",
+        "instagram_verify_token", "instagram_app_secret", "instagram_page_token",
     )  # fmt: skip
     @classmethod
     def _blank_token_is_no_token(cls, value: SecretStr | None) -> SecretStr | None:
@@ -327,7 +363,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "whatsapp_phone_number_id", "whatsapp_business_account_id", "whatsapp_agent_template",
-        "whatsapp_agent_template_lang",
+        "whatsapp_agent_template_lang", "instagram_account_id", "instagram_page_id", "instagram_app_id",
     )  # fmt: skip
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
@@ -487,6 +523,27 @@ class Settings(BaseSettings):
             send_backoff=self.messenger_send_backoff,
             typing_after=self.messenger_typing_after,
             echo_grace=self.messenger_echo_grace,
+        )
+
+    @property
+    def instagram(self) -> InstagramSettings:
+        """The settings of the Instagram channel."""
+        return InstagramSettings(
+            verify_token=self.instagram_verify_token,
+            app_secret=self.instagram_app_secret,
+            page_token=self.instagram_page_token,
+            graph_url=self.instagram_graph_url,
+            graph_version=self.instagram_graph_version,
+            app_id=self.instagram_app_id,
+            inbox_app_id=self.instagram_inbox_app_id,
+            human_agent_tag=self.instagram_human_agent_tag,
+            workers=self.instagram_workers,
+            send_timeout=self.instagram_send_timeout,
+            send_backoff=self.instagram_send_backoff,
+            typing_after=self.instagram_typing_after,
+            echo_grace=self.instagram_echo_grace,
+            account_id=self.instagram_account_id,
+            page_id=self.instagram_page_id,
         )
 
     @property

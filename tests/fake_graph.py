@@ -15,6 +15,13 @@ Written from Meta's documentation, not from the code under test, it refuses what
   a HUMAN_AGENT message over 7 days after it, gets code 10, subcode 2018278 (see `customer_wrote`);
 - a customer who blocked the Page: code 551 (see `blocked`).
 
+With `instagram=True` it is the Send API of a Page linked to an Instagram professional account,
+whose recipients are Instagram-scoped ids, and it refuses what Instagram refuses on top: text over
+1000 characters, quick replies other than text ones, the button template, and a User Profile
+request for `locale` (Instagram's profile has none); its echoes are of `object: "instagram"`. The
+Page itself answers GET /me (its id, name and `instagram_business_account`) and GET
+/me/subscribed_apps (the apps and fields POST /me/subscribed_apps subscribed).
+
 On top, tests script failures (`then`: the next answer to a path), an outage (`down`: every
 call answered 503 with code 2, `is_transient`), rate limiting (`rate_limit`: code 613 with the
 usage header naming the wait), and read the webhook echo Meta would send for a message (`echo`).
@@ -69,8 +76,11 @@ def graph_error(message: str, code: int, subcode: int | None = None, transient: 
 
 
 class FakeGraph:
-    def __init__(self, token: str | None = None) -> None:
+    def __init__(self, token: str | None = None, instagram: bool = False) -> None:
         self.token = token  # the Page access token it accepts (None: any)
+        self.instagram = instagram  # the Page speaks for an Instagram account: Instagram's limits
+        self.instagram_account: str | None = None  # the account linked to the Page (GET /me)
+        self.subscriptions: dict[str, list[str]] = {}  # app id -> the Page fields it is subscribed to
         self.calls: list[Call] = []
         self.script: list[Scripted] = []
         self.last_customer: dict[str, dt.datetime] = {}  # psid -> when they last wrote
@@ -205,7 +215,10 @@ class FakeGraph:
             "timestamp": stamp,
             "message": echoed,
         }
-        return {"object": "page", "entry": [{"id": PAGE_ID, "time": stamp, "messaging": [event]}]}
+        kind, owner = (
+            ("instagram", self.instagram_account or PAGE_ID) if self.instagram else ("page", PAGE_ID)
+        )
+        return {"object": kind, "entry": [{"id": owner, "time": stamp, "messaging": [event]}]}
 
     def requests(self) -> list[Call]:
         """Every call but the sender actions (typing_on, mark_seen), in order."""
@@ -243,7 +256,7 @@ class FakeGraph:
         if self.token is not None and call.query.get("access_token") != self.token:
             return 400, graph_error("Invalid OAuth access token - Cannot parse access token", 190), {}
         if call.method == "GET":
-            return self._profile(call)
+            return self._read(call)
         path = call.path.rsplit("/me/", 1)[-1]
         if path == "messages":
             limited = self._over_rate()
@@ -261,6 +274,9 @@ class FakeGraph:
             return 200, {"recipient_id": recipient, "message_id": f"m_{len(self.calls) + 1}"}, {}
         if path == "messages":
             return 200, {"recipient_id": call.body["recipient"]["id"]}, {}
+        if path == "subscribed_apps":
+            fields = str(call.body.get("subscribed_fields") or call.query.get("subscribed_fields") or "")
+            self.subscriptions[APP_ID] = [f for f in fields.split(",") if f]
         return 200, {"success": True}, {}
 
     def _over_rate(self) -> tuple[int, dict, dict[str, str]] | None:
@@ -296,6 +312,8 @@ class FakeGraph:
         if (kind == "MESSAGE_TAG") != (tag is not None) or (tag is not None and tag not in TAGS):
             return graph_error("(#100) Param tag goes with messaging_type MESSAGE_TAG only", 100)
         problem = _message_problem(body["message"])
+        if problem is None and self.instagram:
+            problem = _instagram_problem(body["message"])
         if problem is not None:
             return problem
         return self._window_problem(psid, tag)
@@ -320,6 +338,21 @@ class FakeGraph:
         if metadata is not None and (not isinstance(metadata, str) or len(metadata) > 1000):
             return graph_error("(#100) Param metadata must be at most 1000 characters long", 100)
         return None
+
+    def _read(self, call: Call) -> tuple[int, dict, dict[str, str]]:
+        if call.path.endswith("/me"):
+            page: dict = {"id": PAGE_ID, "name": "Negozio di prova"}
+            if self.instagram_account is not None:
+                page["instagram_business_account"] = {"id": self.instagram_account}
+            return 200, page, {}
+        if call.path.endswith("/me/subscribed_apps"):
+            apps = [
+                {"id": app, "name": "faqbot", "subscribed_fields": f} for app, f in self.subscriptions.items()
+            ]
+            return 200, {"data": apps}, {}
+        if self.instagram and "locale" in call.query.get("fields", ""):
+            return 400, graph_error("(#100) Tried accessing nonexisting field (locale)", 100), {}
+        return self._profile(call)
 
     def _profile(self, call: Call) -> tuple[int, dict, dict[str, str]]:
         psid = call.path.rsplit("/", 1)[-1]
@@ -356,4 +389,20 @@ def _message_problem(message) -> dict | None:
             return graph_error("(#100) A quick reply's title must have 1 to 20 characters", 100)
         if not isinstance(payload, str | int) or not str(payload) or len(str(payload)) > 1000:
             return graph_error("(#100) A quick reply's payload must have 1 to 1000 characters", 100)
+    return None
+
+
+def _instagram_problem(message: dict) -> dict | None:
+    """What Instagram refuses on top of Messenger's rules."""
+    text = message.get("text")
+    if isinstance(text, str) and len(text) > 1000:
+        return graph_error("(#100) Length of param message[text] must be less than or equal to 1000", 100)
+    for reply in message.get("quick_replies") or []:
+        if reply.get("content_type") != "text":
+            return graph_error("(#100) Instagram quick replies only support plain text", 100)
+    payload = (message.get("attachment") or {}).get("payload") or {}
+    if isinstance(payload, dict) and payload.get("template_type") not in (None, "generic"):
+        return graph_error(
+            f"(#100) Template {payload.get('template_type')} is not supported on Instagram", 100
+        )
     return None

@@ -85,22 +85,16 @@ def messenger_settings(home: Path, graph: FakeGraph, **overrides) -> Settings:
     return Settings(**values)
 
 
-class Page:
-    """A test client for one app, speaking as Meta's webhook."""
+class ChannelApp:
+    """A test client for one app, speaking as Meta's webhook for the channel whose running object
+    is `app.state.<CHANNEL>`."""
+
+    CHANNEL = "messenger"
 
     def __init__(self, client: TestClient, store: Store) -> None:
         self.client = client
         self.store = store
         self.closed = False
-
-    def deliver(self, *events: dict, standby: bool = False, secret: str = SECRET) -> int:
-        """POST one signed delivery of `events`; the HTTP status."""
-        body = json.dumps(page(*events, standby=standby)).encode()
-        headers = {
-            "X-Hub-Signature-256": signature(secret.encode(), body),
-            "Content-Type": "application/json",
-        }
-        return self.client.post("/webhooks/messenger", content=body, headers=headers).status_code
 
     def close(self) -> None:
         """Stop this app (as a server process shuts down), before the test ends."""
@@ -110,11 +104,31 @@ class Page:
 
     def settle(self) -> None:
         """Wait until the background workers handled everything delivered."""
-        assert self.client.app.state.messenger.dispatcher.idle(10)
+        assert getattr(self.client.app.state, self.CHANNEL).dispatcher.idle(10)
 
     def admin(self, method: str, path: str, **kwargs):
         headers = {"Authorization": "Bearer staff-token"}
         return self.client.request(method, f"/api/v1/admin{path}", headers=headers, **kwargs)
+
+    def metric(self, name: str) -> float:
+        """A sample's value in /metrics, `name` with its labels as exported (0 when absent)."""
+        for line in self.client.get("/metrics").text.splitlines():
+            if line.startswith(name + " "):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+
+class Page(ChannelApp):
+    """A test client for one app, speaking as Meta's Messenger webhook."""
+
+    def deliver(self, *events: dict, standby: bool = False, secret: str = SECRET) -> int:
+        """POST one signed delivery of `events`; the HTTP status."""
+        body = json.dumps(page(*events, standby=standby)).encode()
+        headers = {
+            "X-Hub-Signature-256": signature(secret.encode(), body),
+            "Content-Type": "application/json",
+        }
+        return self.client.post("/webhooks/messenger", content=body, headers=headers).status_code
 
 
 @pytest.fixture

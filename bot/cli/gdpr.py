@@ -22,6 +22,9 @@ ConversationOption = Annotated[
 MessengerOption = Annotated[
     str | None, typer.Option("--messenger-user", help="A Messenger user's page-scoped id (PSID).")
 ]
+InstagramOption = Annotated[
+    str | None, typer.Option("--instagram-user", help="An Instagram user's scoped id (IGSID).")
+]
 WhatsAppOption = Annotated[
     str | None,
     typer.Option("--whatsapp-user", help="A WhatsApp user's id (wa_id: the phone number, digits only)."),
@@ -44,14 +47,19 @@ def _spools() -> list[Path]:
 
 
 def _subject(
-    store, conversation: list[str] | None, messenger_user: str | None, whatsapp_user: str | None = None
+    store,
+    conversation: list[str] | None,
+    messenger_user: str | None,
+    whatsapp_user: str | None = None,
+    instagram_user: str | None = None,
 ) -> list[str]:
     """The conversation ids the request is about; exactly one way of naming the customer."""
     from bot.service.gdpr import MessengerLookupUnavailable, channel_conversations, messenger_conversations
 
-    if sum(map(bool, (conversation, messenger_user, whatsapp_user))) != 1:
+    if sum(map(bool, (conversation, messenger_user, whatsapp_user, instagram_user))) != 1:
         typer.echo(
-            "give one of --conversation ID (repeatable), --messenger-user PSID or --whatsapp-user WA_ID",
+            "give one of --conversation ID (repeatable), --messenger-user PSID, --whatsapp-user WA_ID "
+            "or --instagram-user IGSID",
             err=True,
         )
         raise typer.Exit(2)
@@ -60,6 +68,8 @@ def _subject(
     try:
         if whatsapp_user:
             return channel_conversations(store, "whatsapp", whatsapp_user)
+        if instagram_user:
+            return channel_conversations(store, "instagram", instagram_user)
         return messenger_conversations(store, messenger_user or "")
     except MessengerLookupUnavailable as exc:
         typer.echo(str(exc), err=True)
@@ -71,6 +81,7 @@ def export_command(
     conversation: ConversationOption = None,
     messenger_user: MessengerOption = None,
     whatsapp_user: WhatsAppOption = None,
+    instagram_user: InstagramOption = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the JSON here instead of stdout.")] = None,
 ) -> None:
     """Everything stored about the customer's conversations, as one JSON object: messages,
@@ -80,12 +91,15 @@ def export_command(
 
     store = _open()
     try:
-        ids = _subject(store, conversation, messenger_user, whatsapp_user)
-        request = {"conversation_ids": ids, "messenger_user": messenger_user, "whatsapp_user": whatsapp_user}
+        ids = _subject(store, conversation, messenger_user, whatsapp_user, instagram_user)
+        request = {
+            "conversation_ids": ids, "messenger_user": messenger_user, "whatsapp_user": whatsapp_user,
+            "instagram_user": instagram_user,
+        }  # fmt: skip
         data = {"request": request, **export(store, ids)}
     finally:
         store.close()
-    users = [u for u in (messenger_user, whatsapp_user) if u]
+    users = [u for u in (messenger_user, whatsapp_user, instagram_user) if u]
     data["spooled"] = export_spooled(_spools(), ids, users)
     if data["spooled"]:
         typer.echo(
@@ -111,6 +125,7 @@ def erase_command(
     conversation: ConversationOption = None,
     messenger_user: MessengerOption = None,
     whatsapp_user: WhatsAppOption = None,
+    instagram_user: InstagramOption = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete the customer's conversations with their messages, feedback, tickets and missed
@@ -120,10 +135,10 @@ def erase_command(
 
     store = _open()
     try:
-        ids = _subject(store, conversation, messenger_user, whatsapp_user)
+        ids = _subject(store, conversation, messenger_user, whatsapp_user, instagram_user)
         if not yes:
             typer.confirm(f"Erase {len(ids)} conversation(s) and everything attached?", abort=True)
-        users = [u for u in (messenger_user, whatsapp_user) if u]
+        users = [u for u in (messenger_user, whatsapp_user, instagram_user) if u]
         counts = erase_everywhere(store, _spools(), ids, users)
     finally:
         store.close()

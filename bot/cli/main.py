@@ -204,6 +204,7 @@ def render(reply: Reply) -> str:
     return "\n".join(lines)
 
 
+from bot.channels.instagram.cli import app as instagram_app  # noqa: E402 - a sub-command group
 from bot.channels.messenger.cli import app as messenger_app  # noqa: E402 - a sub-command group
 from bot.channels.whatsapp.cli import app as whatsapp_app  # noqa: E402 - a sub-command group
 from bot.cli.agents import app as agents_app  # noqa: E402 - a sub-command group
@@ -217,6 +218,7 @@ for commands in (staff_app, quality_app, exchange_app):
     app.registered_commands.extend(commands.registered_commands)
 app.add_typer(messenger_app, name="messenger")
 app.add_typer(whatsapp_app, name="whatsapp")
+app.add_typer(instagram_app, name="instagram")
 app.add_typer(agents_app, name="agents")
 app.add_typer(spool_app, name="spool")
 

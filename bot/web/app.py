@@ -65,6 +65,8 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
             app.state.messenger.stop(app.state.outbound)
         if app.state.whatsapp is not None:
             app.state.whatsapp.stop(app.state.outbound)
+        if app.state.instagram is not None:
+            app.state.instagram.stop(app.state.outbound)
         for part in ("watcher", "replayer"):
             if running.get(part) is not None:
                 running[part].stop()  # the replayer: one last replay; the rest stays on disk
@@ -82,6 +84,7 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
     app.state.messenger = None
     app.state.stream_slots = StreamSlots(settings.max_streams, settings.max_streams_per_address)
     app.state.whatsapp = None
+    app.state.instagram = None
     ip_limiter, app.state.conversation_limiter = _limiters(settings, metrics)
     # webhooks charge the address's bucket for a request that does not verify
     app.state.charge_address = None if ip_limiter is None else partial(charge_address, ip_limiter)
@@ -105,6 +108,7 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
     _outage(app)
     _health(app, metrics)
 
+    from bot.channels.instagram.webhook import router as instagram_router
     from bot.channels.messenger.webhook import router as messenger_router
     from bot.channels.whatsapp.webhook import router as whatsapp_router
     from bot.web.admin.api import router as admin_router
@@ -121,6 +125,7 @@ def create_app(settings: Settings | None = None, chat: ChatService | None = None
     app.include_router(handoff_router)
     app.include_router(messenger_router)
     app.include_router(whatsapp_router)
+    app.include_router(instagram_router)
     app.include_router(admin_router)
     app.include_router(articles_router)
     app.include_router(console_router)
@@ -142,6 +147,7 @@ def _start(app: FastAPI, service: ChatService, settings: Settings, metrics: Metr
     asyncio.run_coroutine_threadsafe(service.live.start(), running["loop"])
     app.state.messenger = _messenger(settings, service, app.state.outbound, metrics)
     app.state.whatsapp = _whatsapp(settings, service, app.state.outbound, metrics)
+    app.state.instagram = _instagram(settings, service, app.state.outbound, metrics)
     app.state.chat = service  # last: a request sees the service only once all of it runs
 
 
@@ -341,3 +347,19 @@ def _whatsapp(settings: Settings, service: ChatService, outbound: Outbound, metr
     if whatsapp is not None:
         metrics.outbox.labels("whatsapp").set_function(whatsapp.sender.depth)
     return whatsapp
+
+
+def _instagram(settings: Settings, service: ChatService, outbound: Outbound, metrics: Metrics):
+    """The Instagram channel, running when configured (its webhook answers 404 otherwise)."""
+    from bot.channels.instagram.channel import start_instagram
+
+    def observe(turn) -> None:
+        metrics.decisions.labels(turn.reply.decision, "instagram").inc()
+
+    def failed(code: str) -> None:
+        metrics.send_failures.labels("instagram", code).inc()
+
+    instagram = start_instagram(settings, service, outbound, observe, failed)
+    if instagram is not None:
+        metrics.outbox.labels("instagram").set_function(instagram.sender.depth)
+    return instagram

@@ -160,7 +160,7 @@ def test_messenger_users_are_found_by_their_page_scoped_id(service):
     assert export(service.store, [web, "c_msgr_2"])["conversations"][1]["id"] == "c_msgr_2"
 
 
-def test_whatsapp_users_are_found_by_their_wa_id_and_their_spooled_events_go_too(
+def test_whatsapp_and_instagram_users_are_found_by_their_ids_and_their_spooled_events_go_too(
     service, tmp_path, monkeypatch
 ):
     from bot.durability.inbox import event_record
@@ -181,6 +181,10 @@ def test_whatsapp_users_are_found_by_their_wa_id_and_their_spooled_events_go_too
     assert erased["conversations"] == 1 and erased["spooled_removed"] == 1
     assert json.loads(invoke("export", "--whatsapp-user", "393331112222").stdout)["spooled"] == []
     assert export(service.store, ["c_wa_2"])["conversations"]
+    with service.store.session() as session:
+        session.add(Conversation(id="c_ig_1", channel="instagram", external_id="1784", state={}))
+    shown = json.loads(invoke("export", "--instagram-user", "1784").stdout)
+    assert [c["id"] for c in shown["conversations"]] == ["c_ig_1"]
 
 
 def test_erased_text_is_left_neither_in_the_sqlite_file_nor_in_its_write_ahead_log(service, database_url):

@@ -12,15 +12,18 @@ import logging
 from dataclasses import dataclass
 
 from bot.channels.graph.deliveries import Codec
+from bot.channels.messenger.platform import MESSENGER, Platform
 from bot.durability.inbox import VERSION, event_record
 from bot.storage.fields import storable_text
 
 log = logging.getLogger("faqbot.messenger")
-CHANNEL = "messenger"
+CHANNEL = MESSENGER.channel
 ECHO_PREFIX = "faqbot:"  # the metadata of our own messages: "faqbot:<outbox token>"
 # The thumbs-up button of Messenger's composer arrives as one of these stickers (small, medium,
 # large by how long it was held): it is read as the text "👍".
 LIKE_STICKERS = frozenset({"369239263222822", "369239343222814", "369239383222810"})
+# Instagram's heart (a double tap, or the composer's heart) arrives as an attachment of this type.
+LIKE_ATTACHMENTS = frozenset({"like_heart"})
 
 
 @dataclass(frozen=True)
@@ -73,14 +76,15 @@ class ThreadControl(Event):
     metadata: str
 
 
-def parse(body: dict) -> list[Event]:
+def parse(body: dict, platform: Platform = MESSENGER) -> list[Event]:
     """Every event of a (verified) delivery we may act on, in delivery order."""
-    return [event for event, _raw in read(body)]
+    return [event for event, _raw in read(body, platform)]
 
 
-def read(body: dict) -> list[tuple[Event, dict]]:
-    """Every event we may act on, each with the raw JSON it was read from (what the inbox keeps)."""
-    if not isinstance(body, dict) or body.get("object") != "page":
+def read(body: dict, platform: Platform = MESSENGER) -> list[tuple[Event, dict]]:
+    """Every event we may act on, each with the raw JSON it was read from (what the inbox keeps);
+    nothing of a delivery for another platform's `object`."""
+    if not isinstance(body, dict) or body.get("object") != platform.webhook_object:
         return []
     events: list[tuple[Event, dict]] = []
     for entry in body.get("entry") or []:
@@ -94,16 +98,17 @@ def read(body: dict) -> list[tuple[Event, dict]]:
     return events
 
 
-def to_record(event: Event, raw: dict) -> dict:
+def to_record(event: Event, raw: dict, platform: Platform = MESSENGER) -> dict:
     """The inbox record of an event: its raw JSON, read again by `from_record`."""
-    return event_record(CHANNEL, event.key, event.psid, standby=event.standby, event=raw)
+    return event_record(platform.channel, event.key, event.psid, standby=event.standby, event=raw)
 
 
-def from_record(record: dict) -> Event:
-    """The event an inbox record holds; ValueError if it is not a Messenger event this version kept."""
-    if record.get("kind") != "event" or record.get("v") != VERSION or record.get("channel") != CHANNEL:
+def from_record(record: dict, platform: Platform = MESSENGER) -> Event:
+    """The event an inbox record holds; ValueError if it is not an event of `platform` this version kept."""
+    kept = record.get("kind") == "event" and record.get("v") == VERSION
+    if not kept or record.get("channel") != platform.channel:
         raise ValueError(
-            f"not a version {VERSION} Messenger event: {record.get('kind')!r} {record.get('v')!r}"
+            f"not a version {VERSION} {platform.name} event: {record.get('kind')!r} {record.get('v')!r}"
         )
     raw = record.get("event")
     event = _event(raw, bool(record.get("standby"))) if isinstance(raw, dict) else None
@@ -170,6 +175,8 @@ def _ref(referral) -> str | None:
 def _message(message: dict, psid: str, at: dt.datetime | None, standby: bool) -> Event | None:
     if message.get("is_echo") or not message.get("mid"):
         return None  # our own message (or a person's, from the Page Inbox) coming back
+    if message.get("is_deleted"):
+        return None  # Instagram: the customer unsent a message
     key = str(message["mid"])
     text = message.get("text")
     if isinstance(text, str):
@@ -183,6 +190,8 @@ def _message(message: dict, psid: str, at: dt.datetime | None, standby: bool) ->
     kinds = tuple(
         str(a.get("type") or "file") for a in message.get("attachments") or [] if isinstance(a, dict)
     )
+    if kinds and set(kinds) <= LIKE_ATTACHMENTS:
+        return Text(psid, key, at, standby, "👍")
     if message.get("sticker_id") and not kinds:
         kinds = ("sticker",)
     return Attachment(psid, key, at, standby, kinds or ("unknown",))
@@ -192,5 +201,15 @@ def _app(value) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-# How the shared deliveries (bot.channels.graph.deliveries) name and keep Messenger's events.
-CODEC = Codec(CHANNEL, lambda e: e.psid, lambda e: e.key, to_record, from_record)
+def codec(platform: Platform) -> Codec:
+    """How the shared deliveries (bot.channels.graph.deliveries) name and keep `platform`'s events."""
+    return Codec(
+        platform.channel,
+        lambda e: e.psid,
+        lambda e: e.key,
+        lambda event, raw: to_record(event, raw, platform),
+        lambda record: from_record(record, platform),
+    )
+
+
+CODEC = codec(MESSENGER)

@@ -1,6 +1,7 @@
-"""One Messenger event handled: the customer's thread found (or the redelivery dropped), the bot's
-turn taken through ChatService like any channel's, and the reply sent with the Send API (through
-the outbox when the Graph API does not take it now).
+"""One Messenger (or Instagram, see bot.channels.messenger.platform) event handled: the customer's
+thread found (or the redelivery dropped), the bot's turn taken through ChatService like any
+channel's, and the reply sent with the Send API (through the outbox when the Graph API does not
+take it now).
 
 The customer sees "seen" as soon as a message is read and "typing…" while a reply takes longer
 than `typing_after`. Get Started and m.me links (`ref`) greet in the customer's language (the
@@ -20,7 +21,6 @@ from contextlib import contextmanager
 
 from bot.channels.messenger import outgoing, payloads
 from bot.channels.messenger.events import (
-    CHANNEL,
     Attachment,
     Echo,
     Event,
@@ -31,6 +31,7 @@ from bot.channels.messenger.events import (
 )
 from bot.channels.messenger.graph import GraphClient, GraphError
 from bot.channels.messenger.handover import Handover
+from bot.channels.messenger.platform import MESSENGER, Platform
 from bot.channels.messenger.sender import Sender
 from bot.dialogue.escalation import asks_for_person
 from bot.dialogue.messages import MESSAGES, message
@@ -59,8 +60,11 @@ class Handler:
         typing_after: float | None = 0.6,
         observe: Callable[[Turn], None] | None = None,
         sender: Sender | None = None,
+        platform: Platform = MESSENGER,
     ) -> None:
         self.chat = chat
+        self.platform = platform  # Messenger, or Instagram (same events, its own limits)
+        self.channel = platform.channel
         self.threads = threads
         self.graph = graph
         self.handover = handover
@@ -81,7 +85,7 @@ class Handler:
         control = isinstance(event, ThreadControl)
         thread = self.threads.arrive(event.psid, event.key, event.at or _now(), not control, again)
         if thread is None:
-            log.info("Messenger event %s already handled (a redelivery): skipped", event.key)
+            log.info("%s event %s already handled (a redelivery): skipped", self.platform.name, event.key)
             return
         self._handle(event, thread)
         self.threads.done(event.key)
@@ -182,6 +186,8 @@ class Handler:
                 return lang
         if thread.lang:
             return thread.lang
+        if not self.platform.locale_lookup:  # Instagram's profile has no locale
+            return self.default_lang
         return self._locale(thread.external_id) or self.default_lang
 
     def _locale(self, psid: str) -> str | None:
@@ -199,10 +205,10 @@ class Handler:
         if not text:
             return
         with self._typing(thread.external_id):
-            turn = self.chat.handle(text, thread.conversation_id, lang, CHANNEL)
+            turn = self.chat.handle(text, thread.conversation_id, lang, self.channel)
         if self.observe is not None:
             self.observe(turn)
-        self._send(thread, outgoing.turn_messages(turn))
+        self._send(thread, outgoing.turn_messages(turn, self.platform.max_text))
         if turn.handoff is not None and turn.reply.reason != Reason.AGENT_HOLDS:
             self.handover.pass_to_inbox(
                 thread, turn.handoff.ticket_id, turn.reply.reason, turn.reply.lang, text
@@ -215,9 +221,9 @@ class Handler:
             log.warning("feedback on message %s, which is not in this customer's conversation", picked.value)
             return
         if picked.helpful:
-            self._send(thread, outgoing.text_messages(message("feedback_thanks", self._lang(thread))))
+            self._send(thread, self._texts(message("feedback_thanks", self._lang(thread))))
         elif handoff is not None:
-            self._send(thread, outgoing.text_messages(handoff.message))
+            self._send(thread, self._texts(handoff.message))
             self.handover.pass_to_inbox(
                 thread, handoff.ticket_id, Reason.NEGATIVE_FEEDBACK, self._lang(thread), ""
             )
@@ -228,7 +234,7 @@ class Handler:
             self.threads.set_owner(thread.conversation_id, INBOX)
             self.threads.hold(thread.conversation_id, Reason.INBOX)
         if isinstance(event, Text):
-            self.chat.handle(event.text.strip()[: self.max_chars], thread.conversation_id, None, CHANNEL)
+            self.chat.handle(event.text.strip()[: self.max_chars], thread.conversation_id, None, self.channel)
         elif isinstance(event, Attachment):
             self.threads.note(thread.conversation_id, Role.USER, f"[{', '.join(event.kinds)}]")
         elif isinstance(event, Postback) and event.title.strip():
@@ -240,7 +246,10 @@ class Handler:
         self.threads.note(thread.conversation_id, Role.BOT, text, reason)
         lang = self._lang(thread)
         quick = [outgoing.quick_reply(message("quick_person", lang), payloads.PERSON)] if person else None
-        self._send(thread, outgoing.text_messages(text, quick))
+        self._send(thread, self._texts(text, quick))
+
+    def _texts(self, text: str, quick: list[dict] | None = None) -> list[dict]:
+        return outgoing.text_messages(text, quick, self.platform.max_text)
 
     def _send(self, thread: Thread, messages: list[dict]) -> None:
         """Send in order; what the Graph API does not take now waits in the outbox. The

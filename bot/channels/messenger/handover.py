@@ -15,6 +15,7 @@ from collections.abc import Callable
 from bot.channels.messenger.events import ThreadControl
 from bot.channels.messenger.graph import GraphClient, GraphError, bounded_metadata
 from bot.channels.messenger.outgoing import text_messages
+from bot.channels.messenger.platform import MESSENGER, Platform
 from bot.channels.messenger.sender import Sender, Sent
 from bot.service.inbox import Inbox
 from bot.service.outbound import Delivery
@@ -40,11 +41,13 @@ class Handover:
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         sender: Sender | None = None,
         inbox: Inbox | None = None,
+        platform: Platform = MESSENGER,
     ) -> None:
         if not inbox_app_id:
             raise ValueError("the Page Inbox app id must not be empty")
         self.graph = graph
-        self.sender = sender or Sender(graph, threads.store)
+        self.platform = platform
+        self.sender = sender or Sender(graph, threads.store, platform=platform)
         self.inbox = inbox or Inbox(threads.store)
         self.threads = threads
         self.inbox_app_id = inbox_app_id
@@ -88,15 +91,17 @@ class Handover:
         the inbox holds it, since only the thread's holder may write."""
         thread = self.threads.get(conversation_id)
         if thread is None:
-            return None  # not a Messenger user's conversation (the web API was told "messenger")
+            return None  # not this channel's customer (the web API was told the channel's name)
         window = self._window(thread, human=True)
         if window is None:
             limit = "7 days" if self.human_agent_tag else "24 hours (the HUMAN_AGENT tag is off)"
-            return Delivery(False, f"the customer last wrote over {limit} ago: Messenger allows no reply")
+            return Delivery(
+                False, f"the customer last wrote over {limit} ago: {self.platform.name} allows no reply"
+            )
         try:
             self._hold(thread)
         except GraphError as exc:
-            return Delivery(False, f"Messenger refused it: {exc}")
+            return Delivery(False, f"{self.platform.name} refused it: {exc}")
         return self._delivered(thread, text, window)
 
     def release(self, conversation_id: str, notice: str | None) -> Delivery | None:
@@ -108,7 +113,7 @@ class Handover:
         try:
             self._hold(thread)
         except GraphError as exc:
-            return Delivery(False, f"Messenger refused it: {exc}")
+            return Delivery(False, f"{self.platform.name} refused it: {exc}")
         if not notice:
             return None
         window = self._window(thread, human=False)
@@ -117,13 +122,15 @@ class Handover:
         return self._delivered(thread, notice, window)
 
     def _delivered(self, thread: Thread, text: str, window: tuple[str, str | None]) -> Delivery:
-        outcome = self.sender.send(thread.external_id, text_messages(text), thread.conversation_id, *window)
+        messages = text_messages(text, limit=self.platform.max_text)
+        outcome = self.sender.send(thread.external_id, messages, thread.conversation_id, *window)
+        name = self.platform.name
         if outcome.sent == Sent.QUEUED:
             why = f" ({outcome.error})" if outcome.error else ""
-            return Delivery(False, f"Messenger is not taking messages now{why}: it waits in the outbox "
-                            "and goes out, in order, as soon as Messenger takes it")  # fmt: skip
+            return Delivery(False, f"{name} is not taking messages now{why}: it waits in the outbox "
+                            f"and goes out, in order, as soon as {name} takes it")  # fmt: skip
         if outcome.sent == Sent.FAILED:
-            return Delivery(False, f"Messenger refused it: {outcome.error}")
+            return Delivery(False, f"{name} refused it: {outcome.error}")
         return Delivery(True)
 
     def _hold(self, thread: Thread) -> None:

@@ -1,5 +1,6 @@
-"""A bot turn as Messenger messages: plain text (links kept as "text (url)"), split at paragraph
-or sentence boundaries to fit 2000 characters, and quick replies for what the customer may pick."""
+"""A bot turn as Messenger (or Instagram) messages: plain text (links kept as "text (url)"), split
+at paragraph or sentence boundaries to fit 2000 characters (Instagram: 1000), and quick replies
+(text only, as Instagram requires) for what the customer may pick."""
 
 from __future__ import annotations
 
@@ -145,20 +146,22 @@ def quick_replies(reply: Reply, message_id: str) -> list[dict]:
     return picks[: MAX_QUICK_REPLIES - len(extras)] + extras
 
 
-def text_messages(text: str, quick: list[dict] | None = None) -> list[dict]:
-    """Message objects for `text`, split to fit; quick replies ride on the last one."""
-    messages: list[dict] = [{"text": piece} for piece in split_text(text)]
+def text_messages(text: str, quick: list[dict] | None = None, limit: int = MAX_TEXT) -> list[dict]:
+    """Message objects for `text`, split to fit `limit` (Instagram's is 1000); quick replies ride
+    on the last one."""
+    messages: list[dict] = [{"text": piece} for piece in split_text(text, limit)]
     if messages and quick:
         messages[-1]["quick_replies"] = quick[:MAX_QUICK_REPLIES]
     return messages
 
 
-def turn_messages(turn: Turn) -> list[dict]:
-    """What the customer sees for one turn; nothing while a person holds the conversation."""
+def turn_messages(turn: Turn, limit: int = MAX_TEXT) -> list[dict]:
+    """What the customer sees for one turn, in messages of at most `limit` characters; nothing
+    while a person holds the conversation."""
     reply = turn.reply
     if reply.reason == Reason.AGENT_HOLDS:
         return []
     if turn.handoff is not None:
-        return text_messages(turn.handoff.message)
+        return text_messages(turn.handoff.message, limit=limit)
     text = plain_text(reply.text) if reply.decision == DecisionKind.ANSWER else reply.text
-    return text_messages(text, quick_replies(reply, turn.message_id))
+    return text_messages(text, quick_replies(reply, turn.message_id), limit)

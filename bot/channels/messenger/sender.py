@@ -10,17 +10,23 @@ from typing import Any
 
 from bot.channels.graph.sender import LEASE_SECONDS, MAX_NAMED_WAIT, MAX_WAIT, Outcome, Sent
 from bot.channels.graph.sender import Sender as GraphSender
-from bot.channels.messenger.events import CHANNEL, ECHO_PREFIX
+from bot.channels.messenger.events import ECHO_PREFIX
 from bot.channels.messenger.graph import message_body
+from bot.channels.messenger.platform import MESSENGER, Platform
 
 __all__ = ["LEASE_SECONDS", "MAX_NAMED_WAIT", "MAX_WAIT", "Outcome", "Sender", "Sent"]
 
 
 class Sender(GraphSender):
-    """Send API messages, kept in the outbox when the Graph API does not take them now."""
+    """Send API messages, kept in the outbox when the Graph API does not take them now (rows of
+    the platform's channel: "messenger", or "instagram", whose Send API is the same)."""
 
-    channel = CHANNEL
-    name = "Messenger"
+    channel = MESSENGER.channel
+    name = MESSENGER.name
+
+    def __init__(self, *args: Any, platform: Platform = MESSENGER, **kwargs: Any) -> None:
+        self.channel, self.name = platform.channel, platform.name
+        super().__init__(*args, **kwargs)
 
     def path(self) -> str:
         return "me/messages"

@@ -20,6 +20,7 @@ from bot.service.chat import ChatService
 from bot.storage.store import Store
 from bot.web.app import create_app
 from tests.fake_whatsapp import BUSINESS_ACCOUNT_ID, PHONE_NUMBER_ID, FakeWhatsApp, webhook
+from tests.messenger_kit import ChannelApp
 
 SECRET = "wa-app-s3cret"
 TOKEN = "wa-t0ken"
@@ -51,14 +52,14 @@ def whatsapp_settings(home: Path, cloud: FakeWhatsApp, **overrides) -> Settings:
     return Settings(**values)
 
 
-class Phone:
+class Phone(ChannelApp):
     """A test client for one app, speaking as Meta's WhatsApp webhook."""
 
+    CHANNEL = "whatsapp"
+
     def __init__(self, client: TestClient, store: Store, cloud: FakeWhatsApp) -> None:
-        self.client = client
-        self.store = store
+        super().__init__(client, store)
         self.cloud = cloud
-        self.closed = False
 
     def deliver(self, *messages: dict, secret: str = SECRET, payload: dict | None = None) -> int:
         """POST one signed delivery of customer `messages` (or of `payload`); the HTTP status. The
@@ -71,26 +72,6 @@ class Phone:
             "Content-Type": "application/json",
         }
         return self.client.post("/webhooks/whatsapp", content=body, headers=headers).status_code
-
-    def settle(self) -> None:
-        """Wait until the background workers handled everything delivered."""
-        assert self.client.app.state.whatsapp.dispatcher.idle(10)
-
-    def close(self) -> None:
-        if not self.closed:
-            self.client.__exit__(None, None, None)
-            self.closed = True
-
-    def admin(self, method: str, path: str, **kwargs):
-        headers = {"Authorization": "Bearer staff-token"}
-        return self.client.request(method, f"/api/v1/admin{path}", headers=headers, **kwargs)
-
-    def metric(self, name: str) -> float:
-        """A sample's value in /metrics, `name` with its labels as exported (0 when absent)."""
-        for line in self.client.get("/metrics").text.splitlines():
-            if line.startswith(name + " "):
-                return float(line.rsplit(" ", 1)[1])
-        return 0.0
 
 
 @pytest.fixture
