@@ -47,6 +47,7 @@ class BuildSettings:
     keep_versions: int
     ann_threshold: int
     tune_epochs: int
+    answer_tuning: bool = True  # a KB of single phrasings is tuned on its answers (bot.index.build)
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,9 @@ class Settings(BaseSettings):
     # Epochs of tuning the model on the KB's own questions at build time (0: use the model as is).
     # Off by default: see "Tuning the model" in the README for when it helps.
     tune_epochs: int = Field(default=0, ge=0, le=20)
+    # A KB whose articles mostly have one phrasing (an imported FAQ on day one) is tuned for one
+    # epoch on its own questions and answer paragraphs, unless turned off here.
+    answer_tuning: bool = True
     # From this many embedded texts on, the dense index is approximate (IVF); below, exact inner product.
     ann_threshold: int = Field(default=200_000, ge=1)
     keep_versions: int = Field(default=3, ge=1)
@@ -468,6 +472,7 @@ class Settings(BaseSettings):
             keep_versions=self.keep_versions,
             ann_threshold=self.ann_threshold,
             tune_epochs=self.tune_epochs,
+            answer_tuning=self.answer_tuning,
         )
 
     @property

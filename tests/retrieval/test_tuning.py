@@ -229,3 +229,49 @@ def test_query_encoder_close_lets_its_thread_go_and_a_later_query_restarts_it(fa
     for t in threads:
         t.join(timeout=10)
     assert len(results) == 4 and all(np.array_equal(r, first) for r in results)
+
+
+# A KB of single phrasings (an FAQ as imported): tuned on its answers by default.
+
+FAQ = {
+    "opening-hours": ("When are you open?", "We open at nine and close at six, Monday to Saturday."),
+    "delivery-time": ("How long does delivery take?", "Parcels arrive in two to four working days."),
+    "refund": ("How do refunds work?", "Send the item back within 30 days and we pay you back."),
+}
+
+
+def _article(article_id: str, title: str, questions: tuple[str, ...] = ()):
+    from bot.kb.articles import Article
+
+    return Article(id=article_id, lang="en", title=title, questions=questions, body="…", path=None)
+
+
+def test_a_kb_is_of_single_phrasings_while_most_articles_say_their_question_once_or_twice():
+    from bot.index.build import single_phrasing
+
+    imported = [_article(f"a{i}", f"Question {i}?", (f"question {i}?",)) for i in range(5)]
+    assert single_phrasing(imported)  # the title and its question, told apart only by case
+    curated = [_article(f"a{i}", f"Q {i}", (f"one {i}", f"two {i}", f"three {i}")) for i in range(5)]
+    assert not single_phrasing(curated)
+    assert single_phrasing(curated[:2] + imported)  # most are still as imported
+    assert not single_phrasing([])
+
+
+@pytest.mark.model
+def test_an_imported_faq_is_tuned_on_its_answers_unless_turned_off(isolated_home, monkeypatch):
+    monkeypatch.setenv("FAQBOT_LANGUAGES", '["en"]')
+    monkeypatch.setenv("FAQBOT_DEFAULT_LANG", "en")
+    settings = Settings()
+    for article_id, (question, answer) in FAQ.items():
+        write_article(
+            settings.kb_path, "en", article_id, f"title: {question}\nquestions: [{question}]", answer
+        )
+    base = SentenceTransformerEmbedder()
+    built = build_index(settings.build, base)
+    assert built.manifest.model.startswith(base.model_id + "+tuned-")
+    info = json.loads((resolve(settings.index_path) / MODEL_DIR / TUNING_FILE).read_text())
+    assert info["articles"] == 3 and len(info["texts"]) == 6  # three questions and three answers
+
+    monkeypatch.setenv("FAQBOT_ANSWER_TUNING", "false")
+    plain = build_index(Settings().build, base)
+    assert plain.manifest.model == base.model_id
