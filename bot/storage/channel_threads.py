@@ -7,6 +7,7 @@ Everything is in the store, so it holds across server processes and restarts.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
@@ -32,6 +33,9 @@ class Thread:
     last_customer_at: dt.datetime | None
 
 
+EVENTS_KEPT = dt.timedelta(days=7)  # Meta stops redelivering a webhook long before this
+
+
 class Threads:
     """The store's view of one channel's threads."""
 
@@ -40,6 +44,7 @@ class Threads:
             raise ValueError("channel must not be empty")
         self.store = store
         self.channel = channel
+        self._pruned = 0.0  # when forget_stale_events last ran (time.monotonic)
 
     def arrive(
         self,
@@ -149,6 +154,14 @@ class Threads:
                 )
             )
             return result.rowcount or 0
+
+    def forget_stale_events(self, kept: dt.timedelta = EVENTS_KEPT, every: float = 3600.0) -> None:
+        """Forget de-duplication keys older than `kept`, at most once every `every` seconds (the
+        channel's handler calls this for each event)."""
+        if self._pruned and time.monotonic() - self._pruned < every:
+            return
+        self._pruned = time.monotonic()
+        self.forget_events(now() - kept)
 
     def _conversation(self, session: Session, external_id: str) -> Conversation:
         """The user's conversation, locked for this transaction; created (race-free) on first contact."""

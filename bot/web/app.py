@@ -337,29 +337,27 @@ def _whatsapp(settings: Settings, service: ChatService, outbound: Outbound, metr
     """The WhatsApp channel, running when configured (its webhook answers 404 otherwise)."""
     from bot.channels.whatsapp.channel import start_whatsapp
 
-    def observe(turn) -> None:
-        metrics.decisions.labels(turn.reply.decision, "whatsapp").inc()
-
-    def failed(code: str) -> None:
-        metrics.send_failures.labels("whatsapp", code).inc()
-
-    whatsapp = start_whatsapp(settings, service, outbound, observe, failed)
-    if whatsapp is not None:
-        metrics.outbox.labels("whatsapp").set_function(whatsapp.sender.depth)
-    return whatsapp
+    return _labelled_channel("whatsapp", start_whatsapp, settings, service, outbound, metrics)
 
 
 def _instagram(settings: Settings, service: ChatService, outbound: Outbound, metrics: Metrics):
     """The Instagram channel, running when configured (its webhook answers 404 otherwise)."""
     from bot.channels.instagram.channel import start_instagram
 
+    return _labelled_channel("instagram", start_instagram, settings, service, outbound, metrics)
+
+
+def _labelled_channel(name: str, start, settings: Settings, service: ChatService, outbound, metrics: Metrics):
+    """Start a channel counted under the channel-labelled metrics: its decisions, send failures and
+    outbox depth."""
+
     def observe(turn) -> None:
-        metrics.decisions.labels(turn.reply.decision, "instagram").inc()
+        metrics.decisions.labels(turn.reply.decision, name).inc()
 
     def failed(code: str) -> None:
-        metrics.send_failures.labels("instagram", code).inc()
+        metrics.send_failures.labels(name, code).inc()
 
-    instagram = start_instagram(settings, service, outbound, observe, failed)
-    if instagram is not None:
-        metrics.outbox.labels("instagram").set_function(instagram.sender.depth)
-    return instagram
+    channel = start(settings, service, outbound, observe, failed)
+    if channel is not None:
+        metrics.outbox.labels(name).set_function(channel.sender.depth)
+    return channel

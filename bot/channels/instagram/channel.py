@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from bot.channels.graph.channel import configured
 from bot.channels.messenger.channel import Messenger
 from bot.channels.messenger.platform import INSTAGRAM
 from bot.config import Settings
@@ -26,10 +27,7 @@ def start_instagram(
     """The running channel, or None when Instagram is not configured (its webhook then answers 404).
     Half a configuration (one secret set, another missing or empty) is said in the log."""
     instagram = settings.instagram
-    missing = instagram.missing()
-    if missing:
-        if len(missing) < 2 or instagram.verify_token is not None:
-            log.error("Instagram channel not started: %s missing or empty", " and ".join(missing))
+    if not configured("Instagram", instagram.missing(), 2, instagram.verify_token, log):
         return None
     log.info("Instagram channel on, Graph API at %s", instagram.graph_url)
     channel = Messenger(settings, chat, observe, on_send_failure, platform=INSTAGRAM, config=instagram)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from bot.channels.graph.channel import RunningChannel
+from bot.channels.graph.channel import RunningChannel, configured
 from bot.channels.graph.deliveries import Deliveries
 from bot.channels.messenger.events import codec
 from bot.channels.messenger.graph import GraphClient
@@ -76,11 +76,6 @@ class Messenger(RunningChannel):
         self.deliveries = Deliveries(handler, events, messenger.workers, inbox, settings.replay_interval)
         self.dispatcher = self.deliveries.dispatcher
 
-    @property
-    def app_secret(self) -> bytes:
-        secret = self.config.app_secret
-        return secret.get_secret_value().encode() if secret is not None else b""
-
     def outbound_of(self) -> ChannelOutbound:
         return self.handover
 
@@ -94,10 +89,8 @@ def start_messenger(
 ) -> Messenger | None:
     """The running channel, or None when Messenger is not configured (its webhook then answers 404).
     Half a configuration (one secret set, another missing or empty) is said in the log."""
-    missing = settings.messenger.missing()
-    if missing:
-        if len(missing) < 2 or settings.messenger.verify_token is not None:
-            log.error("Messenger channel not started: %s missing or empty", " and ".join(missing))
+    messenger = settings.messenger
+    if not configured("Messenger", messenger.missing(), 2, messenger.verify_token, log):
         return None
     log.info("Messenger channel on, Graph API at %s", settings.messenger_graph_url)
     return Messenger(settings, chat, observe, on_send_failure).start(outbound)

@@ -15,7 +15,6 @@ import datetime as dt
 import logging
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -41,7 +40,6 @@ from bot.storage.channel_threads import BOT, INBOX, Thread, Threads
 from bot.storage.statuses import ConversationStatus, Role
 from bot.storage.store import UnknownConversation
 
-EVENTS_KEPT = dt.timedelta(days=7)  # Meta stops redelivering a webhook long before this
 log = logging.getLogger("faqbot.messenger")
 _LINKS_ONLY = re.compile(r"^(?:\s*(?:https?://|www\.)\S+)+\s*$", re.IGNORECASE)
 
@@ -73,12 +71,11 @@ class Handler:
         self.max_chars = max_chars
         self.typing_after = typing_after  # seconds of thinking before the customer sees "typing…"
         self.observe = observe
-        self._pruned = 0.0
 
     def __call__(self, event: Event, again: bool = False) -> None:
         """Handle one event; with `again`, a replay from the inbox, which handles an event once more
         if its earlier handling was cut short (the process died, the database went away)."""
-        self._prune()
+        self.threads.forget_stale_events()
         if isinstance(event, Echo):  # one of our messages reached the customer
             self.sender.confirmed(event.token)
             return
@@ -284,13 +281,6 @@ class Handler:
 
     def _lang(self, thread: Thread) -> str:
         return thread.lang or self.default_lang
-
-    def _prune(self) -> None:
-        """Forget de-duplication keys older than a week, at most once an hour."""
-        if time.monotonic() - self._pruned < 3600 and self._pruned:
-            return
-        self._pruned = time.monotonic()
-        self.threads.forget_events(_now() - EVENTS_KEPT)
 
 
 def _now() -> dt.datetime:

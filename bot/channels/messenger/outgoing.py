@@ -48,10 +48,7 @@ class _PlainText(HTMLParser):
             self.out.append("\n" if self.lists else "\n\n")
             self.lists.append([tag, 0])
         elif tag == "li":
-            kind = self.lists[-1] if self.lists else ["ul", 0]
-            kind[1] += 1
-            bullet = f"{kind[1]}. " if kind[0] == "ol" else ("• " if len(self.lists) < 2 else "◦ ")
-            self.out.append(f"\n{bullet}")
+            self.out.append(next_bullet(self.lists))
         elif tag == "a":
             self.links.append((dict(attrs).get("href"), len(self.out)))
         elif tag == "img":
@@ -78,8 +75,22 @@ class _PlainText(HTMLParser):
             self.out.append(data if self.pre else re.sub(r"\s+", " ", data))
 
     def text(self) -> str:
-        lines = [re.sub(r" {2,}", " ", line).strip() for line in "".join(self.out).split("\n")]
-        return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+        return tidy_lines(self.out)
+
+
+def next_bullet(lists: list[list]) -> str:
+    """A new list item's line start: its number in an ordered list, a bullet (nested: a hollow one)
+    otherwise; `lists` holds [tag, items so far] per open list, and the item is counted."""
+    kind = lists[-1] if lists else ["ul", 0]
+    kind[1] += 1
+    bullet = f"{kind[1]}. " if kind[0] == "ol" else ("• " if len(lists) < 2 else "◦ ")
+    return f"\n{bullet}"
+
+
+def tidy_lines(pieces: list[str]) -> str:
+    """Text pieces joined: runs of spaces and blank lines folded, each line trimmed."""
+    lines = [re.sub(r" {2,}", " ", line).strip() for line in "".join(pieces).split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def link_text(label: str, href: str | None) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from bot.channels.graph.channel import RunningChannel
+from bot.channels.graph.channel import RunningChannel, configured
 from bot.channels.graph.deliveries import Deliveries
 from bot.channels.whatsapp.agents import AgentReplies
 from bot.channels.whatsapp.events import CHANNEL, CODEC
@@ -35,7 +35,7 @@ class WhatsApp(RunningChannel):
         whatsapp = settings.whatsapp
         if not whatsapp.configured:
             raise ValueError(f"WhatsApp needs {' and '.join(whatsapp.missing())}")
-        self.settings = settings
+        self.settings, self.config = settings, whatsapp
         self.name, self.interval = CHANNEL, settings.replay_interval
         self.phone_number_id = whatsapp.phone_number_id
         self.graph = WhatsAppGraph(whatsapp)
@@ -59,11 +59,6 @@ class WhatsApp(RunningChannel):
         self.deliveries = Deliveries(handler, CODEC, whatsapp.workers, inbox, settings.replay_interval)
         self.dispatcher = self.deliveries.dispatcher
 
-    @property
-    def app_secret(self) -> bytes:
-        secret = self.settings.whatsapp.app_secret
-        return secret.get_secret_value().encode() if secret is not None else b""
-
     def outbound_of(self) -> ChannelOutbound:
         return self.agents
 
@@ -78,10 +73,7 @@ def start_whatsapp(
     """The running channel, or None when WhatsApp is not configured (its webhook then answers 404).
     Half a configuration (some settings given, others missing or empty) is said in the log."""
     whatsapp = settings.whatsapp
-    missing = whatsapp.missing()
-    if missing:
-        if len(missing) < 3 or whatsapp.verify_token is not None:
-            log.error("WhatsApp channel not started: %s missing or empty", " and ".join(missing))
+    if not configured("WhatsApp", whatsapp.missing(), 3, whatsapp.verify_token, log):
         return None
     log.info("WhatsApp channel on, Graph API at %s", whatsapp.graph_url)
     return WhatsApp(settings, chat, observe, on_send_failure).start(outbound)

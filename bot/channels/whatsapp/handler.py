@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from collections.abc import Callable
 
 from bot.channels.graph.errors import code_label
@@ -26,7 +25,6 @@ from bot.storage.channel_threads import Thread, Threads
 from bot.storage.statuses import ConversationStatus, Role
 from bot.storage.store import UnknownConversation
 
-EVENTS_KEPT = dt.timedelta(days=7)  # Meta stops redelivering a webhook long before this
 log = logging.getLogger("faqbot.whatsapp")
 
 
@@ -52,12 +50,11 @@ class Handler:
         self.max_chars = max_chars
         self.observe = observe
         self.on_failure = on_failure  # a failed status, by its error code
-        self._pruned = 0.0
 
     def __call__(self, event: Event, again: bool = False) -> None:
         """Handle one event; with `again`, a replay from the inbox, which handles an event once more
         if its earlier handling was cut short (the process died, the database went away)."""
-        self._prune()
+        self.threads.forget_stale_events()
         if isinstance(event, Status):
             self._status(event)
             return
@@ -143,13 +140,6 @@ class Handler:
 
     def _lang(self, thread: Thread) -> str:
         return thread.lang or self.default_lang
-
-    def _prune(self) -> None:
-        """Forget de-duplication keys older than a week, at most once an hour."""
-        if time.monotonic() - self._pruned < 3600 and self._pruned:
-            return
-        self._pruned = time.monotonic()
-        self.threads.forget_events(_now() - EVENTS_KEPT)
 
 
 def _now() -> dt.datetime:

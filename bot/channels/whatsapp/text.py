@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from bot.channels.messenger.outgoing import link_text
+from bot.channels.messenger.outgoing import link_text, next_bullet, tidy_lines
 from bot.channels.messenger.outgoing import split_text as _split
 from bot.text.markdown import markdown_html
 
@@ -48,10 +48,7 @@ class _WhatsAppText(HTMLParser):
             self.out.append("\n" if self.lists else "\n\n")
             self.lists.append([tag, 0])
         elif tag == "li":
-            kind = self.lists[-1] if self.lists else ["ul", 0]
-            kind[1] += 1
-            bullet = f"{kind[1]}. " if kind[0] == "ol" else ("• " if len(self.lists) < 2 else "◦ ")
-            self.out.append(f"\n{bullet}")
+            self.out.append(next_bullet(self.lists))
         elif tag == "a":
             self.open.append((tag, dict(attrs).get("href"), len(self.out)))
         elif tag in _MARKS and not self.pre:
@@ -86,8 +83,7 @@ class _WhatsAppText(HTMLParser):
             self.out.append(data.strip("\n") + "\n" if self.pre else re.sub(r"\s+", " ", data))
 
     def text(self) -> str:
-        lines = [re.sub(r" {2,}", " ", line).strip() for line in "".join(self.out).split("\n")]
-        return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+        return tidy_lines(self.out)
 
 
 def _marked(inner: str, mark: str) -> str:
