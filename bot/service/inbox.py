@@ -45,7 +45,7 @@ class Inbox:
     outbound: Outbound = field(default_factory=Outbound)
 
     def _open(self, ticket_id: str) -> tuple[Ticket, Conversation]:
-        found = next(((t, c) for t, c in self.store.open_tickets() if t.id == ticket_id), None)
+        found = self.store.open_ticket_by_id(ticket_id)
         if found is None:
             raise LookupError(f"no open ticket {ticket_id}")
         return found

@@ -93,6 +93,14 @@ class TicketQueue(StoreBase):
             )
             return [(t, c) for t, c in session.execute(query)]
 
+    def open_ticket_by_id(self, ticket_id: str) -> tuple[Ticket, Conversation] | None:
+        """The open ticket `ticket_id` and its conversation, if it is open."""
+        with self.reading() as session:
+            ticket = session.get(Ticket, ticket_id)
+            if ticket is None or ticket.status != TicketStatus.OPEN:
+                return None
+            return ticket, session.get(Conversation, ticket.conversation_id)
+
     def open_ticket_of(self, conversation_id: str) -> Ticket | None:
         """The conversation's open ticket, if a hand-off is open."""
         with self.reading() as session:

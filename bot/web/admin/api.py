@@ -310,10 +310,10 @@ def handoff_typing(
     ticket_id: Id, body: Typing, chat: ChatDep, who: Annotated[str, Depends(staff)]
 ) -> Response:
     """The agent is typing (or stopped): the customer's widget shows it."""
-    ticket = next((t for t, _c in chat.store.open_tickets() if t.id == ticket_id), None)
-    if ticket is None:
+    found = chat.store.open_ticket_by_id(ticket_id)
+    if found is None:
         raise HTTPException(404, f"no open ticket {ticket_id}")
-    chat.inbox.typing(ticket.conversation_id, "agent", who, body.typing)
+    chat.inbox.typing(found[0].conversation_id, "agent", who, body.typing)
     return Response(status_code=204)
 
 

@@ -310,7 +310,9 @@ def handoffs(request: Request, chat: ChatDep) -> Response:
 
 
 def _open_ticket(store, conversation_id: str):
-    return next(((t, c) for t, c in store.open_tickets() if c.id == conversation_id), None)
+    """The conversation's open ticket and the conversation, if a hand-off is open."""
+    ticket = store.open_ticket_of(conversation_id)
+    return store.open_ticket_by_id(ticket.id) if ticket is not None else None
 
 
 def _on_open_ticket(store, conversation_id: str, action: Callable[[str], str | None]) -> str | None:
