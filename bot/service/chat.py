@@ -17,11 +17,11 @@ from bot.dialogue.vocabulary import DecisionKind, Reason
 from bot.durability.offline import Offline, TurnIds
 from bot.durability.records import SpooledMissed, TurnRecord
 from bot.live.bus import LocalBus
-from bot.live.events import Event, Kind
+from bot.live.events import Event
 from bot.service.handoffs import Handoff, Handoffs
-from bot.service.inbox import Inbox, ticket_event
+from bot.service.inbox import Inbox, message_event, ticket_event
 from bot.storage.statuses import ConversationStatus, Role
-from bot.storage.store import Conversation, Store, StoreUnavailable, UnknownConversation
+from bot.storage.store import Conversation, Message, Store, StoreUnavailable, UnknownConversation
 from bot.text.redact import redact
 
 __all__ = ["ChatService", "Handoff", "Turn"]
@@ -273,12 +273,9 @@ class ChatService:
 
 
 def _said(conversation_id: str, message_id: str, text: str, ticket) -> Event:
-    """The live event of a customer's message in a handed-off conversation."""
-    data = {
-        "id": message_id, "role": Role.USER, "author": None, "text": text,
-        "created_at": dt.datetime.now(dt.UTC).isoformat(), "ticket_id": ticket.id, "ref": ticket.ref,
-    }  # fmt: skip
-    return Event(Kind.MESSAGE, conversation_id, data)
+    """The live event of a customer's message in a handed-off conversation (as recorded this turn)."""
+    said = Message(id=message_id, role=Role.USER, author=None, text=text, created_at=dt.datetime.now(dt.UTC))
+    return message_event(conversation_id, said, ticket)
 
 
 def _json_state(state: ConversationState) -> dict:
